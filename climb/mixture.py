@@ -1,0 +1,95 @@
+"""Write the chosen mixture: documents sampled per cluster by the best weights up to a token budget.
+
+For each cluster, a seeded permutation of its documents is walked (again from the start when exhausted, so a
+small cluster is repeated, never beyond the search's epoch cap) until the cluster's share of the budget is
+reached. The selection is decided once, globally (``mixture/_selection.parquet``); then every source part
+writes its selected rows, with their cluster, as ``mixture/part-NNNNN.parquet``; ``manifest.json`` comes last.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curation.documents import SCHEMA
+from curation.executor import Executor
+from curation.rundir import RunDir, part_name
+
+
+def select(assignments: pa.Table, weights: list[float], budget: int, seed: int) -> pa.Table:
+    """(part, row, copies) for every selected document, sorted by part and row."""
+    cluster = assignments.column("cluster").to_numpy()
+    tokens = np.maximum(assignments.column("n_tokens").to_numpy(), 1)
+    copies = np.zeros(len(cluster), dtype=np.int32)
+    for c, w in enumerate(weights):
+        members = np.flatnonzero(cluster == c)
+        if not len(members) or w <= 0:
+            continue
+        order = members[np.random.default_rng([seed, 11, c]).permutation(len(members))]
+        want = w * budget
+        epoch_tokens = tokens[order].sum()
+        full, rest = divmod(want, epoch_tokens)
+        copies[order] += int(full)
+        cum = np.cumsum(tokens[order])
+        copies[order[: int(np.searchsorted(cum, rest, side="left")) + (1 if rest > 0 else 0)]] += 1
+    keep = np.flatnonzero(copies)
+    return pa.table({"part": assignments.column("part").take(keep), "row": assignments.column("row").take(keep),
+                     "copies": copies[keep]})
+
+
+class MixtureStage:
+    name = "mixture"
+
+    def __init__(self, source: str, budget: int, seed: int, rows_per_group: int = 1000):
+        self.source, self.budget, self.seed, self.rows_per_group = source, budget, seed, rows_per_group
+
+    def run(self, executor: Executor, rundir: RunDir, manifest: dict) -> list[dict]:
+        best = rundir.read_json("climb", "search", "best.json")["best"]
+        if not rundir.exists("mixture", "_selection.parquet"):
+            assignments = rundir.read_table("climb", "assignments.parquet")
+            rundir.write_table(select(assignments, best["weights"], self.budget, self.seed),
+                               "mixture", "_selection.parquet")
+        parts = rundir.parts(self.source)
+        tasks = {part_name(i, ""): {"part": p, "index": i} for i, p in enumerate(parts)}
+        stats = executor.run(rundir, self.name, self.task, tasks, desc="mixture")
+        rundir.write_json(self.manifest(rundir, best, manifest), "mixture", "manifest.json")
+        return stats
+
+    def task(self, rundir: RunDir, part: str, index: int) -> dict:
+        sel = rundir.read_table("mixture", "_selection.parquet")
+        sel = sel.filter(pc.equal(sel.column("part"), index))
+        table = rundir.read_table(self.source, part)
+        rows = np.repeat(sel.column("row").to_numpy(), sel.column("copies").to_numpy())
+        a = rundir.read_table("climb", "assignments.parquet")
+        a = a.filter(pc.equal(a.column("part"), index))
+        out = table.take(pa.array(rows, pa.int64()))
+        out = out.set_column(out.schema.get_field_index("cluster"), "cluster",
+                             a.column("cluster").take(pa.array(rows, pa.int64())))
+        out = out.cast(SCHEMA)
+        if out.num_rows:
+            rundir.write_table(out, "mixture", part)
+        return {"in": table.num_rows, "out": int(out.num_rows), "dropped": {"not_sampled": table.num_rows -
+                len(sel)} if table.num_rows > len(sel) else {}, "tokens": int(pc.sum(out.column("n_tokens")).as_py() or 0)}
+
+    def manifest(self, rundir: RunDir, best: dict, extra: dict) -> dict:
+        clusters = rundir.read_json("climb", "clusters.json")["clusters"]
+        sel = rundir.read_table("mixture", "_selection.parquet")
+        a = rundir.read_table("climb", "assignments.parquet").to_pandas()
+        s = sel.to_pandas().merge(a, on=["part", "row"])
+        s["tokens"] = s["copies"] * s["n_tokens"]
+        per_cluster = s.groupby("cluster")["tokens"].sum().to_dict()
+        return {
+            **extra,
+            "token_budget": self.budget,
+            "seed": self.seed,
+            "weights": {str(c["cluster"]): w for c, w in zip(clusters, best["weights"])},
+            "clusters": [{"cluster": c["cluster"], "weight": w, "tokens_available": c["tokens"],
+                          "tokens_in_mixture": int(per_cluster.get(c["cluster"], 0)),
+                          "epochs": round(per_cluster.get(c["cluster"], 0) / c["tokens"], 4) if c["tokens"] else 0.0}
+                         for c, w in zip(clusters, best["weights"])],
+            "tokens": int(s["tokens"].sum()),
+            "documents": int(s["copies"].sum()),
+            "unique_documents": int(len(s)),
+            "proxy_bpb": best["bpb"],
+            "files": rundir.parts("mixture"),
+        }

@@ -1,0 +1,69 @@
+"""The proxy objective: bits per byte of a smoothed byte n-gram language model on the target set.
+
+CLIMB scores a candidate mixture by training a small proxy model on data drawn by its weights and measuring
+it on a target validation set. Here the proxy is a byte-level n-gram model with Witten-Bell interpolation
+(each order backs off to the one below in proportion to how many distinct bytes followed the context), so a
+run costs a second, not a GPU-hour, while still rewarding mixtures whose text predicts the target. Counting
+is vectorised: n-grams are packed into int64 keys and counted with ``np.unique``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _keys(data: np.ndarray, n: int) -> np.ndarray:
+    """Key of every n-gram ending at positions n-1.. (bytes packed base 256; n <= 7 fits in int64)."""
+    keys = np.zeros(len(data) - n + 1, dtype=np.int64)
+    for j in range(n):
+        keys = (keys << 8) | data[j:len(data) - n + 1 + j]
+    return keys
+
+
+def _lookup(sorted_keys: np.ndarray, counts: np.ndarray, query: np.ndarray) -> np.ndarray:
+    idx = np.searchsorted(sorted_keys, query)
+    idx_c = np.minimum(idx, len(sorted_keys) - 1)
+    found = (idx < len(sorted_keys)) & (sorted_keys[idx_c] == query) if len(sorted_keys) else np.zeros(len(query), bool)
+    return np.where(found, counts[idx_c] if len(sorted_keys) else 0, 0)
+
+
+class NGramLM:
+    """Byte n-gram LM, Witten-Bell interpolated down to an add-one unigram."""
+
+    def __init__(self, order: int = 5):
+        if not 1 <= order <= 7:
+            raise ValueError(f"proxy.order must be between 1 and 7, got {order}")
+        self.order = order
+
+    def fit(self, text: bytes) -> "NGramLM":
+        data = np.frombuffer(text, dtype=np.uint8).astype(np.int64)
+        self.unigram = np.bincount(data, minlength=256).astype(np.float64)
+        self.n_bytes = len(data)
+        self.tables = []  # per order n >= 2: (gram keys, gram counts, ctx keys, ctx counts, ctx distinct followers)
+        for n in range(2, self.order + 1):
+            if len(data) < n:
+                break
+            grams, gram_counts = np.unique(_keys(data, n), return_counts=True)
+            ctx_of_gram = grams >> 8
+            ctx, first = np.unique(ctx_of_gram, return_index=True)
+            ctx_total = np.add.reduceat(gram_counts, first)
+            ctx_types = np.diff(np.append(first, len(grams)))
+            self.tables.append((grams, gram_counts, ctx, ctx_total, ctx_types))
+        return self
+
+    def bits_per_byte(self, text: bytes) -> float:
+        data = np.frombuffer(text, dtype=np.uint8).astype(np.int64)
+        if len(data) == 0:
+            raise ValueError("the target validation set is empty")
+        p = (self.unigram[data] + 1.0) / (self.n_bytes + 256.0)
+        for n, (grams, gram_counts, ctx, ctx_total, ctx_types) in enumerate(self.tables, start=2):
+            if len(data) < n:
+                break
+            q = _keys(data, n)  # grams ending at positions n-1..
+            c_gram = _lookup(grams, gram_counts, q).astype(np.float64)
+            c_ctx = _lookup(ctx, ctx_total, q >> 8).astype(np.float64)
+            t_ctx = _lookup(ctx, ctx_types, q >> 8).astype(np.float64)
+            lower = p[n - 1:]
+            seen = c_ctx > 0
+            mixed = np.where(seen, (c_gram + t_ctx * lower) / np.maximum(c_ctx + t_ctx, 1.0), lower)
+            p = np.concatenate([p[:n - 1], mixed])
+        return float(-np.log2(p).sum() / len(data))

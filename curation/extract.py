@@ -1,0 +1,149 @@
+"""The extract stage: WARC shard -> documents with text, maths kept, every failure counted.
+
+Payloads are decoded here (charset evidence is the extractor's business: ``math_extract.decode_html``), maths
+is detected on the raw HTML whatever the extractor, and then the text comes from one of:
+
+- ``math`` (default): ``math_extract.MathExtractor`` - maths to TeX, boilerplate removed, lynx layout,
+  many pages per lynx process;
+- ``trafilatura``: datatrove's Trafilatura step (its sandbox process enforces the per-page timeout).
+
+WET records carry text already and pass through unchanged.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+from datatrove.data import Document
+
+from .rundir import RunDir
+from .stage import ShardStage
+from .step import Step
+from .warc import WarcShardReader
+
+# datatrove's extractor stats -> our drop reasons
+_TRAFILATURA_DROPS = {"timeout": "extract_timeout", "clean_error": "extract_error",
+                      "broken_process": "extract_crash", "dropped": "empty_text"}
+
+
+def _charset(content_type: str) -> str | None:
+    for part in (content_type or "").split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip("\"'") or None
+    return None
+
+
+class ExtractText(Step):
+    """Decoded payload -> extracted text, with ``has_math``, ``math_formats``, ``n_formulas`` and ``extractor``."""
+
+    name = "extract-text"
+
+    def __init__(self, extractor: str = "math", timeout_s: float = 10.0, batch_size: int = 32,
+                 main_content: bool = True, favour_precision: bool = True):
+        super().__init__()
+        self.extractor = extractor
+        self.timeout_s = timeout_s
+        self.batch_size = batch_size
+        self.main_content = main_content
+        self.favour_precision = favour_precision
+
+    def run(self, data, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
+        docs = self._decoded(data)
+        yield from (self._trafilatura(docs) if self.extractor == "trafilatura" else self._math(docs))
+
+    def _decoded(self, data) -> Iterator[Document]:
+        from math_extract import detect
+        from math_extract.decode import decode_html
+        from math_extract.errors import ExtractError
+
+        for doc in data:
+            payload = doc.metadata.pop("payload")
+            content_type = doc.metadata.pop("content_type", "")
+            try:
+                doc.text = decode_html(payload, _charset(content_type))
+            except ExtractError as err:
+                self.drop(err.reason)
+                continue
+            if doc.metadata.pop("kind", "html") == "text":
+                doc.metadata["extractor"] = "wet"
+            else:
+                info = detect(doc.text)
+                doc.metadata.update(has_math=info.has_math, math_formats=list(info.formats),
+                                    n_formulas=info.n_formulas, extractor=self.extractor)
+            yield doc
+
+    def _trafilatura(self, docs: Iterator[Document]) -> Iterator[Document]:
+        """Through datatrove's own step; WET text bypasses it and rejoins the stream in order."""
+        from datatrove.pipeline.extractors import Trafilatura
+
+        step = Trafilatura(favour_precision=self.favour_precision, timeout=self.timeout_s)
+        passthrough: list[Document] = []
+
+        def html_only():
+            for doc in docs:
+                if doc.metadata["extractor"] == "wet":
+                    passthrough.append(doc)
+                else:
+                    yield doc
+
+        for doc in step.run(html_only()):
+            yield from passthrough
+            passthrough.clear()
+            yield doc
+        yield from passthrough
+        for label, reason in _TRAFILATURA_DROPS.items():
+            if label in step.stats.stats:
+                self.drop(reason, int(step.stats[label].total))
+
+    def _math(self, docs: Iterator[Document]) -> Iterator[Document]:
+        """Batches of pages through one lynx process each (``MathExtractor.extract_many``)."""
+        from math_extract import MathExtractor
+
+        extractor = MathExtractor(timeout_s=self.timeout_s, batch_size=self.batch_size,
+                                  main_content=self.main_content)
+        batch: list[Document] = []
+
+        def flush():
+            html = [d for d in batch if d.metadata["extractor"] != "wet"]
+            results = iter(extractor.extract_many([(d.text, d.metadata.get("url")) for d in html]))
+            for doc in batch:
+                if doc.metadata["extractor"] != "wet":
+                    result = next(results)
+                    if result.reason:
+                        self.drop(result.reason)
+                        continue
+                    doc.text = result.text
+                    doc.metadata.update(has_math=result.has_math, math_formats=list(result.formats),
+                                        n_formulas=result.n_formulas)
+                if doc.text.strip():
+                    yield doc
+                else:
+                    self.drop("empty_text")
+            batch.clear()
+
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= self.batch_size:
+                yield from flush()
+        yield from flush()
+
+
+class ExtractStage(ShardStage):
+    """One task per input WARC/WET shard (local path or fsspec URL)."""
+
+    name = "extract"
+
+    def __init__(self, shards: list[str], settings):
+        self.shards = list(shards)
+        self.settings = settings
+
+    def inputs(self, rundir: RunDir) -> list[str]:
+        return self.shards
+
+    def reader(self, rundir: RunDir, source: str) -> Step:
+        return WarcShardReader(source, max_payload_bytes=self.settings.max_payload_bytes)
+
+    def steps(self, rundir: RunDir) -> list:
+        s = self.settings
+        return [ExtractText(extractor=s.extractor, timeout_s=s.timeout_s, batch_size=s.batch_size,
+                            main_content=s.main_content)]

@@ -1,0 +1,30 @@
+"""Build a backend from a config mapping, so a model is a setting and never a code change.
+
+    llm:
+      backend: openai          # openai | transformers | llama_cpp
+      base_url: http://127.0.0.1:8000/v1   # openai: or env CURATION_LLM_BASE_URL
+      model: ...               # openai: served model name; local: .gguf file or HF folder (default: packaged SmolLM2)
+      concurrency: 8           # any other field goes to the backend's constructor
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from curation.llm.protocol import Backend
+
+
+def make_backend(config: Mapping[str, Any] | None = None) -> Backend:
+    settings = dict(config or {})
+    kind = settings.pop("backend", "openai")
+    if kind == "openai":
+        from curation.llm.openai_http import OpenAIBackend as cls
+    elif kind == "transformers":
+        from curation.llm.local_model import TransformersBackend as cls
+    elif kind == "llama_cpp":
+        from curation.llm.local_model import LlamaCppBackend as cls
+    else:
+        raise ValueError(f"llm.backend: unknown backend {kind!r}; expected openai, transformers or llama_cpp")
+    try:
+        return cls(**settings)
+    except TypeError as err:
+        raise ValueError(f"llm: bad settings for backend {kind!r}: {err}") from err

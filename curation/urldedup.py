@@ -1,0 +1,125 @@
+"""Exact and near-exact URL dedup: the same page captured twice is kept once.
+
+Why: crawls revisit pages (http and https, with and without ``www.``, a trailing slash, a ``#section``,
+``?utm_source=...``). Those copies are the same document and can be dropped before the text-level passes
+with no text comparison at all, which makes MinHash cheaper and keeps the newest capture.
+
+The keep rule is deterministic: the latest ``warc_date`` wins, then the smallest id (ISO-8601 dates compare
+as strings; a missing date loses to any date).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_TRACKING_PARAMS = (
+    "utm_*", "gclid", "fbclid", "msclkid", "dclid", "yclid", "mc_cid", "mc_eid", "_ga", "_gl",
+    "igshid", "ref", "ref_src", "spm", "sessionid", "phpsessid", "jsessionid", "sid",
+)
+
+
+class UrlDedupConfig(BaseModel):
+    """How URLs are normalised before they are compared."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    ignore_scheme: bool = True
+    strip_www: bool = True
+    strip_trailing_slash: bool = True
+    strip_fragment: bool = True
+    sort_query: bool = True
+    tracking_params: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_TRACKING_PARAMS),
+        description="query parameters dropped before comparison; a trailing * matches a prefix",
+    )
+
+
+def _tracking_matcher(patterns: Iterable[str]) -> re.Pattern[str]:
+    alternatives = [re.escape(p[:-1]) + ".*" if p.endswith("*") else re.escape(p) for p in patterns]
+    return re.compile("^(?:" + "|".join(alternatives or ["(?!)"]) + ")$", re.IGNORECASE)
+
+
+def normalize_url(url: str, config: UrlDedupConfig | None = None) -> str:
+    """Canonical form of ``url`` for comparison (never for display): lower-case host, default port
+    dropped, and scheme, ``www.``, trailing slash, fragment and tracking parameters removed per config."""
+    config = config or UrlDedupConfig()
+    url = url.strip().strip("<>")
+    parts = urlsplit(url)
+    scheme = "" if config.ignore_scheme else parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    if config.strip_www and host.startswith("www."):
+        host = host[4:]
+    port = parts.port if parts.port not in (None, 80, 443) else None
+    netloc = host + (f":{port}" if port else "")
+    path = re.sub(r"/{2,}", "/", parts.path or "/")
+    if config.strip_trailing_slash and len(path) > 1:
+        path = path.rstrip("/") or "/"
+    is_tracking = _tracking_matcher(config.tracking_params)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking.match(k)]
+    if config.sort_query:
+        query.sort()
+    fragment = "" if config.strip_fragment else parts.fragment
+    return urlunsplit((scheme, netloc, path, urlencode(query), fragment))
+
+
+def _rank(record: tuple[str, str, str | None]) -> tuple:
+    """Sort key that puts the record to keep first: latest date, then smallest id."""
+    doc_id, _url, date = record
+    return (date is None, _negate(date or ""), doc_id)
+
+
+def _negate(date: str) -> tuple[int, ...]:
+    return tuple(-ord(c) for c in date)
+
+
+def find_url_duplicates(
+    records: Iterable[tuple[str, str, str | None]], config: UrlDedupConfig | None = None
+) -> dict[str, str]:
+    """Global step over ``(id, url, warc_date)`` records from all shards.
+
+    Returns ``{removed_id: kept_id}``. Records without a URL are never duplicates.
+    """
+    config = config or UrlDedupConfig()
+    groups: dict[str, list[tuple[str, str, str | None]]] = {}
+    for record in records:
+        if record[1]:
+            groups.setdefault(normalize_url(record[1], config), []).append(record)
+    removed: dict[str, str] = {}
+    for members in groups.values():
+        if len(members) > 1:
+            members.sort(key=_rank)
+            keeper = members[0][0]
+            removed.update({m[0]: keeper for m in members[1:] if m[0] != keeper})
+    return removed
+
+
+def url_records(docs: Iterable) -> list[tuple[str, str, str | None]]:
+    """The ``(id, url, warc_date)`` records of documents (what a shard contributes to the global step)."""
+    return [
+        (str(d.id), d.metadata.get("url") or "", d.metadata.get("warc_date")) for d in docs
+    ]
+
+
+def dedup_urls(docs: Iterable, config: UrlDedupConfig | None = None) -> tuple[list, list, Counter]:
+    """URL dedup of documents held together: ``(kept, removed, reasons)``.
+
+    Removed documents carry ``metadata["duplicate_of"]`` (the kept id) and ``metadata["drop_reason"]``.
+    """
+    docs = list(docs)
+    removed_map = find_url_duplicates(url_records(docs), config)
+    kept, removed, reasons = [], [], Counter()
+    for doc in docs:
+        if str(doc.id) in removed_map:
+            doc.metadata["duplicate_of"] = removed_map[str(doc.id)]
+            doc.metadata["drop_reason"] = "url_dedup:same_url"
+            removed.append(doc)
+            reasons["url_dedup:same_url"] += 1
+        else:
+            kept.append(doc)
+    return kept, removed, reasons

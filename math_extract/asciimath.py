@@ -1,0 +1,119 @@
+"""AsciiMath to TeX, for ``<script type="math/asciimath">`` and backtick-delimited formulas.
+
+AsciiMath is mostly TeX without backslashes: we map its named symbols to TeX commands and rewrite its
+one structural difference, ``a/b`` fractions over bracketed or simple operands, into ``\\frac{a}{b}``.
+Brackets around script and fraction operands are dropped as AsciiMath itself does when rendering.
+"""
+from __future__ import annotations
+
+import re
+
+_NAMES = {
+    "alpha", "beta", "gamma", "Gamma", "delta", "Delta", "epsilon", "varepsilon", "zeta", "eta", "theta",
+    "Theta", "vartheta", "iota", "kappa", "lambda", "Lambda", "mu", "nu", "xi", "Xi", "pi", "Pi", "rho",
+    "sigma", "Sigma", "tau", "upsilon", "phi", "Phi", "varphi", "chi", "psi", "Psi", "omega", "Omega",
+    "sum", "prod", "int", "oint", "sqrt", "lim", "sin", "cos", "tan", "log", "ln", "exp", "det", "max",
+    "min", "partial", "nabla", "forall", "exists", "cdot", "cdots", "ldots", "vdots", "ddots", "sinh",
+    "cosh", "tanh", "sec", "csc", "cot", "hat", "bar", "vec", "dot", "ddot", "tilde", "overline",
+    "underline", "emptyset", "angle", "frac", "text", "mathbf", "mathbb", "mathcal", "neg", "in",
+}
+_OPERATORS = [  # longest first so that "<=>" wins over "<="
+    ("<=>", r"\Leftrightarrow"), ("|->", r"\mapsto"), ("==>", r"\Rightarrow"), ("=>", r"\Rightarrow"),
+    ("->", r"\to"), ("<=", r"\le"), (">=", r"\ge"), ("!=", r"\ne"), ("+-", r"\pm"), ("-+", r"\mp"),
+    ("***", r"\star"), ("**", r"\ast"), ("xx", r"\times"), ("-:", r"\div"), ("o+", r"\oplus"),
+    ("ox", r"\otimes"), ("oo", r"\infty"), ("~~", r"\approx"), ("-=", r"\equiv"), ("~=", r"\cong"),
+    ("sub", r"\subset"), ("sube", r"\subseteq"), ("uu", r"\cup"), ("nn", r"\cap"), ("AA", r"\forall"),
+    ("EE", r"\exists"), ("RR", r"\mathbb{R}"), ("NN", r"\mathbb{N}"), ("ZZ", r"\mathbb{Z}"),
+    ("QQ", r"\mathbb{Q}"), ("CC", r"\mathbb{C}"), ("del", r"\partial"), ("grad", r"\nabla"),
+    ("notin", r"\notin"), ("and", r"\text{ and }"), ("or", r"\text{ or }"), ("if", r"\text{ if }"),
+    ("dx", "dx"), ("...", r"\ldots"), ("(:", r"\langle"), (":)", r"\rangle"),
+]
+_WORD_OPS = {k: v for k, v in _OPERATORS if k.isalpha()}
+_SYM_OPS = sorted(((k, v) for k, v in _OPERATORS if not k.isalpha()), key=lambda kv: -len(kv[0]))
+_TOKEN = re.compile(r"\s+|[A-Za-z]+|\d+(?:\.\d+)?|\"[^\"]*\"|.", re.S)
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+def _tokens(src: str) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(src):
+        for op, tex in _SYM_OPS:
+            if src.startswith(op, i):
+                out.append(tex)
+                i += len(op)
+                break
+        else:
+            m = _TOKEN.match(src, i)
+            tok = m.group(0)
+            i = m.end()
+            if tok.isspace():
+                continue
+            if tok.isalpha():
+                if tok in _WORD_OPS:
+                    tok = _WORD_OPS[tok]
+                elif tok in _NAMES:
+                    tok = "\\" + tok
+            elif tok.startswith('"'):
+                tok = r"\text{" + tok[1:-1] + "}"
+            out.append(tok)
+    return out
+
+
+def _simple(tokens: list[str], i: int) -> tuple[str, int, bool]:
+    """Read one operand starting at ``i``; returns (tex, next index, was it bracketed)."""
+    if i >= len(tokens):
+        return "", i, False
+    tok = tokens[i]
+    if tok in _OPEN:
+        depth, j = 0, i
+        while j < len(tokens):
+            if tokens[j] in _OPEN:
+                depth += 1
+            elif tokens[j] in _CLOSE:
+                depth -= 1
+                if depth == 0:
+                    break
+            j += 1
+        inner = _expr(tokens[i + 1:j])
+        return inner, j + 1, True
+    if tok in (r"\sqrt", r"\hat", r"\bar", r"\vec", r"\dot", r"\ddot", r"\tilde", r"\overline",
+               r"\underline", r"\mathbf", r"\mathbb", r"\mathcal", r"\text"):
+        arg, j, _ = _simple(tokens, i + 1)
+        return tok + "{" + arg + "}", j, False
+    if tok == r"\frac":
+        a, j, _ = _simple(tokens, i + 1)
+        b, j, _ = _simple(tokens, j)
+        return r"\frac{" + a + "}{" + b + "}", j, False
+    return tok, i + 1, False
+
+
+def _expr(tokens: list[str]) -> str:
+    parts: list[str] = []
+    i = 0
+    while i < len(tokens):
+        tex, i, bracketed = _simple(tokens, i)
+        if tex == "" and i < len(tokens) and tokens[i - 1] in _CLOSE:
+            continue
+        while i < len(tokens) and tokens[i] in ("^", "_"):
+            op = tokens[i]
+            arg, i, _ = _simple(tokens, i + 1)
+            tex = (tex if not bracketed else "(" + tex + ")") + op + "{" + arg + "}"
+            bracketed = False
+        if i < len(tokens) and tokens[i] == "/":
+            den, i, _ = _simple(tokens, i + 1)
+            tex = r"\frac{" + tex + "}{" + den + "}"
+        elif bracketed:
+            tex = "(" + tex + ")"
+        parts.append(tex)
+    out = ""
+    for p in parts:
+        if out and out[-1].isalpha() and p[:1].isalpha():
+            out += " "
+        out += p
+    return out
+
+
+def asciimath_to_tex(src: str) -> str:
+    """Translate an AsciiMath formula to TeX (best effort; unknown tokens pass through)."""
+    return _expr(_tokens(src.strip()))

@@ -1,0 +1,231 @@
+"""Main-content selection: remove navigation, headers, footers, sidebars, widgets and link lists before rendering.
+
+Works on the pre-passed tree (maths already TeX spans).  Three steps, all linear in the page size:
+
+1. Drop elements that are boilerplate by tag (``nav``, ``footer``, ``aside``, forms) or by a class/id/role
+   that names a widget (cookie, share, related, breadcrumb, ...), unless they hold most of the page's text.
+2. Score text blocks the way readability does (long, comma-rich, link-poor paragraphs vote for their parent
+   and, less, their grandparent) and take the best-scoring container; climb to an ancestor when the
+   container holds only part of the page's paragraph text (forum threads keep all posts).
+3. Inside the container, drop link-heavy blocks and short boilerplate lines.
+
+Text and link lengths, maths presence and "prose" (long link-poor paragraphs) are computed for every element
+in one bottom-up pass (``_Stats``) so that no step re-walks subtrees; that keeps big pages linear.
+"""
+from __future__ import annotations
+
+import re
+
+from .prepass import MATH_CLASS, _drop, classes
+
+_DROP_TAGS = {"nav", "footer", "aside", "form", "button", "select", "input", "textarea", "label", "dialog",
+              "menu", "header"}
+_NEGATIVE = re.compile(
+    r"(^|[-_ ])(nav|navbar|navigation|menu|footer|foot|sidebar|side-bar|sidebox|cookie|consent|gdpr|share|"
+    r"sharing|social|related|recommend|breadcrumbs?|masthead|banner|advert|ads?|ad-slot|adsense|sponsor|"
+    r"promo|newsletter|subscribe|subscription|signup|popup|modal|overlay|widget|toolbar|tags?|tagcloud|"
+    r"pagination|pager|skip|print|comment-form|comments?|disqus|byline|author-info|author-bio|meta|"
+    r"dateline|timestamp|caption|credit|hidden|outbrain|taboola|trending|most-popular|more-stories|"
+    r"read-more|also-read|login|account|search)([-_ ]|$)", re.I)
+# Widgets whose class names often also contain a "positive" word (comment-body, share-content, nav-main).
+_STRONG_NEGATIVE = re.compile(
+    r"(^|[-_ ])(comments?|comment-body|commentlist|share|sharing|social|related|cookie|consent|newsletter|"
+    r"breadcrumbs?|sidebar|footer|navbar|nav|menu|advert|ads|outbrain|taboola|recommended|most-popular)([-_ ]|$)", re.I)
+# Overlays that are never content however much prose they hold (cookie policies are long).
+_NEVER_CONTENT = re.compile(r"cookie|consent|gdpr|cli-privacy|cli-modal|popup|modal|newsletter|paywall|"
+                            r"subscribe|signup|overlay", re.I)
+_POSITIVE = re.compile(r"article|body|content|entry|main|post|text|story|blog|thread|message|question|"
+                       r"answer|document|section|math|theorem|proof", re.I)
+_BLOCKS = {"p", "pre", "td", "blockquote", "li", "dd", "h2", "h3", "h4", "h5", "h6", "table", "ol", "ul", "dl"}
+_PARA = {"p", "pre", "td", "blockquote", "dd"}
+_CONTAINERS = {"div", "article", "section", "main", "td", "body", "blockquote", "li", "dd", "span", "center",
+               "font", "tbody", "table", "tr"}
+_BOILER_LINE = re.compile(r"^(share|tweet|email|print|advertisement|related|read more|subscribe|sign up|"
+                          r"follow us|comments?|log ?in|register|copyright|©|all rights reserved)\b", re.I)
+
+
+_INLINE = {"a", "b", "i", "em", "strong", "span", "font", "sup", "sub", "small", "u", "code", "abbr", "cite",
+           "q", "mark", "time", "br", "tt", "big", "s", "strike", "var", "kbd", "dfn", "bdi", "bdo", "ins", "del"}
+
+
+def _attrs(el) -> str:
+    return " ".join((el.get("class") or "", el.get("id") or "", el.get("role") or "", el.get("itemprop") or ""))
+
+
+class _Stats:
+    """Per-element text length, link-text length, maths presence, prose length and block-ness, in one pass."""
+
+    def __init__(self, root) -> None:
+        self.text: dict = {}
+        self.link: dict = {}
+        self.math: dict = {}
+        self.prose: dict = {}
+        self.block: dict = {}
+        for el in reversed(list(root.iter())):  # descendants come before their ancestors
+            if not isinstance(el.tag, str):
+                continue
+            text = len((el.text or "").strip())
+            link = 0
+            math = MATH_CLASS in (el.get("class") or "")
+            prose = 0
+            block = el.tag not in _INLINE
+            for child in el:
+                tail = len((child.tail or "").strip())
+                text += tail
+                if not isinstance(child.tag, str):
+                    continue
+                text += self.text[child]
+                link += self.link[child]
+                math = math or self.math[child]
+                prose += self.prose[child]
+                block = block or self.block[child]
+            if el.tag == "a":
+                link = text
+            if el.tag in ("p", "pre", "blockquote", "dd") and text >= 80 and link < 0.3 * text:
+                prose = text
+            elif math and MATH_CLASS in (el.get("class") or ""):
+                prose += 40
+            self.text[el], self.link[el], self.math[el], self.prose[el], self.block[el] = text, link, math, prose, block
+
+    def density(self, el) -> float:
+        return self.link.get(el, 0) / max(self.text.get(el, 0), 1)
+
+
+def _own_text(el, stats: _Stats) -> str:
+    """Text of ``el`` outside its block children (its direct text, inline children and their tails)."""
+    parts = [el.text or ""]
+    for child in el:
+        if isinstance(child.tag, str) and not stats.block.get(child, True):
+            parts.append("".join(child.itertext()))
+        parts.append(child.tail or "")
+    return " ".join(" ".join(parts).split())
+
+
+def _strip_boilerplate(body) -> None:
+    """Drop widgets by tag, class/id/role and hidden-ness; never an element that holds much of the prose."""
+    stats = _Stats(body)
+    prose_total, text_total = stats.prose.get(body, 0), stats.text.get(body, 0)
+    stack = [c for c in reversed(body) if isinstance(c.tag, str)]
+    while stack:
+        el = stack.pop()
+        prose = stats.prose.get(el, 0)
+        holds_prose = prose >= 0.4 * prose_total if prose_total else stats.text.get(el, 0) >= 0.5 * text_total
+        attrs = _attrs(el)
+        drop = False
+        if el.get("hidden") is not None or el.get("aria-hidden") == "true" or \
+                "display:none" in (el.get("style") or "").replace(" ", "").lower():
+            drop = not holds_prose and not stats.math.get(el)
+        elif attrs.strip() and _NEVER_CONTENT.search(attrs) and prose < 0.8 * prose_total:
+            drop = True
+        elif el.tag in _DROP_TAGS or (attrs.strip() and (_STRONG_NEGATIVE.search(attrs) or (
+                _NEGATIVE.search(attrs) and not _POSITIVE.search(attrs)))):
+            drop = el.tag not in ("article", "main") and not holds_prose
+        if drop:
+            _drop(el)
+        else:
+            stack.extend(c for c in reversed(el) if isinstance(c.tag, str))
+
+
+def _score_candidates(body, stats: _Stats) -> dict:
+    """Readability-style votes: long, comma-rich, link-poor paragraphs score their parent and grandparent."""
+    scores: dict = {}
+    for el in body.iter(*_PARA, "div", "article", "section", "main", "font", "center"):
+        if el.tag in _PARA and el.tag != "td":
+            length = stats.text.get(el, 0)
+            commas = "".join(el.itertext()).count(",") if length >= 25 else 0
+        else:
+            text = _own_text(el, stats)  # prose written straight into a layout element, beside its child blocks
+            length, commas = len(text), text.count(",")
+        math = stats.math.get(el, False) and (el.tag in _PARA or length >= 25)
+        if length < 25 and not math:
+            continue
+        if el.tag in _PARA and stats.link.get(el, 0) > 0.5 * length and not math:
+            continue
+        score = 1 + commas + min(length // 100, 3) + (3 if math else 0) + (2 if el.tag == "pre" else 0)
+        parent = el.getparent()
+        for level, anc in enumerate((parent, parent.getparent() if parent is not None else None)):
+            if anc is None or anc.tag not in _CONTAINERS:
+                continue
+            if anc not in scores:
+                attrs = _attrs(anc)
+                bonus = (25 if _POSITIVE.search(attrs) else 0) - (25 if _NEGATIVE.search(attrs) else 0)
+                scores[anc] = bonus + (5 if anc.tag in ("article", "main") else 0)
+            scores[anc] += score / (1 + level)
+    return scores
+
+
+def _clean_inside(root, stats: _Stats) -> None:
+    """Inside the chosen content, drop link lists and one-line widgets ("Share", "Read more")."""
+    for el in list(root.iter("ul", "ol", "dl", "div", "table", "section", "p", "span")):
+        if el is root or stats.math.get(el) or el.getparent() is None:
+            continue
+        length = stats.text.get(el, 0)
+        if length == 0:
+            if el.tag in ("p", "div", "span") and not len(el):
+                _drop(el)
+            continue
+        if stats.density(el) > 0.6 and (el.tag in ("ul", "ol", "dl", "div", "table", "section") or length < 80):
+            _drop(el)
+        elif length < 60 and _BOILER_LINE.match(" ".join("".join(el.itertext()).split())):
+            _drop(el)
+
+
+def _common_ancestor(best, alternatives: list):
+    """Readability's rule: when several near-best candidates share an ancestor, the content is that ancestor."""
+    if len(alternatives) < 2:
+        return best
+    node = best.getparent()
+    while node is not None and node.tag != "html":
+        inside = sum(1 for alt in alternatives if any(a is node for a in alt.iterancestors()))
+        if inside >= min(3, len(alternatives)):
+            return node
+        node = node.getparent()
+    return best
+
+
+def select_main_content(doc) -> None:
+    """Reduce ``doc``'s body, in place, to its main content (or leave it whole if no candidate is found)."""
+    body = doc.find("body") if doc.tag != "body" else doc
+    if body is None:
+        return
+    _strip_boilerplate(body)
+    stats = _Stats(body)
+    scores = _score_candidates(body, stats)
+    if not scores:
+        _clean_inside(body, stats)
+        return
+    ranked = {el: score * (1 - min(stats.density(el), 0.9)) for el, score in scores.items()}
+    order = sorted(ranked, key=ranked.get, reverse=True)
+    best = order[0]
+    alternatives = [el for el in order[1:6] if ranked[el] >= 0.75 * ranked[best]]
+    best = _common_ancestor(best, alternatives)
+    while best.getparent() is not None and best is not body and len([c for c in best.getparent()
+                                                                     if isinstance(c.tag, str)]) == 1:
+        best = best.getparent()  # an only child: its parent holds the same content plus the title around it
+    covered = lambda el: stats.prose.get(el, 0) or stats.text.get(el, 0)  # noqa: E731
+    total = covered(body)
+    while best is not body and best.getparent() is not None and covered(best) < 0.5 * total:
+        best = best.getparent()  # the best block holds too little of the page's prose: docs, threads
+    parent = best.getparent()
+    if best is body or parent is None:
+        _clean_inside(body, stats)
+        return
+    threshold = max(10.0, 0.2 * ranked.get(best, 0))
+    keep = []
+    for sib in parent:
+        if not isinstance(sib.tag, str):
+            continue
+        if sib is best or ranked.get(sib, 0) >= threshold or stats.math.get(sib):
+            keep.append(sib)
+            continue
+        length = stats.text.get(sib, 0)
+        density = stats.density(sib)
+        if sib.tag in ("p", "pre", "blockquote", "ul", "ol", "table", "h2", "h3", "h4", "div") and (
+                (length > 80 and density < 0.25) or (0 < length <= 80 and density == 0 and
+                                                     "".join(sib.itertext()).strip().endswith((".", ":", "?", "!")))):
+            keep.append(sib)
+    for el in keep:
+        _clean_inside(el, stats)
+    body.clear()
+    for el in keep:
+        body.append(el)

@@ -1,0 +1,111 @@
+"""Bytes to text for web pages whose charset labels cannot be trusted.
+
+Order of evidence: a byte-order mark; then strict UTF-8 (a non-ASCII payload that is valid UTF-8 is almost
+never meant as Latin-1, so this beats a wrong ``iso-8859-1`` header, the commonest lie); then the declared
+HTTP charset and the ``<meta>`` charset, each only if it decodes strictly; then cchardet's guess; finally
+Windows-1252 with replacement when only a few bytes are bad.  Binary payloads labelled ``text/html`` are
+refused with ``binary_payload`` rather than turned into garbage text.
+"""
+from __future__ import annotations
+
+import codecs
+import re
+
+from .errors import DecodeError
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: it starts with the same two bytes
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_MAGIC = (b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"%PDF", b"PK\x03\x04", b"\x1f\x8b", b"\x7fELF", b"BZh",
+          b"\xfd7zXZ", b"Rar!", b"OggS", b"ID3", b"RIFF", b"\x00\x00\x01\x00", b"wOFF", b"wOF2")
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,300}?charset\s*=\s*["']?\s*([a-zA-Z0-9_:.+-]{1,40})""", re.I)
+# WHATWG: these labels mean windows-1252 in browsers, and pages rely on it.
+_ALIASES = {"iso-8859-1": "cp1252", "iso8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252",
+            "us-ascii": "cp1252", "ascii": "cp1252", "x-sjis": "shift_jis", "gb2312": "gb18030",
+            "gbk": "gb18030", "x-user-defined": "cp1252", "unicode": "utf-16", "utf8": "utf-8"}
+_CTRL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+
+
+def _codec(label: str | None) -> str | None:
+    if not label:
+        return None
+    label = label.strip().strip("\"'").lower()
+    label = _ALIASES.get(label, label)
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def _looks_binary(head: bytes) -> bool:
+    if head.startswith(_MAGIC):
+        return True
+    # text in an 8-bit or multibyte charset has no NUL bytes; UTF-16/32 without a BOM is handled by the caller
+    return head.count(b"\x00") > len(head) // 100 + 1
+
+
+def _strict(payload: bytes, codec: str | None) -> str | None:
+    if not codec:
+        return None
+    try:
+        return payload.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _check_text(text: str) -> str:
+    sample = text[:20000]
+    if sample and len(_CTRL.findall(sample)) > len(sample) * 0.02:
+        raise DecodeError("binary_payload", "control characters in decoded text")
+    return text
+
+
+def decode_html(payload: bytes, declared_charset: str | None = None) -> str:
+    """Decode an HTML payload; raises ``DecodeError`` (an ``ExtractError``) with a ``reason`` when it can't."""
+    if not isinstance(payload, (bytes, bytearray, memoryview)):
+        raise TypeError("decode_html expects bytes")
+    payload = bytes(payload)
+    if not payload.strip():
+        raise DecodeError("empty", "no bytes")
+    for bom, codec in _BOMS:
+        if payload.startswith(bom):
+            return _check_text(payload[len(bom):].decode(codec, errors="replace"))
+    declared = _codec(declared_charset)
+    head = payload[:4096]
+    if declared and declared.startswith(("utf-16", "utf-32")):
+        text = _strict(payload, declared)
+        if text is not None:
+            return _check_text(text)
+    if _looks_binary(head):
+        raise DecodeError("binary_payload", "payload looks like a binary file")
+    text = _strict(payload, "utf-8")
+    if text is not None:
+        return _check_text(text)
+    match = _META_CHARSET.search(head)
+    meta = _codec(match.group(1).decode("ascii", "ignore")) if match else None
+    for codec in (declared, meta):
+        if codec and codec != "utf-8":
+            text = _strict(payload, codec)
+            if text is not None:
+                return _check_text(text)
+    try:
+        import cchardet  # faust-cchardet
+        guess = cchardet.detect(payload[:200000])
+    except ImportError:  # pragma: no cover - declared dependency
+        guess = {}
+    guessed = _codec(guess.get("encoding"))
+    if guessed and (guess.get("confidence") or 0) >= 0.5:
+        text = _strict(payload, guessed)
+        if text is not None:
+            return _check_text(text)
+    for codec in (declared, meta, guessed, "utf-8", "cp1252"):
+        if not codec:
+            continue
+        text = payload.decode(codec, errors="replace")
+        if text.count("\ufffd") <= max(8, len(text) // 200):
+            return _check_text(text)
+    raise DecodeError("undecodable", "no charset decodes this payload")

@@ -1,0 +1,155 @@
+"""The maths-preserving extractor: raw HTML in, clean text with TeX maths out.
+
+Per page: size and binary checks -> maths detection -> parse -> depth check -> DOM pre-pass (every maths
+format to TeX text) -> main-content selection -> serialise; then a batch of pages goes through one lynx
+process, and each output is tidied.  Any page that cannot be extracted gets ``text=""`` and a named
+``reason``; the other pages of the batch are unaffected.
+
+The constructor only stores settings (datatrove / scikit-learn style), so an extractor is cheap to build,
+picklable, and safe to ship into daemonic worker processes (lynx runs through ``subprocess``).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .detect import count_tex_delimited, detect
+from .postprocess import tidy
+
+MAX_DEPTH = 250  # libxml2 silently truncates below depth 255; a page that deep is flagged, not half-read
+_CTRL = re.compile(r"[\x00-\x08\x0e-\x1f]")
+
+
+@dataclass
+class Extraction:
+    """The result for one page; ``reason`` is None on success, else why ``text`` is empty."""
+    text: str
+    has_math: bool = False
+    formats: tuple[str, ...] = ()
+    n_formulas: int = 0
+    reason: str | None = None
+
+
+@dataclass
+class _Prepared:
+    body: bytes | None
+    info: object = None
+    reason: str | None = None
+
+
+def _depth(doc) -> int:
+    level, depth = [doc], 0
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            break
+        level = [child for el in level for child in el]
+    return depth
+
+
+class MathExtractor:
+    """Extract main text from HTML with every maths format as TeX, laid out by lynx."""
+
+    name = "math_extract"
+
+    def __init__(self, timeout_s: float = 10.0, batch_size: int = 32, main_content: bool = True,
+                 lynx: str = "lynx", width: int = 1000, max_html_bytes: int = 8_000_000,
+                 max_batch_bytes: int = 16_000_000) -> None:
+        self.timeout_s = timeout_s
+        self.batch_size = batch_size
+        self.main_content = main_content
+        self.lynx = lynx
+        self.width = width
+        self.max_html_bytes = max_html_bytes
+        self.max_batch_bytes = max_batch_bytes
+
+    def __repr__(self) -> str:
+        return (f"MathExtractor(timeout_s={self.timeout_s}, batch_size={self.batch_size}, "
+                f"main_content={self.main_content}, lynx={self.lynx!r}, width={self.width}, "
+                f"max_html_bytes={self.max_html_bytes})")
+
+    def _prepare(self, html: str) -> _Prepared:
+        from lxml import etree
+
+        from .boilerplate import select_main_content
+        from .prepass import prepass
+
+        if not isinstance(html, str):
+            return _Prepared(None, reason="not_text")
+        if len(html) > self.max_html_bytes:
+            return _Prepared(None, reason="too_large")
+        sample = html[:20000]
+        if not sample.strip():
+            return _Prepared(None, reason="empty")
+        if len(_CTRL.findall(sample)) > len(sample) * 0.02:
+            return _Prepared(None, reason="binary")
+        info = detect(html)
+        parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True)
+        try:
+            doc = etree.fromstring(html.replace("\x00", "").encode("utf-8", "replace"), parser)
+        except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+            return _Prepared(None, info, "unparsable")
+        if doc is None:
+            return _Prepared(None, info, "empty")
+        if _depth(doc) > MAX_DEPTH - 5:
+            return _Prepared(None, info, "too_deep")
+        prepass(doc, info.formats)
+        body = doc.find("body")
+        if body is None:
+            return _Prepared(None, info, "empty")
+        if self.main_content:
+            select_main_content(doc)
+        body.tag = "div"
+        body.attrib.clear()
+        return _Prepared(etree.tostring(body, encoding="utf-8", method="html"), info)
+
+    def _finish(self, prepared: _Prepared, text: str, reason: str | None) -> Extraction:
+        info = prepared.info
+        base = dict(has_math=bool(info and info.has_math), formats=tuple(info.formats) if info else ())
+        reason = prepared.reason or reason
+        if reason:
+            return Extraction("", n_formulas=info.n_formulas if info else 0, reason=reason, **base)
+        text = tidy(text, self.width)
+        if not text.strip():
+            return Extraction("", n_formulas=0, reason="empty", **base)
+        n = count_tex_delimited(text)
+        return Extraction(text, has_math=base["has_math"] or n > 0, formats=base["formats"], n_formulas=n)
+
+    def extract(self, html: str, url: str | None = None) -> Extraction:
+        """Extract one page (one lynx process; prefer ``extract_many`` for throughput)."""
+        return self.extract_many([(html, url)])[0]
+
+    def extract_many(self, pages: list[tuple[str, str | None]]) -> list[Extraction]:
+        """Extract pages in batches, one lynx process per batch; order is kept, failures are named."""
+        from .render import render_batch
+
+        results: list[Extraction | None] = [None] * len(pages)
+        batch: list[tuple[int, _Prepared]] = []
+        batch_bytes = 0
+
+        def flush() -> None:
+            nonlocal batch, batch_bytes
+            if not batch:
+                return
+            rendered = render_batch([p.body for _, p in batch], lynx=self.lynx, width=self.width,
+                                    timeout_s=self.timeout_s * 2, per_doc_timeout_s=self.timeout_s)
+            for (i, prep), out in zip(batch, rendered):
+                results[i] = self._finish(prep, out.text, out.reason)
+            batch, batch_bytes = [], 0
+
+        for i, (html, _url) in enumerate(pages):
+            try:
+                prep = self._prepare(html)
+            except RecursionError:
+                prep = _Prepared(None, reason="too_deep")
+            except Exception as err:  # one bad page must not stop the run; it is counted by reason
+                prep = _Prepared(None, reason="prepare_error:" + type(err).__name__)
+            if prep.body is None:
+                results[i] = self._finish(prep, "", None)
+                continue
+            if batch and (len(batch) >= self.batch_size or batch_bytes + len(prep.body) > self.max_batch_bytes):
+                flush()
+            batch.append((i, prep))
+            batch_bytes += len(prep.body)
+        flush()
+        return results  # type: ignore[return-value]

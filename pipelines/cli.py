@@ -1,0 +1,46 @@
+"""The `curate` command line.
+
+Each package contributes its own subcommands through a ``register(subparsers)`` function in a module named
+``commands`` (``pipelines.commands``, ``math_extract.commands``, ``curation.llm.commands`` ...). A registered
+subcommand sets ``func`` on its parser; ``func(args)`` returns the process exit code. Heavy imports stay inside
+the ``func`` bodies so that ``curate --help`` is instant.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = (
+    "pipelines.commands",
+    "math_extract.commands",
+    "curation.commands",
+    "curation.llm.commands",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="curate", description="Pretraining data curation: WARC shards to a parquet mixture.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name == name:  # that package has no commands (yet); any other missing module is a real error
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""The run config: one YAML file, validated on load.
+
+An unknown key or a bad value stops the run before any work with one line naming the field and what is
+allowed. Relative paths in the file are resolved against the file's own folder, so a config runs the same
+from any working directory.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class ConfigError(ValueError):
+    """A config that cannot run; the message is one line naming the field."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ExtractSettings(Section):
+    extractor: Literal["math", "trafilatura"] = "math"
+    timeout_s: float = Field(10.0, gt=0, description="per page (trafilatura) or per lynx batch (math)")
+    batch_size: int = Field(32, ge=1, le=1024, description="pages per lynx process")
+    main_content: bool = True
+    max_payload_bytes: int = Field(50_000_000, ge=1024)
+
+
+class FilterSettings(Section):
+    languages: list[str] = Field(default_factory=lambda: ["en"], description="ISO codes kept; empty keeps all")
+    min_language_score: float = Field(0.5, ge=0, le=1)
+
+
+class DedupSettings(Section):
+    exact: bool = True
+
+
+class TokenSettings(Section):
+    tokenizer: str = Field("smollm2", description="'smollm2' (packaged), a tokenizer.json, a folder or HF name")
+
+
+class SearchSettings(Section):
+    target: str = Field(..., description="target validation set: text/jsonl/parquet files (glob, file or folder)")
+    runs_per_round: list[int] = Field(default_factory=lambda: [16, 8, 4])
+    candidate_pool: int = Field(2000, ge=10)
+    dirichlet_scale: float = Field(1.0, gt=0)
+    max_epochs: float = Field(15.0, gt=0)
+    proxy_order: int = Field(5, ge=1, le=7)
+    proxy_tokens: int = Field(200_000, ge=1000)
+
+    @field_validator("runs_per_round")
+    @classmethod
+    def _positive(cls, v: list[int]) -> list[int]:
+        if not v or any(n < 1 for n in v):
+            raise ValueError("must be a non-empty list of positive run counts, e.g. [16, 8, 4]")
+        return v
+
+
+class ClimbSettings(Section):
+    embedding_model: str = Field("minilm", description="'minilm' (packaged all-MiniLM-L6-v2) or a model path")
+    n_clusters: int = Field(8, ge=1)
+    search: SearchSettings
+
+
+class MixtureSettings(Section):
+    token_budget: int = Field(..., ge=1)
+
+
+class RunConfig(Section):
+    run_dir: str
+    inputs: list[str] = Field(..., min_length=1, description="WARC/WET shards: paths, globs or fsspec URLs")
+    seed: int = 0
+    extract: ExtractSettings = ExtractSettings()
+    filter: FilterSettings = FilterSettings()
+    dedup: DedupSettings = DedupSettings()
+    tokens: TokenSettings = TokenSettings()
+    climb: ClimbSettings
+    mixture: MixtureSettings
+
+    def content_hash(self) -> str:
+        """Hash of everything that decides the output (not where the run directory is)."""
+        data = self.model_dump(exclude={"run_dir"})
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _is_url(path: str) -> bool:
+    return "://" in path
+
+
+def _resolve(path: str, base: Path) -> str:
+    return path if _is_url(path) or Path(path).is_absolute() else str((base / path).resolve())
+
+
+def _describe(err: dict) -> str:
+    where = ".".join(str(p) for p in err["loc"])
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return f"{where}: unknown key"
+    if kind == "missing":
+        return f"{where}: required but missing"
+    if kind == "literal_error":
+        return f"{where}: got {err.get('input')!r}, allowed: {err['ctx']['expected']}"
+    return f"{where}: got {err.get('input')!r}: {err['msg']}"
+
+
+def parse_config(data: dict, base: Path, source: str = "config") -> RunConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of settings at the top level")
+    try:
+        cfg = RunConfig.model_validate(data)
+    except ValidationError as err:
+        errors = err.errors()
+        extra = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ConfigError(f"{source}: {_describe(errors[0])}{extra}") from None
+    search = cfg.climb.search.model_copy(update={"target": _resolve(cfg.climb.search.target, base)})
+    return cfg.model_copy(update={
+        "run_dir": _resolve(cfg.run_dir, base),
+        "inputs": [_resolve(p, base) for p in cfg.inputs],
+        "climb": cfg.climb.model_copy(update={"search": search}),
+    })
+
+
+def load_config(path: str | Path, overrides: dict | None = None) -> RunConfig:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    data = {**(data or {}), **(overrides or {})}
+    return parse_config(data, path.resolve().parent, str(path))
+
+
+def expand_inputs(inputs: list[str]) -> list[str]:
+    """Globs expanded (sorted); a path or glob matching nothing stays, so the reader reports it by name."""
+    import fsspec
+
+    shards: list[str] = []
+    for spec in inputs:
+        if any(ch in spec for ch in "*?["):
+            fs, _ = fsspec.core.url_to_fs(spec)
+            protocol = spec.split("://", 1)[0] + "://" if _is_url(spec) else ""
+            matches = sorted(protocol + m if protocol and not m.startswith(protocol) else m for m in fs.glob(spec))
+            shards.extend(matches or [spec])
+        else:
+            shards.append(spec)
+    return shards

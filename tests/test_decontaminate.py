@@ -1,0 +1,99 @@
+"""Decontamination against benchmark files in every supported format, on real article text."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from datatrove.data import Document
+from pydantic import ValidationError
+
+from curation.decontaminate import BenchmarkError, BenchmarkIndex, DecontaminationConfig, decontaminate, words_of
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="module")
+def articles() -> list[Document]:
+    truth = json.loads((DATA / "extraction/scrapinghub/ground-truth.json").read_text())
+    items = [(k, v) for k, v in sorted(truth.items()) if len(v["articleBody"]) > 1500][:20]
+    return [Document(text=v["articleBody"], id=k) for k, v in items]
+
+
+def _passage(doc: Document, start: int, n: int) -> str:
+    return " ".join(doc.text.split()[start : start + n])
+
+
+@pytest.fixture
+def benchmark_jsonl(tmp_path, articles) -> Path:
+    path = tmp_path / "bench.jsonl"
+    rows = [
+        {"question": "What is the capital of a country nobody has heard of, asked in many words?", "answer": "x"},
+        {"question": _passage(articles[3], 40, 20).upper(), "answer": "y"},  # case and layout differ
+        {"question": "too short"},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _fresh(docs):
+    return [Document(text=d.text, id=d.id) for d in docs]
+
+
+def test_document_sharing_a_13_gram_is_removed_with_the_item_recorded(benchmark_jsonl, articles):
+    index = BenchmarkIndex.from_config(DecontaminationConfig(benchmarks=[str(benchmark_jsonl)]))
+    kept, hit, reasons = decontaminate(_fresh(articles), index)
+    assert [d.id for d in hit] == [articles[3].id]
+    record = hit[0].metadata["contamination"]
+    assert record["benchmark"] == str(benchmark_jsonl) and record["item"] == 1
+    assert len(record["ngram"].split()) == 13 and record["ngram"] in " ".join(words_of(articles[3].text))
+    assert reasons == {"decontamination:bench.jsonl": 1} and len(kept) == len(articles) - 1
+    assert index.stats[f"{benchmark_jsonl}:skipped_short_examples"] == 1
+
+
+def test_flag_mode_keeps_the_document(benchmark_jsonl, articles):
+    config = DecontaminationConfig(benchmarks=[str(benchmark_jsonl)], mode="flag")
+    kept, hit, reasons = decontaminate(_fresh(articles), BenchmarkIndex.from_config(config))
+    assert len(kept) == len(articles) and len(hit) == 1 and "contamination" in hit[0].metadata
+    assert reasons == {"decontamination_flagged:bench.jsonl": 1}
+
+
+def test_twelve_shared_words_are_not_enough(tmp_path, articles):
+    path = tmp_path / "bench.txt"
+    passage = " ".join(words_of(articles[5].text)[10:22])  # exactly 12 words as the index counts them
+    path.write_text(f"{passage} zzzunrelated tail words here\n", encoding="utf-8")
+    index = BenchmarkIndex.from_config(DecontaminationConfig(benchmarks=[str(path)]))
+    assert decontaminate(_fresh(articles), index)[1] == []
+
+
+def test_text_and_parquet_benchmarks_and_short_whole_items(tmp_path, articles):
+    text_path = tmp_path / "plain.txt"
+    text_path.write_text("first line is unrelated to anything here at all okay\n" + _passage(articles[0], 5, 30) + "\n",
+                         encoding="utf-8")
+    parquet_path = tmp_path / "rows.parquet"
+    short = _passage(articles[7], 3, 9)  # 9 words: matched whole (min_item_words=8 <= 9 < 13)
+    pq.write_table(pa.table({"problem": ["nothing to see here", short], "id": [1, 2]}), parquet_path)
+    config = DecontaminationConfig(benchmarks=[str(text_path), str(parquet_path)], text_fields=["problem"])
+    kept, hit, reasons = decontaminate(_fresh(articles), BenchmarkIndex.from_config(config))
+    found = {d.id: d.metadata["contamination"] for d in hit}
+    assert found[articles[0].id]["benchmark"] == str(text_path) and found[articles[0].id]["item"] == 1
+    assert found[articles[7].id] == {"benchmark": str(parquet_path), "item": 1, "ngram": " ".join(words_of(short))}
+
+
+def test_bad_benchmark_files_are_named(tmp_path):
+    missing = tmp_path / "nope.jsonl"
+    with pytest.raises(BenchmarkError, match="nope.jsonl does not exist"):
+        BenchmarkIndex.from_config(DecontaminationConfig(benchmarks=[str(missing)]))
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("a first fine line\nCrème brûlée recipe\n".encode("latin-1"))
+    with pytest.raises(BenchmarkError, match=r"latin1.txt is not UTF-8 \(line 2"):
+        BenchmarkIndex.from_config(DecontaminationConfig(benchmarks=[str(latin1)]))
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"q": "ok"}\n{"q": \n', encoding="utf-8")
+    with pytest.raises(BenchmarkError, match="broken.jsonl line 2 is not JSON"):
+        BenchmarkIndex.from_config(DecontaminationConfig(benchmarks=[str(broken)]))
+    with pytest.raises(ValidationError, match="ngram"):
+        DecontaminationConfig(ngram=0)

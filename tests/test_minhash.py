@@ -1,0 +1,165 @@
+"""MinHash LSH dedup on real article text with planted near-duplicates."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from datatrove.data import Document
+from pydantic import ValidationError
+
+from curation.minhash import (
+    DedupConfig,
+    MinHasher,
+    compute_signatures,
+    drop_duplicates,
+    find_duplicate_clusters,
+    lsh_probability,
+    shingle_hashes,
+)
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="module")
+def articles() -> list[Document]:
+    truth = json.loads((DATA / "extraction/scrapinghub/ground-truth.json").read_text())
+    items = [(k, v) for k, v in sorted(truth.items()) if len(v["articleBody"]) > 2000][:30]
+    return [Document(text=v["articleBody"], id=f"orig-{i:02d}", metadata={"url": v["url"]}) for i, (k, v) in enumerate(items)]
+
+
+def edit_words(text: str, fraction: float, rng: random.Random) -> str:
+    words = text.split(" ")
+    for i in rng.sample(range(len(words)), int(len(words) * fraction)):
+        words[i] = rng.choice(["lorem", "data", "alpha", "the", "page"])
+    return " ".join(words)
+
+
+def jaccard(a: str, b: str, size: int = 24) -> float:
+    x, y = set(shingle_hashes(a, size).tolist()), set(shingle_hashes(b, size).tolist())
+    return len(x & y) / len(x | y)
+
+
+@pytest.fixture(scope="module")
+def planted(articles):
+    """Two shards: originals, and copies with 1 % of words edited, a layout change, or an exact copy."""
+    rng = random.Random(7)
+    copies = []
+    for i, doc in enumerate(articles[:15]):
+        if i % 3 == 0:
+            text = edit_words(doc.text, 0.01, rng)
+        elif i % 3 == 1:
+            text = doc.text.replace("\n", "\n\n  ").upper()
+        else:
+            text = doc.text
+        copies.append(Document(text=text, id=f"copy-{i:02d}"))
+    return articles, copies
+
+
+def test_planted_duplicates_are_clustered_and_the_rest_is_not(planted):
+    originals, copies = planted
+    config = DedupConfig()
+    tables = [compute_signatures(originals, config)[0], compute_signatures(copies, config)[0]]
+    result = find_duplicate_clusters(tables, config)
+    removed = dict(zip(result.removed["id"].to_pylist(), result.removed["duplicate_of"].to_pylist()))
+    assert len(removed) == 15
+    for i in range(15):
+        pair = {f"orig-{i:02d}", f"copy-{i:02d}"}
+        # exactly one of the pair is removed, pointing at the other
+        (gone,) = pair & set(removed)
+        assert removed[gone] == (pair - {gone}).pop()
+    assert not any(k.startswith("orig-") and int(k[5:]) >= 15 for k in removed)
+    assert result.stats["clusters"] == 15
+
+
+def test_keep_rule_is_deterministic_whatever_the_shard_order(planted):
+    originals, copies = planted
+    config = DedupConfig()
+    a, b = compute_signatures(originals, config)[0], compute_signatures(copies, config)[0]
+    forward = find_duplicate_clusters([a, b], config).members
+    backward = find_duplicate_clusters([b, a], config).members
+    assert forward.equals(backward)
+    # "longest" keeps the copy with more characters; exact copies tie and the smaller id wins.
+    kept = set(forward.filter(forward["kept"])["id"].to_pylist())
+    assert "copy-02" in kept and "orig-02" not in kept
+    for row in forward.to_pylist():
+        if row["id"] in ("copy-00", "orig-00"):
+            longer = max(("copy-00", "orig-00"), key=lambda i: len(" ".join(
+                (originals[0] if i == "orig-00" else copies[0]).text.lower().split())))
+            assert row["cluster"] == longer
+
+
+def test_signature_agreement_estimates_jaccard(articles):
+    rng = random.Random(3)
+    config = DedupConfig()
+    hasher = MinHasher(config)
+    for doc in articles[:6]:
+        edited = edit_words(doc.text, 0.03, rng)
+        true = jaccard(doc.text, edited)
+        sa = hasher.signature(shingle_hashes(doc.text, 24))
+        sb = hasher.signature(shingle_hashes(edited, 24))
+        assert abs(float((sa == sb).mean()) - true) < 0.1
+
+
+def test_unrelated_pairs_below_threshold_are_not_reported(articles):
+    config = DedupConfig()
+    table, _ = compute_signatures(articles, config)
+    result = find_duplicate_clusters([table], config)
+    assert result.members.num_rows == 0
+
+
+def test_parquet_paths_give_the_same_clusters_as_tables(planted, tmp_path):
+    originals, copies = planted
+    config = DedupConfig()
+    tables = [compute_signatures(originals, config)[0], compute_signatures(copies, config)[0]]
+    paths = []
+    for i, table in enumerate(tables):
+        paths.append(tmp_path / f"part-{i}.parquet")
+        pq.write_table(table, paths[-1])
+    assert find_duplicate_clusters(paths, config).members.equals(find_duplicate_clusters(tables, config).members)
+
+
+def test_empty_and_short_documents_are_counted_not_lost():
+    docs = [Document(text="", id="empty"), Document(text="hi there", id="s1"), Document(text="Hi  there", id="s2")]
+    table, notes = compute_signatures(docs)
+    assert notes["minhash:empty_text"] == 1 and notes["minhash:shorter_than_shingle"] == 2
+    assert table["id"].to_pylist() == ["s1", "s2"]
+    result = find_duplicate_clusters([table])
+    assert result.removed["id"].to_pylist() == ["s2"]
+    kept, reasons = drop_duplicates(docs, result)
+    assert [d.id for d in kept] == ["empty", "s1"] and reasons["minhash:near_duplicate"] == 1
+    assert kept[1].metadata["dup_cluster"] == "s1"
+
+
+def test_bad_settings_and_mismatched_tables_are_named(tmp_path):
+    with pytest.raises(ValidationError, match=r"bands \(20\) x rows \(10\) = 200 does not match num_hashes \(260\)"):
+        DedupConfig(rows=10)
+    with pytest.raises(ValidationError, match="unknown_field"):
+        DedupConfig(unknown_field=1)
+    table, _ = compute_signatures([Document(text="some text long enough to shingle twice over", id="a")])
+    path = tmp_path / "sig.parquet"
+    pq.write_table(table, path)
+    other = DedupConfig(num_hashes=100, bands=10, rows=10)
+    with pytest.raises(ValueError, match="sig.parquet was made with settings"):
+        find_duplicate_clusters([path], other)
+    with pytest.raises(FileNotFoundError, match="missing.parquet"):
+        find_duplicate_clusters([tmp_path / "missing.parquet"])
+
+
+def test_lsh_curve_matches_the_documented_defaults():
+    config = DedupConfig()
+    assert abs(config.lsh_threshold - 0.794) < 0.001
+    assert lsh_probability(0.9, 20, 13) > 0.99 and lsh_probability(0.6, 20, 13) < 0.03
+
+
+def test_signatures_are_seeded_and_reproducible(articles):
+    a = compute_signatures(articles[:3], DedupConfig(seed=1))[0]
+    b = compute_signatures(articles[:3], DedupConfig(seed=1))[0]
+    c = compute_signatures(articles[:3], DedupConfig(seed=2))[0]
+    assert a.equals(b) and not a["signature"].equals(c["signature"])
+    sig = np.asarray(a["signature"].combine_chunks().flatten())
+    assert sig.dtype == np.uint32 and sig.size == 3 * 260

@@ -1,0 +1,157 @@
+"""Quality filters and the maths-aware mode, on real pages from ../shared/data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import lxml.html
+import pytest
+import trafilatura
+from datatrove.data import Document
+from pydantic import ValidationError
+
+from curation.math_score import FORMULA_PLACEHOLDER, find_formula_spans, mask_formulas, math_score
+from curation.quality import QualityConfig, QualityFilter
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+MATHS_PAGES = {
+    "readability-mathjax": DATA / "math/readability-mathjax/source.html",
+    "readability-wikipedia-3": DATA / "math/readability-wikipedia-3/source.html",
+    "wikipedia-tsne": DATA / "extraction/trafilatura-cache/en.wikipedia.org.tsne.html",
+}
+
+
+def html_maths_as_tex(html: str) -> str:
+    """Replace every MathML element by its TeX (annotation, else its text) between dollars.
+
+    A stand-in for the extraction stage's DOM pre-pass, so the filters see what the pipeline gives them:
+    prose with TeX formulas.
+    """
+    root = lxml.html.fromstring(html)
+    for math in root.xpath("//*[local-name()='math']"):
+        ann = math.xpath(".//*[local-name()='annotation'][@encoding='application/x-tex']")
+        tex = (ann[0].text_content() if ann else " ".join("".join(math.itertext()).split())).strip()
+        if tex.startswith("{\\displaystyle") and tex.endswith("}"):
+            tex = tex[len("{\\displaystyle") : -1].strip()
+        host = math
+        for ancestor in math.iterancestors():
+            if ancestor.tag == "mjx-container" or "mwe-math" in (ancestor.get("class") or ""):
+                host = ancestor
+        span = lxml.html.Element("span")
+        span.text = f"$${tex}$$" if math.get("display") == "block" else f"${tex}$"
+        span.tail = host.tail
+        host.getparent().replace(host, span)
+    return lxml.html.tostring(root, encoding="unicode")
+
+
+@pytest.fixture(scope="module")
+def maths_docs() -> list[Document]:
+    docs = []
+    for name, path in MATHS_PAGES.items():
+        text = trafilatura.extract(html_maths_as_tex(path.read_text(encoding="utf-8", errors="replace")))
+        docs.append(Document(text=text, id=name, metadata={"url": f"https://example.test/{name}"}))
+    return docs
+
+
+@pytest.fixture(scope="module")
+def articles() -> list[Document]:
+    truth = json.loads((DATA / "extraction/scrapinghub/ground-truth.json").read_text())
+    items = sorted(truth.items())[:40]
+    return [Document(text=v["articleBody"], id=k, metadata={"url": v["url"]}) for k, v in items]
+
+
+def _decisions(flt: QualityFilter, docs: list[Document]) -> dict[str, str]:
+    out = {}
+    for doc in docs:
+        copy = Document(text=doc.text, id=doc.id, metadata=dict(doc.metadata))
+        keep, reason = flt.check(copy)
+        out[doc.id] = "kept" if keep else reason
+    return out
+
+
+def test_maths_aware_mode_keeps_real_maths_pages_plain_mode_drops_them(maths_docs):
+    plain = _decisions(QualityFilter(QualityConfig(math_aware={"enabled": False})), maths_docs)
+    aware = _decisions(QualityFilter(), maths_docs)
+    print("\npage                      plain                                   maths-aware")
+    for name in MATHS_PAGES:
+        print(f"{name:25s} {plain[name]:40s} {aware[name]}")
+    assert all(v == "kept" for v in aware.values()), aware
+    assert all(v != "kept" for v in plain.values()), plain
+    # The plain rules that fire are the ones formulas trip: non-alphabetic tokens and repeated lines.
+    assert plain["wikipedia-tsne"] == "gopher_quality:gopher_below_alpha_threshold"
+
+
+def test_maths_pages_score_high_and_news_articles_low(maths_docs, articles):
+    assert all(math_score(d.text) > 0.5 for d in maths_docs)
+    scores = sorted(math_score(d.text, d.metadata) for d in articles)
+    assert scores[len(scores) // 2] < 0.05
+    assert sum(s >= QualityConfig().math_aware.threshold for s in scores) <= 1
+
+
+def test_maths_aware_mode_changes_nothing_for_documents_without_maths(articles):
+    plain = _decisions(QualityFilter(QualityConfig(math_aware={"enabled": False})), articles)
+    aware = _decisions(QualityFilter(), articles)
+    low = [d.id for d in articles if math_score(d.text) < QualityConfig().math_aware.threshold]
+    assert len(low) >= 39
+    assert {k: aware[k] for k in low} == {k: plain[k] for k in low}
+    # A real news sample is mostly kept, and every drop has a family-qualified reason.
+    assert sum(v == "kept" for v in plain.values()) >= 25
+    assert all(v == "kept" or ":" in v for v in plain.values())
+
+
+def test_extraction_metadata_raises_the_score():
+    text = "We study the function $f$ on the interval and show it is bounded by a constant."
+    bare = math_score(text)
+    assert math_score(text, {"math_formats": ["mathml"], "n_formulas": 4}) > bare
+    assert math_score("Plain prose about cooking pasta with tomatoes and basil.") == 0.0
+
+
+def test_mask_formulas_replaces_formulas_and_leaves_prices():
+    text = "Let $x^2 + y^2 = 1$ be a circle.\n$$\\int_0^1 f(x)\\,dx$$\nIt costs $5 and $10 to print."
+    masked = mask_formulas(text)
+    assert masked.splitlines()[0] == f"Let {FORMULA_PLACEHOLDER} be a circle."
+    assert "\\int" not in masked  # the display-equation line is gone
+    assert "It costs $5 and $10 to print." in masked
+    assert len(find_formula_spans("\\begin{align} a &= b \\\\ c &= d \\end{align} and $e$")) == 2
+
+
+def test_reasons_are_named_by_family_and_rule_and_counted(articles):
+    docs = [Document(text="too short to be a page", id="short"), Document(text="   ", id="blank")]
+    docs += [Document(text=d.text, id=d.id) for d in articles[:10]]
+    kept, dropped, reasons = QualityFilter().filter_documents(docs)
+    # FineWeb's order: repetition first, and in six words any 2-gram is over 20 % of the characters.
+    assert docs[0].metadata["drop_reason"] == "gopher_repetition:top_2_gram"
+    assert reasons["quality:empty"] == 1
+    assert sum(reasons.values()) == len(dropped) == len(docs) - len(kept)
+    assert {d.metadata["drop_reason"] for d in dropped} <= set(reasons)
+
+
+def test_each_family_can_be_disabled_and_parameters_pass_through():
+    doc = Document(text="too short to be a page", id="s")
+    only_fineweb = QualityConfig(
+        gopher_quality={"enabled": False}, gopher_repetition={"enabled": False}, c4={"enabled": False}
+    )
+    assert QualityFilter(only_fineweb).check(doc)[1].startswith("fineweb:")
+    no_repetition = QualityConfig(gopher_repetition={"enabled": False})
+    assert QualityFilter(no_repetition).check(doc) == (False, "gopher_quality:gopher_short_doc")
+    lenient = QualityConfig(gopher_repetition={"enabled": False}, gopher_quality={"min_doc_words": 3})
+    assert QualityFilter(lenient).check(doc)[1] != "gopher_quality:gopher_short_doc"
+
+
+def test_filters_never_rewrite_the_text(articles):
+    doc = Document(text=articles[0].text, id="x")
+    before = doc.text
+    QualityFilter().check(doc)
+    assert doc.text == before
+
+
+def test_config_errors_name_the_field():
+    with pytest.raises(ValidationError, match="min_doc_wordz"):
+        QualityConfig(gopher_quality={"min_doc_wordz": 3})
+    with pytest.raises(ValidationError, match="unknown filter 'gopher'"):
+        QualityConfig(math_aware={"overrides": {"gopher": {}}})
+    with pytest.raises(ValidationError, match=r"overrides.fineweb: unknown field"):
+        QualityConfig(math_aware={"overrides": {"fineweb": {"line_punct": 0.1}}})
+    with pytest.raises(ValidationError, match="threshold"):
+        QualityConfig(math_aware={"threshold": 2})

@@ -1,0 +1,66 @@
+"""URL dedup: the same page captured twice, on real URLs from ../shared/data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from datatrove.data import Document
+from pydantic import ValidationError
+
+from curation.urldedup import UrlDedupConfig, dedup_urls, find_url_duplicates, normalize_url
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "http://www.wsj.com/articles/x-123/",
+        "https://WSJ.com/articles/x-123#comments",
+        "https://wsj.com:443/articles/x-123?utm_source=twitter&utm_medium=social",
+        "<https://www.wsj.com//articles/x-123?gclid=abc>",
+    ],
+)
+def test_variants_of_one_page_normalise_the_same(variant):
+    assert normalize_url(variant) == normalize_url("https://wsj.com/articles/x-123")
+
+
+def test_different_pages_stay_different():
+    assert normalize_url("https://a.test/p?id=1") != normalize_url("https://a.test/p?id=2")
+    assert normalize_url("https://a.test/p?b=2&a=1") == normalize_url("https://a.test/p?a=1&b=2")
+    assert normalize_url("https://a.test/p/") != normalize_url("https://a.test/q/")
+    strict = UrlDedupConfig(ignore_scheme=False, strip_fragment=False)
+    assert normalize_url("http://a.test/p#x", strict) != normalize_url("https://a.test/p", strict)
+
+
+def test_real_urls_recaptured_keep_latest_date_then_smallest_id():
+    truth = json.loads((DATA / "extraction/scrapinghub/ground-truth.json").read_text())
+    urls = sorted(v["url"] for v in truth.values())[:20]
+    docs = [Document(text="t", id=f"a{i:02d}", metadata={"url": u, "warc_date": "2024-01-01T00:00:00Z"})
+            for i, u in enumerate(urls)]
+    recaptured = [
+        Document(text="t", id="b00", metadata={"url": urls[0].replace("https://", "http://") + "#top",
+                                                "warc_date": "2024-06-01T00:00:00Z"}),
+        Document(text="t", id="a99", metadata={"url": urls[1] + "?utm_campaign=x", "warc_date": "2024-01-01T00:00:00Z"}),
+        Document(text="t", id="c00", metadata={"url": urls[2]}),
+        Document(text="t", id="nourl", metadata={}),
+    ]
+    kept, removed, reasons = dedup_urls(docs + recaptured)
+    gone = {d.id: d.metadata["duplicate_of"] for d in removed}
+    # later capture wins; same date -> smaller id; a missing date loses to a dated capture
+    assert gone == {"a00": "b00", "a99": "a01", "c00": "a02"}
+    assert reasons["url_dedup:same_url"] == 3
+    assert "nourl" in {d.id for d in kept} and len(kept) == len(docs) + len(recaptured) - 3
+
+
+def test_global_step_takes_records_from_many_shards():
+    shard1 = [("x1", "https://a.test/p", "2024-01-01"), ("x2", "https://b.test/", None)]
+    shard2 = [("y1", "https://www.a.test/p/", "2023-01-01")]
+    assert find_url_duplicates(shard1 + shard2) == {"y1": "x1"}
+
+
+def test_config_rejects_unknown_fields():
+    with pytest.raises(ValidationError, match="strip_ww"):
+        UrlDedupConfig(strip_ww=True)
