@@ -22,7 +22,10 @@ def cluster_documents(rundir: RunDir, source: str, n_clusters: int, seed: int, n
     if n_docs == 0:
         raise ValueError(f"no documents reached the climb stage (stage '{source}' is empty): nothing to cluster")
     k = min(n_clusters, n_docs)
-    km = KMeans(n_clusters=k, random_state=seed, n_init=n_init).fit(X)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # OpenMP partial sums in another order could move a centre, whatever the seed
+        km = KMeans(n_clusters=k, random_state=seed, n_init=n_init).fit(X)
     labels = km.labels_.astype(np.int32)
     ids = [i for t in tables for i in t.column("id").to_pylist()]
     urls = [u for t in tables for u in t.column("url").to_pylist()]

@@ -26,12 +26,14 @@ from dataclasses import dataclass
 
 #: Display and inline formula spans, in the order they are masked (display first so ``$$`` wins over ``$``).
 FORMULA_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"\\begin\{(equation|align|gather|multline|eqnarray|displaymath|math)(\*?)\}.*?\\end\{\1\2\}", re.S),
-    re.compile(r"\$\$.+?\$\$", re.S),
-    re.compile(r"\\\[.+?\\\]", re.S),
-    re.compile(r"\\\(.+?\\\)", re.S),
-    # pandoc's rule for inline $..$: no space just inside the dollars, no digit right after the closing one,
-    # so that "costs $5 and $10" is not a formula.
+    re.compile(r"\\begin\{(equation|align|gather|multline|eqnarray|displaymath|math)(\*?)\}.*?\\end\{\1\2\}", re.DOTALL),
+    re.compile(r"\$\$.+?\$\$", re.DOTALL),
+    re.compile(r"\\\[.+?\\\]", re.DOTALL),
+    re.compile(r"\\\(.+?\\\)", re.DOTALL),
+    # Inline $..$ by pandoc's rule: no space just inside the dollars, no digit right after the closing one,
+    # so that "costs $5 and $10" is not a formula. It may span lines (lynx wraps long formulas) only when
+    # it holds TeX syntax (a backslash, ^, _ or {) before the closing dollar.
+    re.compile(r"(?<![\\$])\$(?![\s$])(?=[^$]{0,1000}?[\\^_{])[^$]{1,1000}?(?<![\s\\])\$(?![\d$])"),
     re.compile(r"(?<![\\$])\$(?![\s$])[^$\n]{1,500}?(?<![\s\\])\$(?![\d$])"),
 )
 TEX_COMMAND = re.compile(r"\\(?:[a-zA-Z]{2,}|[,;!{}])")
@@ -83,6 +85,8 @@ def math_signals(text: str, metadata: Mapping | None = None) -> MathSignals:
     n_formulas = len(find_formula_spans(text))
     formats = tuple(sorted(str(f) for f in (metadata.get("math_formats") or ())))
     extracted_formulas = metadata.get("n_formulas") or 0
+    if isinstance(extracted_formulas, (tuple, list)):  # (all formulas, of which TeX) from some extractors
+        extracted_formulas = extracted_formulas[0] if extracted_formulas else 0
     return MathSignals(
         n_words=len(WORD.findall(text)),
         n_formulas=max(n_formulas, int(extracted_formulas)),

@@ -9,25 +9,27 @@ NeMo Curator: a shard-parallel step and a global step.
    apply ``num_hashes`` strongly universal hashes ``(a*h + b) mod 2**64 >> 32`` as numpy affine
    transforms and keep the minima (see :meth:`MinHasher.signature` for why not mod a Mersenne prime). Each band of ``rows`` minima is folded into one 64-bit band key. Returns a pyarrow table
    (``id, n_chars, signature, band_00 ... band_NN``) that the caller writes to parquet.
-2. :func:`find_duplicate_clusters` (global): band by band, sort the band keys of all documents and take
-   documents sharing a key as candidate pairs; verify each pair with the Jaccard estimate from the full
-   signatures (drops LSH false positives); union-find over verified pairs gives clusters; one document per
-   cluster is kept by a deterministic rule (most characters, then smallest id); every other member is
-   listed with the document it duplicates. Only one band's keys are in memory at a time, plus the
-   signatures of candidate documents, so memory grows with the corpus size times 16 bytes, not with
-   bands times rows.
+2. :func:`find_duplicate_clusters` (global): band by band, sort the band keys of all documents; documents
+   sharing a key are candidate pairs. Candidates are verified by exact Jaccard on the shingles of their
+   texts (``verify="exact"``, texts read for candidates only; a signature estimate more than 0.15 below
+   the threshold skips the exact check) or by the signature estimate. Union-find over verified pairs gives
+   clusters; one document per cluster is kept by a deterministic rule (most characters, then smallest id);
+   every other member is listed with the document it duplicates. Only one band's keys are in memory at a
+   time, plus the signatures of candidate documents.
 
-Defaults follow Nemotron-CC-Math / NeMo Curator: 24-character shingles, 20 bands of 13 hashes (260
-hashes). The LSH S-curve ``1 - (1 - s**13)**20`` is 0.5 at s = 0.79, 0.92 at 0.85 and 0.997 at 0.9,
-while a pair at 0.6 becomes a candidate with probability 0.03: few candidates to verify, and the pairs
-between 0.8 and 0.85 are the ones at risk (bench/bench_dedup.py measures recall there).
+Defaults. 24-character shingles and 260 hashes as in Nemotron-CC-Math (NeMo Curator), but split as
+26 bands of 10 rows rather than 20 of 13. The S-curve ``1 - (1 - s**r)**b`` of 20x13 is only 0.68 at
+s = 0.8 (its half-way point is 0.79), so a fifth of the pairs just above the 0.8 target would never
+become candidates; 26x10 gives 0.95 at 0.8, 0.997 at 0.85 and 0.025 at 0.5. The extra candidates between
+0.6 and 0.8 cost an exact check each and are rejected there. Same signature cost, since the number of
+hashes is unchanged. bench/bench_dedup.py prints both on a planted set.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -52,12 +54,19 @@ class DedupConfig(BaseModel):
 
     shingle_size: int = Field(24, ge=1, description="characters per shingle (Nemotron-CC-Math: 24)")
     num_hashes: int = Field(260, ge=1, description="MinHash permutations; must equal bands * rows")
-    bands: int = Field(20, ge=1)
-    rows: int = Field(13, ge=1, description="hashes per band")
+    bands: int = Field(26, ge=1)
+    rows: int = Field(10, ge=1, description="hashes per band")
     seed: int = Field(42, description="seed of the permutations: the same on every worker")
-    jaccard_threshold: float | None = Field(
-        0.8, ge=0.0, le=1.0, description="verify LSH candidates with the signature Jaccard estimate; None: off"
+    jaccard_threshold: float = Field(0.8, ge=0.0, le=1.0, description="Jaccard at which two documents are duplicates")
+    verify: Literal["exact", "signature", "none"] = Field(
+        "exact",
+        description="how LSH candidates are confirmed: exact Jaccard on the shingles of their texts (needs "
+        "texts=...), the signature estimate, or not at all",
     )
+    max_bucket_pairs: int = Field(
+        32, ge=2, description="buckets up to this size yield all their pairs, larger ones a star from one member"
+    )
+    verify_batch_docs: int = Field(50000, ge=1, description="texts held at once during exact verification")
     keep: Literal["longest", "smallest_id"] = "longest"
     block_size: int = Field(256, ge=1, description="shingles per numpy block (bounds per-doc memory)")
     url: UrlDedupConfig = Field(default_factory=UrlDedupConfig)
@@ -337,46 +346,139 @@ def _pair_codes(first: np.ndarray, other: np.ndarray) -> np.ndarray:
     return (lo.astype(np.uint64) << np.uint64(32)) | hi.astype(np.uint64)
 
 
+def bucket_pairs(keys: np.ndarray, max_bucket_pairs: int) -> tuple[np.ndarray, int]:
+    """Candidate pairs (as codes ``lo << 32 | hi``) of documents sharing a key in one band.
+
+    A bucket of k <= ``max_bucket_pairs`` documents yields all k(k-1)/2 pairs (vectorised per bucket size),
+    so a pair is found even when a third document shares the bucket; a larger bucket (boilerplate pages)
+    yields a star from its first member, keeping the work linear. Returns (codes, number of large buckets).
+    """
+    n = keys.shape[0]
+    if n < 2:
+        return np.empty(0, dtype=np.uint64), 0
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    starts = np.flatnonzero(np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]]))
+    sizes = np.diff(np.append(starts, n))
+    codes = []
+    for size in np.unique(sizes[sizes > 1]):
+        run_starts = starts[sizes == size]
+        if size <= max_bucket_pairs:
+            i, j = np.triu_indices(size, 1)
+            members = order[run_starts[:, None] + np.arange(size)[None, :]]
+            codes.append(_pair_codes(members[:, i].ravel(), members[:, j].ravel()))
+        else:
+            heads = np.repeat(order[run_starts], size - 1)
+            rest = order[(run_starts[:, None] + np.arange(1, size)[None, :]).ravel()]
+            codes.append(_pair_codes(heads, rest))
+    large = int((sizes > max_bucket_pairs).sum())
+    return (np.unique(np.concatenate(codes)) if codes else np.empty(0, dtype=np.uint64)), large
+
+
+TextSource = Mapping[str, str] | Callable[[list[str]], Mapping[str, str]]
+
+
+def parquet_texts(paths: Iterable[str | Path], id_column: str = "id", text_column: str = "text") -> Callable:
+    """A text source for exact verification: ``lookup(ids) -> {id: text}`` scanning parquet files.
+
+    Only the two columns are read, batch by batch, and only the requested texts are kept.
+    """
+    paths = [str(p) for p in paths]
+
+    def lookup(ids: list[str]) -> dict[str, str]:
+        import pyarrow.dataset as ds
+
+        wanted = pa.array(sorted(set(ids)), type=pa.string())
+        found: dict[str, str] = {}
+        dataset = ds.dataset(paths, format="parquet")
+        for batch in dataset.to_batches(columns=[id_column, text_column], filter=ds.field(id_column).isin(wanted)):
+            found.update(zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()))
+        return found
+
+    return lookup
+
+
+def exact_jaccard(pairs: list[tuple[str, str]], texts: TextSource, config: DedupConfig) -> tuple[np.ndarray, int]:
+    """Exact Jaccard of each ``(id_a, id_b)`` on the shingles of their texts, in batches of documents.
+
+    Returns (similarities, number of pairs whose text was missing); a pair with a missing text gets NaN.
+    """
+    sims = np.full(len(pairs), np.nan)
+    missing = 0
+    batch: list[int] = []
+    batch_ids: set[str] = set()
+
+    def flush() -> None:
+        nonlocal missing
+        needed = sorted(batch_ids)
+        found = texts(needed) if callable(texts) else {i: texts[i] for i in needed if i in texts}
+        shingles = {i: np.unique(shingle_hashes(found[i], config.shingle_size)) for i in needed if i in found}
+        for k in batch:
+            a, b = pairs[k]
+            if a not in shingles or b not in shingles:
+                missing += 1
+                continue
+            inter = np.intersect1d(shingles[a], shingles[b], assume_unique=True).size
+            sims[k] = inter / (shingles[a].size + shingles[b].size - inter)
+        batch.clear()
+        batch_ids.clear()
+
+    for k, (a, b) in enumerate(pairs):
+        batch.append(k)
+        batch_ids.update((a, b))
+        if len(batch_ids) >= config.verify_batch_docs:
+            flush()
+    if batch:
+        flush()
+    return sims, missing
+
+
+#: Candidates whose signature estimate is this far below the threshold skip exact verification: with 260
+#: hashes the estimate's standard deviation is at most 0.031, so 0.15 is more than four deviations.
+PREFILTER_MARGIN = 0.15
+
+
 def find_duplicate_clusters(
-    signature_tables: Sequence[pa.Table | str | Path], config: DedupConfig | None = None
+    signature_tables: Sequence[pa.Table | str | Path],
+    config: DedupConfig | None = None,
+    texts: TextSource | None = None,
 ) -> DuplicateClusters:
-    """Global step: candidate pairs band by band, Jaccard-verified, union-find clusters, keep rule.
+    """Global step: candidate pairs band by band, verified, union-find clusters, keep rule.
 
     ``signature_tables``: the tables from :func:`compute_signatures`, or paths of the parquet files the
-    caller wrote them to (read one column at a time). Raises ``ValueError``/``FileNotFoundError`` naming
-    the table when one is missing or was made with other settings, before any work is done.
+    caller wrote them to (read one column at a time). ``texts``: ``{id: text}`` or a callable
+    ``ids -> {id: text}`` (e.g. :func:`parquet_texts`), required when ``config.verify == "exact"``.
+    Raises ``ValueError``/``FileNotFoundError`` naming the table or setting at fault before any work.
     """
     config = config or DedupConfig()
+    if config.verify == "exact" and texts is None:
+        raise ValueError(
+            "dedup.verify is 'exact' but no texts were given: pass texts= (e.g. parquet_texts(paths)) "
+            "or set dedup.verify to 'signature'"
+        )
     sources = [_Source(item, config) for item in signature_tables]
     stats: Counter = Counter()
-    ids = pa.chunked_array([c for s in sources for c in s.column("id").chunks], type=pa.string())
+    ids = pa.chunked_array([c for s in sources for c in s.column("id").chunks], type=pa.string()).combine_chunks()
     n = len(ids)
     if n >= 1 << 32:
         raise ValueError("minhash: more than 2**32 documents in one global step; split by hash range")
     stats["documents"] = n
 
+    # 1. Candidate pairs, one band in memory at a time.
     candidates: list[np.ndarray] = []
     for band in range(config.bands):
-        keys = np.concatenate(
-            [s.column(band_column(band)).to_numpy() for s in sources] or [np.empty(0, np.uint64)]
-        )
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        same = np.empty(n, dtype=bool)
-        if n:
-            same[0] = False
-            same[1:] = sorted_keys[1:] == sorted_keys[:-1]
-        run_start = np.maximum.accumulate(np.where(~same, np.arange(n), 0))
-        members = np.flatnonzero(same)
-        if members.size:
-            candidates.append(np.unique(_pair_codes(order[run_start[members]], order[members])))
-        del keys, order, sorted_keys, same, run_start
+        keys = np.concatenate([s.column(band_column(band)).to_numpy() for s in sources] or [np.empty(0, np.uint64)])
+        codes, large = bucket_pairs(keys, config.max_bucket_pairs)
+        stats["large_buckets"] += large
+        candidates.append(codes)
+        del keys
     codes = np.unique(np.concatenate(candidates)) if candidates else np.empty(0, dtype=np.uint64)
+    del candidates
     first = (codes >> np.uint64(32)).astype(np.int64)
     second = (codes & _MASK32).astype(np.int64)
     stats["candidate_pairs"] = int(codes.size)
 
-    # Signatures of candidate documents only, table by table.
+    # 2. Signatures of candidate documents only, table by table.
     involved = np.unique(np.concatenate([first, second]))
     local = np.full(n, -1, dtype=np.int64)
     local[involved] = np.arange(involved.size)
@@ -392,15 +494,31 @@ def find_duplicate_clusters(
         offset += size
         del col
 
-    def similarity(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return (sig_rows[local[x]] == sig_rows[local[y]]).mean(axis=1)
+    def estimate(x: np.ndarray, y: np.ndarray, chunk: int = 8192) -> np.ndarray:
+        """Signature agreement of pairs, a chunk at a time (two gathered rows per pair are 2 KB)."""
+        out = np.empty(x.size)
+        for start in range(0, x.size, chunk):
+            a, b = local[x[start : start + chunk]], local[y[start : start + chunk]]
+            out[start : start + chunk] = (sig_rows[a] == sig_rows[b]).mean(axis=1)
+        return out
 
-    sims = similarity(first, second) if codes.size else np.empty(0)
-    ok = sims >= config.jaccard_threshold if config.jaccard_threshold is not None else np.ones(sims.size, bool)
+    # 3. Verification.
+    sims = estimate(first, second) if codes.size else np.empty(0)
+    if config.verify == "exact":
+        check = np.flatnonzero(sims >= config.jaccard_threshold - PREFILTER_MARGIN)
+        stats["prefiltered_pairs"] = int(codes.size - check.size)
+        pairs = list(zip(ids.take(first[check]).to_pylist(), ids.take(second[check]).to_pylist()))
+        exact, missing = exact_jaccard(pairs, texts, config)
+        stats["missing_text_pairs"] = missing  # verified on the signature estimate instead, counted
+        sims_checked = np.where(np.isnan(exact), sims[check], exact)
+        sims = np.zeros(codes.size)
+        sims[check] = sims_checked
+    ok = sims >= config.jaccard_threshold if config.verify != "none" else np.ones(sims.size, bool)
     first, second, sims = first[ok], second[ok], sims[ok]
     stats["verified_pairs"] = int(first.size)
     stats["rejected_pairs"] = int(codes.size - first.size)
 
+    # 4. Clusters and the keep rule.
     uf = UnionFind(n)
     for x, y in zip(first.tolist(), second.tolist()):
         uf.union(x, y)
@@ -412,14 +530,14 @@ def find_duplicate_clusters(
     order = np.argsort(roots, kind="stable")
     boundaries = np.flatnonzero(np.diff(roots[order])) + 1
     for group in np.split(in_pairs[order], boundaries) if in_pairs.size else []:
-        group_ids = [ids[int(i)].as_py() for i in group]
+        group_ids = ids.take(group).to_pylist()
         if config.keep == "longest":
             best = min(range(len(group)), key=lambda k: (-int(n_chars[group[k]]), group_ids[k]))
         else:
             best = min(range(len(group)), key=lambda k: group_ids[k])
         keeper = group[best]
-        sims_to_keeper = similarity(group, np.full(group.size, keeper))
-        for k, member in enumerate(group):
+        sims_to_keeper = estimate(group, np.full(group.size, keeper))
+        for k in range(len(group)):
             rows["id"].append(group_ids[k])
             rows["cluster"].append(group_ids[best])
             rows["kept"].append(k == best)
@@ -428,21 +546,27 @@ def find_duplicate_clusters(
             rows["similarity"].append(float(sims_to_keeper[k]))
         stats["clusters"] += 1
         stats["removed"] += len(group) - 1
-    members_table = pa.table(
-        rows,
-        schema=pa.schema(
-            [("id", pa.string()), ("cluster", pa.string()), ("kept", pa.bool_()), ("duplicate_of", pa.string()),
-             ("cluster_size", pa.int64()), ("similarity", pa.float64())]
-        ),
-    ).sort_by([("cluster", "ascending"), ("id", "ascending")])
-    pairs = pa.table(
+    members_table = pa.table(rows, schema=MEMBERS_SCHEMA).sort_by([("cluster", "ascending"), ("id", "ascending")])
+    pairs_table = pa.table(
         {
-            "id_a": pa.array([ids[int(i)].as_py() for i in first], type=pa.string()),
-            "id_b": pa.array([ids[int(i)].as_py() for i in second], type=pa.string()),
+            "id_a": ids.take(first),
+            "id_b": ids.take(second),
             "similarity": pa.array(sims, type=pa.float64()),
         }
     )
-    return DuplicateClusters(members=members_table, pairs=pairs, stats=stats)
+    return DuplicateClusters(members=members_table, pairs=pairs_table, stats=stats)
+
+
+MEMBERS_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("cluster", pa.string()),
+        ("kept", pa.bool_()),
+        ("duplicate_of", pa.string()),
+        ("cluster_size", pa.int64()),
+        ("similarity", pa.float64()),
+    ]
+)
 
 
 def drop_duplicates(docs: Iterable, clusters: DuplicateClusters) -> tuple[list, Counter]:

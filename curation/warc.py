@@ -57,6 +57,8 @@ class WarcShardReader(Step):
             iterator = ArchiveIterator(fh)
             try:
                 for record in iterator:
+                    if record.format != "warc":  # warcio reads any text with spaces as a legacy ARC header
+                        raise ArchiveLoadFailed(f"not WARC/1.x (read as {record.format!r})")
                     n_records += 1
                     doc = self._document(record, iterator)
                     if doc is not None:

@@ -16,21 +16,10 @@ from __future__ import annotations
 
 import re
 
-from .prepass import MATH_CLASS, _drop, classes
+from .prepass import MATH_CLASS, TEX_MARK, _drop, classes
 
 _DROP_TAGS = {"nav", "footer", "aside", "form", "button", "select", "input", "textarea", "label", "dialog",
               "menu", "header"}
-_NEGATIVE = re.compile(
-    r"(^|[-_ ])(nav|navbar|navigation|menu|footer|foot|sidebar|side-bar|sidebox|cookie|consent|gdpr|share|"
-    r"sharing|social|related|recommend|breadcrumbs?|masthead|banner|advert|ads?|ad-slot|adsense|sponsor|"
-    r"promo|newsletter|subscribe|subscription|signup|popup|modal|overlay|widget|toolbar|tags?|tagcloud|"
-    r"pagination|pager|skip|print|comment-form|comments?|disqus|byline|author-info|author-bio|meta|"
-    r"dateline|timestamp|caption|credit|hidden|outbrain|taboola|trending|most-popular|more-stories|"
-    r"read-more|also-read|login|account|search)([-_ ]|$)", re.I)
-# Widgets whose class names often also contain a "positive" word (comment-body, share-content, nav-main).
-_STRONG_NEGATIVE = re.compile(
-    r"(^|[-_ ])(comments?|comment-body|commentlist|share|sharing|social|related|cookie|consent|newsletter|"
-    r"breadcrumbs?|sidebar|footer|navbar|nav|menu|advert|ads|outbrain|taboola|recommended|most-popular)([-_ ]|$)", re.I)
 # Overlays that are never content however much prose they hold (cookie policies are long).
 _NEVER_CONTENT = re.compile(r"cookie|consent|gdpr|cli-privacy|cli-modal|popup|modal|newsletter|paywall|"
                             r"subscribe|signup|overlay", re.I)
@@ -49,7 +38,13 @@ _INLINE = {"a", "b", "i", "em", "strong", "span", "font", "sup", "sub", "small",
 
 
 def _attrs(el) -> str:
-    return " ".join((el.get("class") or "", el.get("id") or "", el.get("role") or "", el.get("itemprop") or ""))
+    """The attributes that name what an element is for, as one string ("" for most elements: no join)."""
+    parts = [v for v in (el.get("class"), el.get("id"), el.get("role"), el.get("itemprop")) if v]
+    return parts[0] if len(parts) == 1 else " ".join(parts)
+
+
+_PROSE = frozenset(("p", "pre", "blockquote", "dd"))
+_LEAF_BLOCKS = frozenset(("p", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "code", "math"))
 
 
 class _Stats:
@@ -61,31 +56,47 @@ class _Stats:
         self.math: dict = {}
         self.prose: dict = {}
         self.block: dict = {}
+        text_of, link_of, math_of, prose_of, block_of = self.text, self.link, self.math, self.prose, self.block
         for el in reversed(list(root.iter())):  # descendants come before their ancestors
-            if not isinstance(el.tag, str):
+            tag = el.tag
+            if not isinstance(tag, str):
                 continue
-            text = len((el.text or "").strip())
-            link = 0
-            math = MATH_CLASS in (el.get("class") or "")
-            prose = 0
-            block = el.tag not in _INLINE
-            for child in el:
-                tail = len((child.tail or "").strip())
-                text += tail
-                if not isinstance(child.tag, str):
-                    continue
-                text += self.text[child]
-                link += self.link[child]
-                math = math or self.math[child]
-                prose += self.prose[child]
-                block = block or self.block[child]
-            if el.tag == "a":
+            cls = el.get("class")
+            own_math = (cls is not None and MATH_CLASS in cls) or el.get(TEX_MARK) is not None
+            text = len(el.text.strip()) if el.text else 0
+            if len(el):
+                link = prose = 0
+                math = own_math
+                block = tag not in _INLINE
+                for child in el:
+                    if child.tail:
+                        text += len(child.tail.strip())
+                    if child in text_of:
+                        text += text_of[child]
+                        link += link_of[child]
+                        prose += prose_of[child]
+                        math = math or math_of[child]
+                        block = block or block_of[child]
+            else:
+                link = prose = 0
+                math = own_math
+                block = tag not in _INLINE
+            if tag == "a":
                 link = text
-            if el.tag in ("p", "pre", "blockquote", "dd") and text >= 80 and link < 0.3 * text:
+            if tag in _PROSE and text >= 80 and link < 0.3 * text:
                 prose = text
-            elif math and MATH_CLASS in (el.get("class") or ""):
+            elif own_math:
                 prose += 40
-            self.text[el], self.link[el], self.math[el], self.prose[el], self.block[el] = text, link, math, prose, block
+            text_of[el], link_of[el], math_of[el], prose_of[el], block_of[el] = text, link, math, prose, block
+
+    def forget(self, el) -> None:
+        """Account for ``el`` being removed: its ancestors lose its text, links and prose."""
+        text, link, prose = self.text.get(el, 0), self.link.get(el, 0), self.prose.get(el, 0)
+        for anc in el.iterancestors():
+            if anc in self.text:
+                self.text[anc] -= text
+                self.link[anc] -= link
+                self.prose[anc] -= prose
 
     def density(self, el) -> float:
         return self.link.get(el, 0) / max(self.text.get(el, 0), 1)
@@ -101,29 +112,69 @@ def _own_text(el, stats: _Stats) -> str:
     return " ".join(" ".join(parts).split())
 
 
-def _strip_boilerplate(body) -> None:
+_WIDGET_WORDS = frozenset("""nav navbar navigation menu footer foot sidebar sidebox cookie consent gdpr share sharing
+social related recommend breadcrumb breadcrumbs masthead banner advert ad ads adsense sponsor promo newsletter
+subscribe subscription signup popup modal overlay widget toolbar tag tags tagcloud pagination pager skip print
+comment comments disqus byline meta dateline timestamp caption credit hidden outbrain taboola trending login
+account search side-bar ad-slot comment-form author-info author-bio most-popular more-stories read-more
+also-read""".split())
+_STRONG_WORDS = frozenset("""comment comments commentlist share sharing social related cookie consent newsletter
+breadcrumb breadcrumbs sidebar footer navbar nav menu advert ads outbrain taboola recommended most-popular
+comment-body""".split())
+_SPLIT = re.compile(r"[-_\s]+")
+_KIND_CACHE: dict = {}
+
+
+def _widget_kind(attrs: str) -> str:
+    """'never' (overlays), 'negative' (widgets) or '' for a class/id/role string; cached per distinct string.
+
+    Class names are split into words (and adjacent word pairs) and looked up in word sets, which is far
+    cheaper than running alternation regexes over every element of a large page.
+    """
+    kind = _KIND_CACHE.get(attrs)
+    if kind is None:
+        words = [w for w in _SPLIT.split(attrs.lower()) if w]
+        keys = set(words) | {a + "-" + b for a, b in zip(words, words[1:])}
+        if not words:
+            kind = ""
+        elif _NEVER_CONTENT.search(attrs):
+            kind = "never"
+        elif keys & _STRONG_WORDS or (keys & _WIDGET_WORDS and not _POSITIVE.search(attrs)):
+            kind = "negative"
+        else:
+            kind = ""
+        if len(_KIND_CACHE) > 100_000:
+            _KIND_CACHE.clear()
+        _KIND_CACHE[attrs] = kind
+    return kind
+
+
+def _strip_boilerplate(body, stats: _Stats) -> None:
     """Drop widgets by tag, class/id/role and hidden-ness; never an element that holds much of the prose."""
-    stats = _Stats(body)
     prose_total, text_total = stats.prose.get(body, 0), stats.text.get(body, 0)
     stack = [c for c in reversed(body) if isinstance(c.tag, str)]
     while stack:
         el = stack.pop()
         prose = stats.prose.get(el, 0)
         holds_prose = prose >= 0.4 * prose_total if prose_total else stats.text.get(el, 0) >= 0.5 * text_total
-        attrs = _attrs(el)
+        kind = _widget_kind(_attrs(el))
         drop = False
         if el.get("hidden") is not None or el.get("aria-hidden") == "true" or \
                 "display:none" in (el.get("style") or "").replace(" ", "").lower():
             drop = not holds_prose and not stats.math.get(el)
-        elif attrs.strip() and _NEVER_CONTENT.search(attrs) and prose < 0.8 * prose_total:
+        elif kind == "never" and prose < 0.8 * prose_total:
             drop = True
-        elif el.tag in _DROP_TAGS or (attrs.strip() and (_STRONG_NEGATIVE.search(attrs) or (
-                _NEGATIVE.search(attrs) and not _POSITIVE.search(attrs)))):
+        elif el.tag in _DROP_TAGS or kind:
+            if el.tag in _DROP_TAGS and kind:  # tag and class agree: only a clear majority of the prose saves it
+                holds_prose = prose >= 0.8 * prose_total if prose_total else holds_prose
             drop = el.tag not in ("article", "main") and not holds_prose
         if drop:
+            stats.forget(el)
             _drop(el)
         else:
-            stack.extend(c for c in reversed(el) if isinstance(c.tag, str))
+            # widgets are blocks: inline elements and paragraphs are not searched inside
+            if el.tag not in _LEAF_BLOCKS:
+                stack.extend(c for c in reversed(el) if isinstance(c.tag, str) and (c.tag not in _INLINE or len(c)))
 
 
 def _score_candidates(body, stats: _Stats) -> dict:
@@ -148,14 +199,23 @@ def _score_candidates(body, stats: _Stats) -> dict:
                 continue
             if anc not in scores:
                 attrs = _attrs(anc)
-                bonus = (25 if _POSITIVE.search(attrs) else 0) - (25 if _NEGATIVE.search(attrs) else 0)
+                bonus = (25 if _POSITIVE.search(attrs) else 0) - (25 if _widget_kind(attrs) else 0)
                 scores[anc] = bonus + (5 if anc.tag in ("article", "main") else 0)
             scores[anc] += score / (1 + level)
     return scores
 
 
 def _clean_inside(root, stats: _Stats) -> None:
-    """Inside the chosen content, drop link lists and one-line widgets ("Share", "Read more")."""
+    """Inside the chosen content, drop link lists, one-line widgets ("Share", "Read more") and teasers.
+
+    An ``<article>`` nested in an article is, in HTML5 terms, a comment or a related story: dropped when it
+    holds a minor part of the prose.
+    """
+    in_article = root.tag == "article" or any(a.tag == "article" for a in root.iterancestors())
+    for el in list(root.iter("article")) if in_article else ():
+        if el is not root and el.getparent() is not None and \
+                stats.prose.get(el, 0) < 0.4 * stats.prose.get(root, 0) and not stats.math.get(el):
+            _drop(el)
     for el in list(root.iter("ul", "ol", "dl", "div", "table", "section", "p", "span")):
         if el is root or stats.math.get(el) or el.getparent() is None:
             continue
@@ -188,8 +248,8 @@ def select_main_content(doc) -> None:
     body = doc.find("body") if doc.tag != "body" else doc
     if body is None:
         return
-    _strip_boilerplate(body)
     stats = _Stats(body)
+    _strip_boilerplate(body, stats)
     scores = _score_candidates(body, stats)
     if not scores:
         _clean_inside(body, stats)
@@ -220,7 +280,7 @@ def select_main_content(doc) -> None:
             continue
         length = stats.text.get(sib, 0)
         density = stats.density(sib)
-        if sib.tag in ("p", "pre", "blockquote", "ul", "ol", "table", "h2", "h3", "h4", "div") and (
+        if sib.tag in ("p", "pre", "blockquote", "ul", "ol", "dl", "table", "h2", "h3", "h4", "div", "section") and (
                 (length > 80 and density < 0.25) or (0 < length <= 80 and density == 0 and
                                                      "".join(sib.itertext()).strip().endswith((".", ":", "?", "!")))):
             keep.append(sib)

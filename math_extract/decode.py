@@ -27,6 +27,8 @@ _META_CHARSET = re.compile(rb"""<meta[^>]{0,300}?charset\s*=\s*["']?\s*([a-zA-Z0
 _ALIASES = {"iso-8859-1": "cp1252", "iso8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252",
             "us-ascii": "cp1252", "ascii": "cp1252", "x-sjis": "shift_jis", "gb2312": "gb18030",
             "gbk": "gb18030", "x-user-defined": "cp1252", "unicode": "utf-16", "utf8": "utf-8"}
+_MULTIBYTE = {"shift_jis", "euc_jp", "gb18030", "big5", "euc_kr", "iso2022_jp", "iso2022_kr", "cp932", "cp949",
+              "cp950", "big5hkscs", "johab", "utf-16", "utf-32"}
 _CTRL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
@@ -41,11 +43,16 @@ def _codec(label: str | None) -> str | None:
         return None
 
 
+_CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 12, 13, 27))
+
+
 def _looks_binary(head: bytes) -> bool:
     if head.startswith(_MAGIC):
         return True
-    # text in an 8-bit or multibyte charset has no NUL bytes; UTF-16/32 without a BOM is handled by the caller
-    return head.count(b"\x00") > len(head) // 100 + 1
+    # text in 8-bit and multibyte charsets has almost no C0 control bytes (ESC is ISO-2022's shift);
+    # UTF-16/32 without a BOM is handled by the caller through the declared charset
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    return controls > len(head) // 100 + 1
 
 
 def _strict(payload: bytes, codec: str | None) -> str | None:
@@ -98,8 +105,13 @@ def decode_html(payload: bytes, declared_charset: str | None = None) -> str:
     except ImportError:  # pragma: no cover - declared dependency
         guess = {}
     guessed = _codec(guess.get("encoding"))
-    if guessed and (guess.get("confidence") or 0) >= 0.5:
-        text = _strict(payload, guessed)
+    confidence = guess.get("confidence") or 0
+    # cchardet often mistakes short Western text for another single-byte code page; Windows-1252 is the
+    # web's commonest single-byte charset, so it wins unless the guess is sure or multibyte.
+    order = [guessed] if confidence >= 0.9 or guessed in _MULTIBYTE else []
+    order += ["cp1252"] + ([guessed] if confidence >= 0.5 else [])
+    for codec in order:
+        text = _strict(payload, codec)
         if text is not None:
             return _check_text(text)
     for codec in (declared, meta, guessed, "utf-8", "cp1252"):

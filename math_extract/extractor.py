@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from .detect import count_tex_delimited, detect
 from .postprocess import tidy
 
-MAX_DEPTH = 250  # libxml2 silently truncates below depth 255; a page that deep is flagged, not half-read
 _CTRL = re.compile(r"[\x00-\x08\x0e-\x1f]")
 
 
@@ -26,7 +25,7 @@ class Extraction:
     text: str
     has_math: bool = False
     formats: tuple[str, ...] = ()
-    n_formulas: int = 0
+    n_formulas: tuple[int, int] = (0, 0)  # all formulas kept, of which TeX written in the text
     reason: str | None = None
 
 
@@ -35,16 +34,23 @@ class _Prepared:
     body: bytes | None
     info: object = None
     reason: str | None = None
+    n_formulas: tuple[int, int] = (0, 0)  # all formulas kept, of which TeX written in the text
 
 
-def _depth(doc) -> int:
-    level, depth = [doc], 0
-    while level:
-        depth += 1
-        if depth > MAX_DEPTH:
-            break
-        level = [child for el in level for child in el]
-    return depth
+def _depth_exceeded(parser) -> bool:
+    """libxml2 stops nesting at depth 256 and says so in the parser log; the page is then flagged too_deep."""
+    return any("depth" in e.message.lower() for e in parser.error_log if e.level_name in ("ERROR", "FATAL"))
+
+
+def _count_kept(body) -> tuple[int, int]:
+    """Formulas in the kept content: converted ones (maths nodes) plus TeX written in the remaining text."""
+    from .prepass import MATH_CLASS, TEX_MARK
+
+    converted = int(body.xpath(f'count(.//*[@class="{MATH_CLASS}"])'))
+    in_text = 0
+    for el in body.xpath(f'.//*[@{TEX_MARK}]'):  # the prepass flagged the elements whose own text has TeX
+        in_text += count_tex_delimited(" ".join([el.text or ""] + [c.tail or "" for c in el]))
+    return converted + in_text, in_text
 
 
 class MathExtractor:
@@ -83,7 +89,7 @@ class MathExtractor:
             return _Prepared(None, reason="empty")
         if len(_CTRL.findall(sample)) > len(sample) * 0.02:
             return _Prepared(None, reason="binary")
-        info = detect(html)
+        info = detect(html, count_text=False)  # TeX in the text is counted on the kept content instead
         parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True)
         try:
             doc = etree.fromstring(html.replace("\x00", "").encode("utf-8", "replace"), parser)
@@ -91,7 +97,7 @@ class MathExtractor:
             return _Prepared(None, info, "unparsable")
         if doc is None:
             return _Prepared(None, info, "empty")
-        if _depth(doc) > MAX_DEPTH - 5:
+        if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log) or _depth_exceeded(parser):
             return _Prepared(None, info, "too_deep")
         prepass(doc, info.formats)
         body = doc.find("body")
@@ -101,7 +107,7 @@ class MathExtractor:
             select_main_content(doc)
         body.tag = "div"
         body.attrib.clear()
-        return _Prepared(etree.tostring(body, encoding="utf-8", method="html"), info)
+        return _Prepared(etree.tostring(body, encoding="utf-8", method="html"), info, n_formulas=_count_kept(body))
 
     def _finish(self, prepared: _Prepared, text: str, reason: str | None) -> Extraction:
         info = prepared.info
@@ -112,8 +118,9 @@ class MathExtractor:
         text = tidy(text, self.width)
         if not text.strip():
             return Extraction("", n_formulas=0, reason="empty", **base)
-        n = count_tex_delimited(text)
-        return Extraction(text, has_math=base["has_math"] or n > 0, formats=base["formats"], n_formulas=n)
+        n, n_tex = prepared.n_formulas
+        formats = tuple(f for f in base["formats"] if f != "tex" or n_tex)
+        return Extraction(text, has_math=n > 0 or (base["has_math"] and formats != ()), formats=formats, n_formulas=n)
 
     def extract(self, html: str, url: str | None = None) -> Extraction:
         """Extract one page (one lynx process; prefer ``extract_many`` for throughput)."""

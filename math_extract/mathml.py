@@ -7,7 +7,10 @@ the element's text is used, so hostile nesting cannot blow the stack.
 """
 from __future__ import annotations
 
+import re
+
 _MAX_DEPTH = 120
+_SPACE_AFTER_COMMAND = re.compile(r"(\\[A-Za-z]+) (?=[^A-Za-z0-9\\])")  # "\sum _i" -> "\sum_i"; "\sin x" kept
 
 # Unicode characters MathML puts in <mo>/<mi> and their TeX names.
 SYMBOLS = {
@@ -219,5 +222,5 @@ class _Converter:
 
 def mathml_to_latex(math_el) -> str:
     """Convert a parsed ``<math>`` element (lxml) to LaTeX; a matrix in fences becomes ``\\left(\\begin{array}...``."""
-    tex = _Converter().conv(math_el)
-    return " ".join(tex.split())
+    tex = " ".join(_Converter().conv(math_el).split())
+    return _SPACE_AFTER_COMMAND.sub(r"\1", tex)

@@ -12,6 +12,7 @@ import re
 _PLACEHOLDER = re.compile(r"\[(?:IMG|INLINE|LINK|BUTTON|hidden|image|spacer|\w+\.(?:png|gif|jpe?g|svg|webp))\]",
                           re.I)
 _BLANKS = re.compile(r"\n{3,}")
+_RULE = re.compile(r"^\s*[_=\-]{10,}\s*$")  # lynx draws <hr> as a line of underscores
 _MOJIBAKE_HINT = re.compile("[ÃÂâ€™œ\u0080-\u009f]")
 
 
@@ -21,6 +22,8 @@ def tidy(text: str, width: int) -> str:
     centred = max(20, width // 4)
     for line in text.split("\n"):
         line = _PLACEHOLDER.sub("", line).rstrip()
+        if _RULE.match(line):
+            line = ""
         stripped = line.lstrip(" ")
         if len(line) - len(stripped) >= centred:
             line = stripped

@@ -25,8 +25,12 @@ _VERBATIM = {"pre", "code", "kbd", "samp", "tt", "textarea", "script", "style"}
 _TEX_URL_PARAMS = ("latex", "chl", "tex", "eq", "formula", "math")
 _CODECOGS_PREFIX = re.compile(r"^(?:\s*\\(?:dpi\{\d+\}|bg_\w+|bg\{\w+\}|inline|large|Large|small|fn_\w+|"
                               r"fg\{\w+\}|pagecolor\{\w+\}|color\{\w+\}))+\s*")
-_REMOVE_ALWAYS = {"script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "canvas",
-                  "video", "audio", "map", "link", "meta"}
+_REMOVE_ALWAYS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "canvas",
+                  "video", "audio", "map", "link", "meta", "button", "input", "select", "option", "textarea",
+                  "label", "head")
+# Formatting that lynx -dump does not show; unwrapping it (in C) leaves far fewer elements to walk.
+_UNWRAP = ("b", "i", "em", "strong", "font", "small", "u", "abbr", "tt", "big", "s", "strike", "mark", "cite",
+           "q", "dfn", "var", "time", "bdi", "bdo", "ins", "del", "wbr", "nobr", "blink")
 
 
 def classes(el) -> set[str]:
@@ -224,6 +228,44 @@ def _text_nodes(doc, pattern, convert) -> int:
     return n
 
 
+def _flatten_code(doc) -> None:
+    """Replace syntax-highlighting markup inside ``<pre>``/``<code>`` by its plain text.
+
+    The text, indentation included, is exactly what was displayed; dropping thousands of ``<span>`` tokens
+    makes every later step (and lynx) faster on documentation pages.
+    """
+    for el in list(doc.iter("pre", "code")):
+        if len(el) == 0 or el.getparent() is None:
+            continue
+        if el.xpath(f'.//*[@class="{MATH_CLASS}"]'):
+            continue
+        for br in el.iter("br"):
+            br.tail = "\n" + (br.tail or "")
+        etree.strip_tags(el, "*")  # in C: children go, their text and tails stay in place
+
+
+TEX_MARK = "data-mx-tex"
+_TEX_TEXT = ('.//text()[contains(., "\\(") or contains(., "\\[") or contains(., "$") or contains(., "\\begin{")]')
+
+
+def _mark_tex_text(doc) -> int:
+    """Flag elements whose own text holds TeX (``\\(..\\)``, ``$..$``...) so main-content selection keeps them."""
+    from .detect import count_tex_delimited
+
+    n = 0
+    for text in doc.xpath(_TEX_TEXT):
+        owner = text.getparent()
+        if owner is None:
+            continue
+        if text.is_tail:
+            owner = owner.getparent()
+        k = count_tex_delimited(str(text))
+        if owner is not None and k and owner.tag not in _VERBATIM:
+            owner.set(TEX_MARK, "1")
+            n += k
+    return n
+
+
 def prepass(doc, formats: tuple[str, ...] = ()) -> int:
     """Turn every maths format in ``doc`` (an lxml HTML tree) into TeX text; returns the formulas converted.
 
@@ -246,8 +288,9 @@ def prepass(doc, formats: tuple[str, ...] = ()) -> int:
         n += _text_nodes(doc, _FORUM, lambda m: f"${m.group(2).strip()}$")
     if "asciimath" in formats:
         n += _text_nodes(doc, _BACKTICK, lambda m: f"${asciimath_to_tex(m.group(1))}$")
-    for el in list(doc.iter(*_REMOVE_ALWAYS)):
-        _drop(el)
-    for el in list(doc.iter(etree.Comment, etree.ProcessingInstruction)):
-        _drop(el)
+    _flatten_code(doc)
+    if "tex" in has or "forum_tex" in has or "asciimath" in has:
+        _mark_tex_text(doc)
+    etree.strip_elements(doc, *_REMOVE_ALWAYS, etree.Comment, etree.ProcessingInstruction, with_tail=False)
+    etree.strip_tags(doc, *_UNWRAP)
     return n

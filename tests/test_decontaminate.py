@@ -77,7 +77,7 @@ def test_text_and_parquet_benchmarks_and_short_whole_items(tmp_path, articles):
     short = _passage(articles[7], 3, 9)  # 9 words: matched whole (min_item_words=8 <= 9 < 13)
     pq.write_table(pa.table({"problem": ["nothing to see here", short], "id": [1, 2]}), parquet_path)
     config = DecontaminationConfig(benchmarks=[str(text_path), str(parquet_path)], text_fields=["problem"])
-    kept, hit, reasons = decontaminate(_fresh(articles), BenchmarkIndex.from_config(config))
+    _kept, hit, _reasons = decontaminate(_fresh(articles), BenchmarkIndex.from_config(config))
     found = {d.id: d.metadata["contamination"] for d in hit}
     assert found[articles[0].id]["benchmark"] == str(text_path) and found[articles[0].id]["item"] == 1
     assert found[articles[7].id] == {"benchmark": str(parquet_path), "item": 1, "ngram": " ".join(words_of(short))}

