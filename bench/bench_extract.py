@@ -27,6 +27,15 @@ sys.path.insert(0, os.path.dirname(HERE))
 NAMES = ["ours", "trafilatura", "resiliparse", "lynx", "datatrove"]
 
 
+def _peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM); ru_maxrss would carry the parent's peak across fork and exec."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _cpu() -> float:
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
@@ -61,10 +70,10 @@ def worker(name: str, args: argparse.Namespace) -> dict:
 
     if name == "datatrove":
         docs, cpu, wall = _datatrove_speed(args)
-        rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        rss = None  # datatrove runs its task in a child process: not measured here
         return {"name": "datatrove", "docs": docs, "docs_per_cpu_s": docs / max(cpu, 1e-9),
                 "docs_per_wall_s": docs / max(wall, 1e-9), "f1": None, "f1_pages": 0, "formula_recall": None,
-                "formula_pages": 0, "formulas": 0, "peak_rss_mb": rss / 1024}
+                "formula_pages": 0, "formulas": 0, "peak_rss_mb": rss}
     extract = EXTRACTORS[name]()
     extract(["<html><body><p>warm up imports</p></body></html>"])
     # timed: reading the WARC and decoding each record, then extraction (what the datatrove anchor does)
@@ -80,12 +89,10 @@ def worker(name: str, args: argparse.Namespace) -> dict:
     f1 = score_scrapinghub(extract, sh)["f1"]
     with open(args.maths_file) as fh:
         maths = score_formulas(extract, [tuple(p) for p in json.load(fh)])
-    rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    rss_kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {"name": name, "docs": len(pages), "docs_per_cpu_s": len(pages) / max(cpu, 1e-9),
             "docs_per_wall_s": len(pages) / max(wall, 1e-9), "f1": f1, "f1_pages": len(sh),
             "formula_recall": maths["recall"], "formula_pages": maths["pages"], "formulas": maths["formulas"],
-            "peak_rss_mb": max(rss_self, rss_kids) / 1024}
+            "peak_rss_mb": _peak_rss_mb()}
 
 
 def _maths_pages(args: argparse.Namespace, path: str) -> None:
@@ -96,7 +103,7 @@ def _maths_pages(args: argparse.Namespace, path: str) -> None:
 
     pages = []
     per_warc: dict = {}
-    for name, html in maths_pages(args.data, args.maths_warc):
+    for name, html in maths_pages(args.data, args.maths_warc, 150 if args.quick else 0):
         key = name.split("/")[2] if name.startswith("http") else "shared"
         if args.maths_pages and per_warc.get(key, 0) >= args.maths_pages:
             continue
@@ -119,10 +126,10 @@ def main() -> int:
     args = ap.parse_args()
     args.scrapinghub = os.path.join(args.data, "extraction", "scrapinghub")
     args.shard = args.shard or sorted(glob.glob("/tmp/debdoc/DEBDOC-*.warc.gz"))[:1]
-    args.maths_warc = args.maths_warc or sorted(glob.glob("/tmp/debdoc*/DEBDOC-*.warc.gz"))
-    args.speed_pages = 80 if args.quick else 0
-    args.f1_pages = 60 if args.quick else 0
-    args.maths_pages = 6 if args.quick else 0
+    args.maths_warc = args.maths_warc or sorted(glob.glob("/tmp/debdoc/DEBDOC-*.warc.gz") + glob.glob("/tmp/debdoc-*/DEBDOC-*.warc.gz"))
+    args.speed_pages = 50 if args.quick else 0
+    args.f1_pages = 40 if args.quick else 0
+    args.maths_pages = 5 if args.quick else 0
     if args.worker:
         print(json.dumps(worker(args.worker, args)))
         return 0
@@ -160,7 +167,7 @@ def main() -> int:
     for r in rows:
         print(f"{r['name']:<12} {r['docs_per_cpu_s']:>10.1f} {ratio(r, 'docs_per_cpu_s'):>7} {r['docs_per_wall_s']:>11.1f} "
               f"{num(r['f1'], '.3f'):>6} {ratio(r, 'f1'):>7} {num(r['formula_recall'], '.3f'):>11} "
-              f"{ratio(r, 'formula_recall'):>7} {r['peak_rss_mb']:>11.0f}")
+              f"{ratio(r, 'formula_recall'):>7} {num(r['peak_rss_mb'], '.0f'):>11}")
     anchor = next((r for r in rows if r["name"] == "datatrove"), None)
     ours = next((r for r in rows if r["name"] == "ours"), None)
     if anchor and ours:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import subprocess
@@ -25,17 +26,24 @@ def requests_for(n: int, max_tokens: int):
     return [ChatRequest([{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}], max_tokens) for i in range(n)]
 
 
-def bench_local(max_tokens: int, n_requests: int) -> None:
-    from curation.llm.local_model import TransformersBackend, dense_copy_of_gguf, packaged_gguf_path
+def bench_local(max_tokens: int, n_requests: int, threads: int | None) -> None:
+    import tempfile
 
     started = time.perf_counter()
-    dense_copy_of_gguf(packaged_gguf_path())  # the one-off GGUF conversion, if not cached yet
-    converted = time.perf_counter() - started
+    import transformers  # noqa: F401 - timed apart from the model loads
+
+    from curation.llm.local_model import TransformersBackend
+
+    imported = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as empty_cache:
+        started = time.perf_counter()
+        TransformersBackend(cache_dir=empty_cache, threads=threads).load()
+        first_load = time.perf_counter() - started
     started = time.perf_counter()
-    backend = TransformersBackend().load()
-    load_s = time.perf_counter() - started
-    print(f"\nlocal transformers backend, {backend.model}: GGUF->cache {converted:.1f}s (0 if cached), "
-          f"load from cache {load_s:.1f}s")
+    backend = TransformersBackend(threads=threads).load()  # from the user cache: converted by now
+    cached_load = time.perf_counter() - started
+    print(f"\nlocal transformers backend, {backend.model}: import transformers {imported:.1f}s; load "
+          f"{first_load:.1f}s from the GGUF (dequantise + save dense copy), {cached_load:.1f}s from the dense copy")
     backend.complete_many(requests_for(1, 4), lambda i, r: None)  # warm-up
     print(f"{'batch':>5} {'requests':>8} {'gen tokens':>10} {'seconds':>8} {'gen tok/s':>9} {'all tok/s':>9}")
     for batch_size in (1, 4, 8):
@@ -51,11 +59,12 @@ def bench_local(max_tokens: int, n_requests: int) -> None:
               f"{(generated + prompt) / seconds:>9.1f}")
 
 
-def bench_server(max_tokens: int, n_requests: int) -> None:
+def bench_server(max_tokens: int, n_requests: int, threads: int | None) -> None:
     from curation.llm import make_backend
 
-    server = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve-llm", "--port", "0", "--batch-size", "8"],
-                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    command = [sys.executable, "-m", "pipelines.cli", "serve-llm", "--port", "0", "--batch-size", "8"]
+    command += ["--threads", str(threads)] if threads else []
+    server = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = server.stdout.readline()
         url = re.search(r"listening on (http://\S+)", line).group(1)
@@ -80,14 +89,17 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--requests", type=int, default=8)
     parser.add_argument("--only", choices=("local", "server"))
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     args = parser.parse_args()
     import torch
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; max_tokens={args.max_tokens}")
+    threads = args.threads or torch.get_num_threads()
+    print(f"torch {torch.__version__}, {threads} threads, {os.cpu_count()} cores, load average "
+          f"{os.getloadavg()[0]:.1f}; max_tokens={args.max_tokens}")
     if args.only != "server":
-        bench_local(args.max_tokens, args.requests)
+        bench_local(args.max_tokens, args.requests, args.threads)
     if args.only != "local":
-        bench_server(args.max_tokens, args.requests)
+        bench_server(args.max_tokens, args.requests, args.threads)
     print("\nanchor (measured on this machine kind, see DESIGN.md): llama-cpp-python ~70 tok/s with the prompt "
           "counted, transformers ~9 tok/s, on 2 cores")
 

@@ -68,8 +68,11 @@ class MixtureStage:
         out = out.cast(SCHEMA)
         if out.num_rows:
             rundir.write_table(out, "mixture", part)
-        return {"in": table.num_rows, "out": int(out.num_rows), "dropped": {"not_sampled": table.num_rows -
-                len(sel)} if table.num_rows > len(sel) else {}, "tokens": int(pc.sum(out.column("n_tokens")).as_py() or 0)}
+        not_sampled = table.num_rows - len(sel)
+        return {"in": table.num_rows, "out": int(out.num_rows),
+                "tokens_in": int(pc.sum(table.column("n_tokens")).as_py() or 0),
+                "tokens_out": int(pc.sum(out.column("n_tokens")).as_py() or 0),
+                "dropped": {"not_sampled": not_sampled} if not_sampled else {}}
 
     def manifest(self, rundir: RunDir, best: dict, extra: dict) -> dict:
         clusters = rundir.read_json("climb", "clusters.json")["clusters"]

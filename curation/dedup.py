@@ -1,10 +1,18 @@
-"""The dedup stage: exact duplicates on normalised text across all shards.
+"""The dedup stage: the same page, the same text, and nearly the same text, across all shards.
 
-Three passes, each resumable on its own: (1) per shard, hash every document's normalised text
-(``dedup/hashes/``); (2) globally, keep the first document of each hash in (shard, row) order and list every
-other one with the document it duplicates (``dedup/duplicates.parquet``); (3) per shard, write the survivors
-(``dedup/part-*.parquet``), counting the rest under ``exact_duplicate``. The first-seen rule depends only on
-input order, so the result is the same on one machine or many.
+Three passes, each resumable on its own:
+
+1. per shard (``dedup/signatures/``): for every document its URL and date, a hash of its normalised text, and
+   its MinHash signature with LSH band keys (``curation.minhash``);
+2. globally (``dedup/duplicates.parquet``): URL duplicates first (the same page captured twice; the latest
+   capture is kept), then exact text duplicates among the rest (first in (shard, row) order kept), then
+   MinHash LSH clusters among the rest (one document per cluster kept by ``dedup.keep``). Every removed
+   document is listed with the document it duplicates and the pass that removed it;
+3. per shard (``dedup/part-*.parquet``): the survivors, kept members of a near-duplicate cluster labelled with
+   ``dup_cluster``; the rest counted under ``url_duplicate``, ``exact_duplicate`` or ``near_duplicate``.
+
+Every rule depends only on the documents and their input order, so the result is the same on one machine or
+many.
 """
 from __future__ import annotations
 
@@ -14,13 +22,19 @@ import unicodedata
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .executor import Executor
+from .minhash import DedupConfig, compute_signatures, find_duplicate_clusters, parquet_texts
 from .rundir import RunDir, part_name
 from .stage import ParquetDocReader, ShardStage
 from .step import Step
+from .urldedup import find_url_duplicates
 
 _SPACE = re.compile(r"\s+")
+HASHES_SCHEMA = pa.schema([("id", pa.string()), ("url", pa.string()), ("warc_date", pa.string()), ("hash", pa.int64())])
+DUPLICATES_SCHEMA = pa.schema([("id", pa.string()), ("duplicate_of", pa.string()), ("reason", pa.string()),
+                               ("similarity", pa.float64())])
 
 
 def normalise(text: str) -> str:
@@ -33,61 +47,116 @@ def text_hash(text: str) -> int:
                                           digest_size=8).digest(), "little", signed=True)
 
 
-class DropListed(Step):
-    """Drops documents whose id is in ``ids`` under ``reason``."""
+class DropDuplicates(Step):
+    """Drops documents listed in ``duplicates`` under their pass's reason; labels kept cluster members."""
 
-    name = "drop-listed"
+    name = "drop-duplicates"
 
-    def __init__(self, ids: set[str], reason: str):
+    def __init__(self, reasons: dict[str, str], clusters: dict[str, str]):
         super().__init__()
-        self.ids, self.reason = ids, reason
+        self.reasons, self.clusters = reasons, clusters
 
     def run(self, data, rank: int = 0, world_size: int = 1):
         for doc in data:
-            if doc.id in self.ids:
-                self.drop(self.reason)
-            else:
-                yield doc
+            reason = self.reasons.get(doc.id)
+            if reason:
+                self.drop(reason)
+                continue
+            if doc.id in self.clusters:
+                doc.metadata["dup_cluster"] = self.clusters[doc.id]
+            yield doc
 
 
-class ExactDedupStage(ShardStage):
+class DedupStage(ShardStage):
     name = "dedup"
     source = "filter"
 
+    def __init__(self, settings):
+        self.settings = settings
+
+    @property
+    def minhash(self) -> DedupConfig:
+        return DedupConfig.model_validate(self.settings.model_dump(exclude={"exact", "fuzzy"}))
+
     def run(self, executor: Executor, rundir: RunDir) -> list[dict]:
         parts = self.inputs(rundir)
-        tasks = {part_name(i, ""): {"part": p, "index": i} for i, p in enumerate(parts)}
-        executor.run(rundir, "dedup/hashes", self.hash_task, tasks, desc="dedup: hash")
+        tasks = {part_name(i, ""): {"part": p} for i, p in enumerate(parts)}
+        executor.run(rundir, "dedup/signatures", self.signature_task, tasks, desc="dedup: signatures")
         if not rundir.exists("dedup", "duplicates.parquet"):
-            executor.submit_call(find_exact_duplicates, rundir, len(parts))
+            executor.submit_call(self.find_duplicates, rundir, parts)
         return super().run(executor, rundir)
 
-    def hash_task(self, rundir: RunDir, part: str, index: int) -> dict:
-        table = rundir.read_table(self.source, part, columns=["id", "text"])
-        hashes = np.array([text_hash(t) for t in table.column("text").to_pylist()], dtype=np.int64)
-        rundir.write_table(pa.table({"id": table.column("id"), "hash": hashes}), "dedup", "hashes", part)
-        return {"in": table.num_rows, "out": table.num_rows}
+    def signature_task(self, rundir: RunDir, part: str) -> dict:
+        docs = list(ParquetDocReader(rundir, self.source, part, columns=["id", "text", "url", "warc_date"])())
+        if self.settings.fuzzy:
+            table, notes = compute_signatures(docs, self.minhash)
+            order = {d: i for i, d in enumerate(table.column("id").to_pylist())}
+            unsigned = [d for d in docs if d.id not in order]
+        else:
+            table, notes, unsigned = pa.table({"id": pa.array([], pa.string())}), {}, []
+        # every document gets a row: the signed ones in the MinHash columns, all in id/url/date/hash
+        base = pa.table({"id": [d.id for d in docs], "url": [d.metadata.get("url") for d in docs],
+                         "warc_date": [d.metadata.get("warc_date") for d in docs],
+                         "hash": np.array([text_hash(d.text) for d in docs], dtype=np.int64)}, schema=HASHES_SCHEMA)
+        rundir.write_table(base, "dedup", "signatures", part)
+        if self.settings.fuzzy:
+            rundir.write_table(table, "dedup", "signatures", part.replace(".parquet", ".minhash.parquet"))
+        return {"in": len(docs), "out": len(docs), "notes": dict(notes), "unsigned": len(unsigned)}
+
+    def find_duplicates(self, rundir: RunDir, parts: list[str]) -> dict:
+        """The global pass: URL, then exact, then near duplicates; writes ``dedup/duplicates.parquet``."""
+        base = pa.concat_tables([HASHES_SCHEMA.empty_table()] +
+                                [rundir.read_table("dedup", "signatures", p) for p in parts])
+        rows: list[tuple] = []
+        gone: set[str] = set()
+        if self.settings.url.enabled:
+            records = zip(base["id"].to_pylist(), base["url"].to_pylist(), base["warc_date"].to_pylist())
+            for removed, kept in sorted(find_url_duplicates(records, self.settings.url).items()):
+                rows.append((removed, kept, "url_duplicate", 1.0))
+                gone.add(removed)
+        if self.settings.exact:
+            for removed, kept in exact_duplicates(base, exclude=gone):
+                rows.append((removed, kept, "exact_duplicate", 1.0))
+                gone.add(removed)
+        stats = {}
+        if self.settings.fuzzy:
+            tables = []
+            for p in parts:
+                t = rundir.read_table("dedup", "signatures", p.replace(".parquet", ".minhash.parquet"))
+                tables.append(t.filter(pc.invert(pc.is_in(t["id"], pa.array(sorted(gone), pa.string())))))
+            texts = parquet_texts([rundir.path(self.source, p) for p in parts])
+            clusters = find_duplicate_clusters(tables, self.minhash, texts=texts if self.minhash.verify == "exact" else None)
+            removed = clusters.removed
+            rows.extend(zip(removed["id"].to_pylist(), removed["duplicate_of"].to_pylist(),
+                            ["near_duplicate"] * removed.num_rows, removed["similarity"].to_pylist()))
+            members = clusters.members.filter(clusters.members["kept"])
+            rundir.write_table(pa.table({"id": members["id"], "dup_cluster": members["cluster"]}),
+                               "dedup", "clusters.parquet")
+            stats = dict(clusters.stats)
+        table = pa.Table.from_pylist([dict(zip(DUPLICATES_SCHEMA.names, r)) for r in rows], schema=DUPLICATES_SCHEMA)
+        rundir.write_table(table.sort_by("id"), "dedup", "duplicates.parquet")
+        return stats
 
     def steps(self, rundir: RunDir) -> list:
-        removed = rundir.read_table("dedup", "duplicates.parquet", columns=["id"]).column("id").to_pylist()
-        return [DropListed(set(removed), "exact_duplicate")]
+        dups = rundir.read_table("dedup", "duplicates.parquet", columns=["id", "reason"])
+        clusters = {}
+        if rundir.exists("dedup", "clusters.parquet"):
+            c = rundir.read_table("dedup", "clusters.parquet")
+            clusters = dict(zip(c["id"].to_pylist(), c["dup_cluster"].to_pylist()))
+        return [DropDuplicates(dict(zip(dups["id"].to_pylist(), dups["reason"].to_pylist())), clusters)]
 
 
-def find_exact_duplicates(rundir: RunDir, n_parts: int) -> int:
-    """Global pass: every document whose hash was seen earlier, with the id it duplicates."""
-    ids, hashes = [], []
-    for i in range(n_parts):
-        t = rundir.read_table("dedup", "hashes", part_name(i))
-        ids.extend(t.column("id").to_pylist())
-        hashes.append(t.column("hash").to_numpy())
-    h = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.int64)
-    order = np.argsort(h, kind="stable")  # stable: within a hash, input order is kept
-    sorted_h = h[order]
-    first_of_run = np.ones(len(h), dtype=bool)
-    first_of_run[1:] = sorted_h[1:] != sorted_h[:-1]
-    keeper = order[np.maximum.accumulate(np.where(first_of_run, np.arange(len(h)), 0))]
-    dup = ~first_of_run
-    removed = order[dup]
-    table = pa.table({"id": [ids[i] for i in removed], "duplicate_of": [ids[i] for i in keeper[dup]]})
-    rundir.write_table(table.sort_by("id"), "dedup", "duplicates.parquet")
-    return table.num_rows
+def exact_duplicates(base: pa.Table, exclude: set[str]) -> list[tuple[str, str]]:
+    """(removed, kept) for every document whose text hash was seen earlier in input order."""
+    ids = base["id"].to_pylist()
+    h = base["hash"].to_numpy()
+    alive = np.array([i not in exclude for i in ids], dtype=bool)
+    idx = np.flatnonzero(alive)
+    order = idx[np.argsort(h[idx], kind="stable")]  # stable: within a hash, input order is kept
+    out, start = [], 0
+    for j in range(1, len(order)):
+        if h[order[j]] != h[order[j - 1]]:
+            start = j
+        else:
+            out.append((ids[order[j]], ids[order[start]]))
+    return sorted(out)

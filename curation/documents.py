@@ -27,6 +27,7 @@ SCHEMA = pa.schema([
     ("math_score", pa.float32()),
     ("quality_score", pa.float32()),
     ("dup_cluster", pa.string()),
+    ("contamination", pa.string()),
     ("cleaned_text", pa.string()),
     ("llm_status", pa.string()),
     ("n_tokens", pa.int32()),

@@ -7,7 +7,8 @@ is detected on the raw HTML whatever the extractor, and then the text comes from
   many pages per lynx process;
 - ``trafilatura``: datatrove's Trafilatura step (its sandbox process enforces the per-page timeout).
 
-WET records carry text already and pass through unchanged.
+WET records carry text already and pass through unchanged. Tokens are counted here, once, so that every
+later stage can report tokens in and out from the ``n_tokens`` column.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from datatrove.data import Document
 from .rundir import RunDir
 from .stage import ShardStage
 from .step import Step
+from .tokens import TokenCounter
 from .warc import WarcShardReader
 
 # datatrove's extractor stats -> our drop reasons
@@ -133,9 +135,10 @@ class ExtractStage(ShardStage):
 
     name = "extract"
 
-    def __init__(self, shards: list[str], settings):
+    def __init__(self, shards: list[str], settings, tokenizer: str = "smollm2"):
         self.shards = list(shards)
         self.settings = settings
+        self.tokenizer = tokenizer
 
     def inputs(self, rundir: RunDir) -> list[str]:
         return self.shards
@@ -146,4 +149,4 @@ class ExtractStage(ShardStage):
     def steps(self, rundir: RunDir) -> list:
         s = self.settings
         return [ExtractText(extractor=s.extractor, timeout_s=s.timeout_s, batch_size=s.batch_size,
-                            main_content=s.main_content)]
+                            main_content=s.main_content), TokenCounter(self.tokenizer)]

@@ -43,8 +43,9 @@ MATH_SYMBOLS = frozenset(
     "ℝℕℤℚℂℙℓ℘ℵ⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱ₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₙᵢⱼₖ"
 )
 WORD = re.compile(r"\w+")
-#: What a masked formula becomes: one alphabetic word, so word-based rules see prose with a noun in it.
-FORMULA_PLACEHOLDER = "formula"
+#: Prefix of the word a masked formula becomes (see :func:`placeholder`): word-based rules see prose
+#: with a noun in it.
+FORMULA_PREFIX = "formula"
 
 
 @dataclass(frozen=True)
@@ -113,37 +114,57 @@ def math_score(text: str, metadata: Mapping | None = None) -> float:
     return round(1.0 - (1.0 - text_score) * (1.0 - format_score), 4)
 
 
-def _is_equation_line(line: str) -> bool:
+def placeholder(index: int) -> str:
+    """The word standing for the ``index``-th distinct formula: ``formula`` plus letters (a, b, ... ba).
+
+    Distinct formulas get distinct words, so "A is Hermitian iff $A=A^*$" and "A is Hermitian iff
+    $A_{ij}=\\overline{A_{ji}}$" do not become repeated lines for the repetition rules; letters keep the
+    word alphabetic for the alpha-word and word-length rules.
+    """
+    suffix = ""
+    while True:
+        index, digit = divmod(index, 26)
+        suffix = chr(ord("a") + digit) + suffix
+        if index == 0:
+            return FORMULA_PREFIX + suffix
+
+
+def _is_equation_line(line: str, placeholders: set[str]) -> bool:
     """True for a line that is maths rather than prose once formulas are masked.
 
-    A masked display formula leaves a line of placeholders with fewer than three other words ("formula,"
-    or "- formula"); a lynx-rendered equation leaves maths symbols or operators with at most one word of
-    three letters or more ("x = − b ± b 2 − 4 a c 2 a"). A sentence with a formula inside has more words.
+    A masked display formula leaves a line of placeholders with fewer than three other words
+    ("formulaa," or "- formulab"); a lynx-rendered equation leaves maths symbols or operators with at
+    most one word of three letters or more ("x = − b ± b 2 − 4 a c 2 a"). A sentence with a formula
+    inside has more words.
     """
     stripped = line.strip()
     if not stripped:
         return False
-    words = [w for w in WORD.findall(stripped) if w.isalpha() and w != FORMULA_PLACEHOLDER]
-    if FORMULA_PLACEHOLDER in stripped:
+    tokens = WORD.findall(stripped)
+    words = [w for w in tokens if w.isalpha() and w not in placeholders]
+    if len(words) < len(tokens) and any(w in placeholders for w in tokens):
         return len(words) < 3
     has_maths = any(ch in MATH_SYMBOLS or ch in "=<>^_" for ch in stripped)
     return has_maths and sum(len(w) >= 3 for w in words) < 2
 
 
 def mask_formulas(text: str) -> str:
-    """Return ``text`` with formulas replaced by a placeholder word and equation-only lines removed.
+    """Return ``text`` with formulas replaced by placeholder words and equation-only lines removed.
 
     This is what the maths-aware quality mode shows the heuristic rules: the prose around the maths,
-    with each inline formula standing as one word, so a proof is judged like any other prose.
+    with each inline formula standing as one word, so a proof is judged like any other prose. Runs of
+    blank lines left behind collapse to one, so removed equations do not read as a list of empty lines.
     """
-    spans = find_formula_spans(text)
-    if spans:
-        parts, last = [], 0
-        for start, end in spans:
-            parts.append(text[last:start])
-            parts.append(FORMULA_PLACEHOLDER)
-            last = end
-        parts.append(text[last:])
-        text = "".join(parts)
-    # Whitespace-only lines become empty so that line and paragraph rules see the paragraph structure.
-    return "\n".join(line if line.strip() else "" for line in text.split("\n") if not _is_equation_line(line))
+    names: dict[str, str] = {}
+    parts, last = [], 0
+    for start, end in find_formula_spans(text):
+        name = names.setdefault(text[start:end], placeholder(len(names)))
+        before = " " if start > 0 and text[start - 1].isalnum() else ""
+        after = " " if end < len(text) and text[end].isalnum() else ""
+        parts.extend((text[last:start], before, name, after))
+        last = end
+    parts.append(text[last:])
+    placeholders = set(names.values())
+    lines = [line if line.strip() else "" for line in "".join(parts).split("\n")]
+    kept = [line for line in lines if not _is_equation_line(line, placeholders)]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept))

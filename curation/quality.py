@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from curation.math_score import mask_formulas, math_score
+from curation.step import Step
 
 FAMILIES = ("gopher_repetition", "gopher_quality", "c4", "fineweb")
 
@@ -242,3 +243,25 @@ class QualityFilter:
                 dropped.append(doc)
                 reasons[reason] += 1
         return kept, dropped, reasons
+
+
+class QualityStep(Step):
+    """The quality filter as a shard step of the filter stage: drops counted as ``dropped/<family>:<rule>``.
+
+    Settings only in ``__init__``; the datatrove filters are built in ``run`` on the worker.
+    """
+
+    name = "quality"
+
+    def __init__(self, config: QualityConfig | None = None):
+        super().__init__()
+        self.config = config or QualityConfig()
+
+    def run(self, data: Iterable, rank: int = 0, world_size: int = 1):
+        quality = QualityFilter(self.config)
+        for doc in data:
+            keep, reason = quality.check(doc)
+            if keep:
+                yield doc
+            else:
+                self.drop(reason)

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
+
 from datatrove.pipeline.base import PipelineStep
 
 from .documents import SCHEMA, batched_tables, from_table
 from .executor import Executor
 from .rundir import RunDir, part_name, write_parquet_stream
-from .step import Step, drops_of, errors_of
+from .step import Step, aside_of, drops_of, errors_of
+
+# documents dropped with a record of why (``<stage>/_aside/part-*.parquet``), e.g. the benchmark item matched
+ASIDE_SCHEMA = pa.schema([("id", pa.string()), ("url", pa.string()), ("reason", pa.string()), ("detail", pa.string())])
 
 
 class ParquetDocReader(Step):
@@ -34,6 +40,8 @@ class ParquetDocReader(Step):
             for i in range(pf.num_row_groups):
                 table = pf.read_row_group(i, columns=self.columns)
                 self.stat_update("records", value=table.num_rows)
+                if "n_tokens" in table.column_names:
+                    self.stat_update("tokens", value=int(pa.compute.sum(table["n_tokens"]).as_py() or 0))
                 yield from from_table(table)
 
 
@@ -71,8 +79,19 @@ class ShardStage(Stage):
         data = None
         for step in steps:
             data = step(data)
-        n_out = write_parquet_stream(rundir, batched_tables(data), SCHEMA, self.name, part_name(index))
+        tokens_out = [0]
+
+        def counted(docs):
+            for doc in docs:
+                tokens_out[0] += doc.metadata.get("n_tokens") or 0
+                yield doc
+
+        n_out = write_parquet_stream(rundir, batched_tables(counted(data)), SCHEMA, self.name, part_name(index))
         dropped = drops_of(steps)
-        n_in = int(reader.stats["records"].total) if "records" in reader.stats.stats else n_out + sum(dropped.values())
-        return {"source": str(source), "in": n_in, "out": n_out, "dropped": dict(sorted(dropped.items())),
-                "errors": errors_of(steps)}
+        aside = aside_of(steps)
+        if aside:
+            rundir.write_table(pa.Table.from_pylist(aside, schema=ASIDE_SCHEMA), self.name, "_aside", part_name(index))
+        stat = reader.stats.stats
+        return {"source": str(source), "in": int(stat["records"].total) if "records" in stat else None,
+                "out": n_out, "tokens_in": int(stat["tokens"].total) if "tokens" in stat else None,
+                "tokens_out": tokens_out[0], "dropped": dict(sorted(dropped.items())), "errors": errors_of(steps)}

@@ -5,6 +5,7 @@ and ours are summed the same way into the per-task stats file.
 """
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from typing import Iterable
@@ -23,9 +24,14 @@ class Step(PipelineStep):
     def __init__(self):
         super().__init__()
         self.errors: list[str] = []
+        self.aside: list[dict] = []
 
-    def drop(self, reason: str, value: int = 1) -> None:
+    def drop(self, reason: str, value: int = 1, doc=None, **detail) -> None:
+        """Count a drop; with ``doc``, also record it (id, url, reason, detail) in the stage's ``_aside`` table."""
         self.stat_update(DROP_PREFIX + reason, value=value)
+        if doc is not None:
+            self.aside.append({"id": doc.id, "url": doc.metadata.get("url"), "reason": reason,
+                               "detail": json.dumps(detail, sort_keys=True, default=str) if detail else None})
 
     def error(self, message: str) -> None:
         """A problem with the input that a user must see (named file/record); the run goes on."""
@@ -40,6 +46,10 @@ def drops_of(steps: Iterable[PipelineStep]) -> Counter:
             if label.startswith(DROP_PREFIX):
                 counts[label[len(DROP_PREFIX):]] += int(metric.total)
     return counts
+
+
+def aside_of(steps: Iterable[PipelineStep]) -> list[dict]:
+    return [a for s in steps for a in getattr(s, "aside", [])]
 
 
 def errors_of(steps: Iterable[PipelineStep]) -> list[str]:

@@ -14,7 +14,6 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
-from .stage import ShardStage
 from .step import Step
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -97,14 +96,3 @@ class TokenCounter(Step):
             self.stat_update("tokens", value=len(ids))
             yield doc
 
-
-class TokensStage(ShardStage):
-    """Adds ``n_tokens`` to every document of the source stage (``tokens/part-*.parquet``)."""
-
-    name = "tokens"
-
-    def __init__(self, source: str, tokenizer: str):
-        self.source, self.tokenizer = source, tokenizer
-
-    def steps(self, rundir) -> list:
-        return [TokenCounter(self.tokenizer)]

@@ -1,13 +1,16 @@
 """Main-content selection: remove navigation, headers, footers, sidebars, widgets and link lists before rendering.
 
-Works on the pre-passed tree (maths already TeX spans).  Three steps, all linear in the page size:
+Works on the pre-passed tree (maths already TeX text in ``mx-math`` nodes, which count as content).  Three
+steps, all linear in the page size:
 
-1. Drop elements that are boilerplate by tag (``nav``, ``footer``, ``aside``, forms) or by a class/id/role
-   that names a widget (cookie, share, related, breadcrumb, ...), unless they hold most of the page's text.
+1. Drop elements that are boilerplate by tag (``nav``, ``footer``, ``aside``, ``figcaption``) or by a
+   class/id/role that names a widget (cookie, share, related, breadcrumb, ...), unless they hold a large
+   share of the page's prose (some sites wrap the article in ``class="with-sidebar"``).
 2. Score text blocks the way readability does (long, comma-rich, link-poor paragraphs vote for their parent
-   and, less, their grandparent) and take the best-scoring container; climb to an ancestor when the
-   container holds only part of the page's paragraph text (forum threads keep all posts).
-3. Inside the container, drop link-heavy blocks and short boilerplate lines.
+   and, less, their grandparent) and take the best-scoring container, with its qualifying siblings; climb
+   to an ancestor when the container holds less than two thirds of the page's prose (documentation pages whose
+   sections are siblings, forum threads whose posts are separate blocks).
+3. Inside the container, drop link-heavy blocks, nested teaser articles and short boilerplate lines.
 
 Text and link lengths, maths presence and "prose" (long link-poor paragraphs) are computed for every element
 in one bottom-up pass (``_Stats``) so that no step re-walks subtrees; that keeps big pages linear.
@@ -16,24 +19,28 @@ from __future__ import annotations
 
 import re
 
-from .prepass import MATH_CLASS, TEX_MARK, _drop, classes
+from .prepass import MATH_CLASS, TEX_MARK, _drop
 
 _DROP_TAGS = {"nav", "footer", "aside", "form", "button", "select", "input", "textarea", "label", "dialog",
-              "menu", "header"}
+              "menu", "header", "figcaption"}
 # Overlays that are never content however much prose they hold (cookie policies are long).
 _NEVER_CONTENT = re.compile(r"cookie|consent|gdpr|cli-privacy|cli-modal|popup|modal|newsletter|paywall|"
                             r"subscribe|signup|overlay", re.I)
 _POSITIVE = re.compile(r"article|body|content|entry|main|post|text|story|blog|thread|message|question|"
                        r"answer|document|section|math|theorem|proof", re.I)
-_BLOCKS = {"p", "pre", "td", "blockquote", "li", "dd", "h2", "h3", "h4", "h5", "h6", "table", "ol", "ul", "dl"}
 _PARA = {"p", "pre", "td", "blockquote", "dd"}
 _CONTAINERS = {"div", "article", "section", "main", "td", "body", "blockquote", "li", "dd", "span", "center",
                "font", "tbody", "table", "tr"}
-_BOILER_LINE = re.compile(r"^(share|tweet|email|print|advertisement|related|read more|subscribe|sign up|"
-                          r"follow us|comments?|log ?in|register|copyright|©|all rights reserved)\b", re.I)
+_BOILER_LINE = re.compile(r"^(share|tweet|email|print|advert|advertisement|related|related stories|read more|"
+                          r"subscribe|sign up|follow us|comments?|log ?in|register|copyright|©|all rights reserved|"
+                          r"don't miss|breaking news|tell us what you think|key points|more from|recommended|"
+                          r"this slideshow requires javascript|you might also like|you may also like|related posts|"
+                          r"related articles|anzeige|werbung|weiterlesen|mehr lesen|ähnliche beiträge|"
+                          r"auch interessant|kommentare?|lire aussi|à lire aussi|publicité|leer más|publicidad)\b",
+                          re.I)
 
 
-_INLINE = {"a", "b", "i", "em", "strong", "span", "font", "sup", "sub", "small", "u", "code", "abbr", "cite",
+_INLINE = {"mx-math", "a", "b", "i", "em", "strong", "span", "font", "sup", "sub", "small", "u", "code", "abbr", "cite",
            "q", "mark", "time", "br", "tt", "big", "s", "strike", "var", "kbd", "dfn", "bdi", "bdo", "ins", "del"}
 
 
@@ -44,69 +51,86 @@ def _attrs(el) -> str:
 
 
 _PROSE = frozenset(("p", "pre", "blockquote", "dd"))
+_INTRODUCERS = frozenset(("dt", "h2", "h3", "h4", "h5", "h6"))
 _LEAF_BLOCKS = frozenset(("p", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "code", "math"))
 
 
 class _Stats:
     """Per-element text length, link-text length, maths presence, prose length and block-ness, in one pass."""
 
+    _EMPTY = (0, 0, False, 0, True)
+
     def __init__(self, root) -> None:
-        self.text: dict = {}
-        self.link: dict = {}
-        self.math: dict = {}
-        self.prose: dict = {}
-        self.block: dict = {}
-        text_of, link_of, math_of, prose_of, block_of = self.text, self.link, self.math, self.prose, self.block
+        rows: dict = {}
+        self.rows = rows
         for el in reversed(list(root.iter())):  # descendants come before their ancestors
             tag = el.tag
             if not isinstance(tag, str):
                 continue
             cls = el.get("class")
             own_math = (cls is not None and MATH_CLASS in cls) or el.get(TEX_MARK) is not None
-            text = len(el.text.strip()) if el.text else 0
+            own = el.text
+            text = len(own.strip()) if own else 0
+            link = prose = 0
+            math = own_math
+            block = tag not in _INLINE
             if len(el):
-                link = prose = 0
-                math = own_math
-                block = tag not in _INLINE
                 for child in el:
-                    if child.tail:
-                        text += len(child.tail.strip())
-                    if child in text_of:
-                        text += text_of[child]
-                        link += link_of[child]
-                        prose += prose_of[child]
-                        math = math or math_of[child]
-                        block = block or block_of[child]
-            else:
-                link = prose = 0
-                math = own_math
-                block = tag not in _INLINE
+                    tail = child.tail
+                    if tail:
+                        text += len(tail.strip())
+                    row = rows.get(child)
+                    if row is not None:
+                        text += row[0]
+                        link += row[1]
+                        math = math or row[2]
+                        prose += row[3]
+                        block = block or row[4]
             if tag == "a":
                 link = text
             if tag in _PROSE and text >= 80 and link < 0.3 * text:
                 prose = text
             elif own_math:
                 prose += 40
-            text_of[el], link_of[el], math_of[el], prose_of[el], block_of[el] = text, link, math, prose, block
+            rows[el] = [text, link, math, prose, block]
+
+    def text(self, el) -> int:
+        return self.rows.get(el, self._EMPTY)[0]
+
+    def link(self, el) -> int:
+        return self.rows.get(el, self._EMPTY)[1]
+
+    def math(self, el) -> bool:
+        return self.rows.get(el, self._EMPTY)[2]
+
+    def prose(self, el) -> int:
+        return self.rows.get(el, self._EMPTY)[3]
+
+    def block(self, el) -> bool:
+        return self.rows.get(el, self._EMPTY)[4]
+
+    def density(self, el) -> float:
+        row = self.rows.get(el, self._EMPTY)
+        return row[1] / max(row[0], 1)
 
     def forget(self, el) -> None:
         """Account for ``el`` being removed: its ancestors lose its text, links and prose."""
-        text, link, prose = self.text.get(el, 0), self.link.get(el, 0), self.prose.get(el, 0)
+        row = self.rows.get(el)
+        if row is None:
+            return
         for anc in el.iterancestors():
-            if anc in self.text:
-                self.text[anc] -= text
-                self.link[anc] -= link
-                self.prose[anc] -= prose
-
-    def density(self, el) -> float:
-        return self.link.get(el, 0) / max(self.text.get(el, 0), 1)
+            up = self.rows.get(anc)
+            if up is not None:
+                up[0] -= row[0]
+                up[1] -= row[1]
+                up[3] -= row[3]
 
 
 def _own_text(el, stats: _Stats) -> str:
     """Text of ``el`` outside its block children (its direct text, inline children and their tails)."""
     parts = [el.text or ""]
     for child in el:
-        if isinstance(child.tag, str) and not stats.block.get(child, True):
+        if isinstance(child.tag, str) and not stats.block(child):
             parts.append("".join(child.itertext()))
         parts.append(child.tail or "")
     return " ".join(" ".join(parts).split())
@@ -149,25 +173,44 @@ def _widget_kind(attrs: str) -> str:
     return kind
 
 
+def _group_prose(el, stats: _Stats, groups: dict) -> int:
+    """Prose held by a ``<section>`` and its sibling sections of the same kind (same first class name).
+
+    An article cut into sections that all carry a widget-like class (``Section--Ads``) is content as a
+    group even though no single section holds much of the page.  Computed once per group, before any
+    member is removed, so that all members get the same decision.
+    """
+    parent = el.getparent()
+    first = (el.get("class") or "").split()[:1]
+    key = (parent, el.tag, first[0] if first else "")
+    if key not in groups:
+        groups[key] = sum(stats.prose(s) for s in parent if s.tag == el.tag and
+                          (s.get("class") or "").split()[:1] == first)
+    return groups[key]
+
+
 def _strip_boilerplate(body, stats: _Stats) -> None:
     """Drop widgets by tag, class/id/role and hidden-ness; never an element that holds much of the prose."""
-    prose_total, text_total = stats.prose.get(body, 0), stats.text.get(body, 0)
+    prose_total, text_total = stats.prose(body), stats.text(body)
+    groups: dict = {}
     stack = [c for c in reversed(body) if isinstance(c.tag, str)]
     while stack:
         el = stack.pop()
-        prose = stats.prose.get(el, 0)
-        holds_prose = prose >= 0.4 * prose_total if prose_total else stats.text.get(el, 0) >= 0.5 * text_total
+        prose = stats.prose(el)
+        holds_prose = prose >= 0.4 * prose_total if prose_total else stats.text(el) >= 0.5 * text_total
         kind = _widget_kind(_attrs(el))
         drop = False
         if el.get("hidden") is not None or el.get("aria-hidden") == "true" or \
                 "display:none" in (el.get("style") or "").replace(" ", "").lower():
-            drop = not holds_prose and not stats.math.get(el)
+            drop = not holds_prose and not stats.math(el)
         elif kind == "never" and prose < 0.8 * prose_total:
             drop = True
         elif el.tag in _DROP_TAGS or kind:
             if el.tag in _DROP_TAGS and kind:  # tag and class agree: only a clear majority of the prose saves it
                 holds_prose = prose >= 0.8 * prose_total if prose_total else holds_prose
             drop = el.tag not in ("article", "main") and not holds_prose
+            if drop and kind and el.tag == "section" and prose_total:
+                drop = _group_prose(el, stats, groups) < 0.4 * prose_total
         if drop:
             stats.forget(el)
             _drop(el)
@@ -182,15 +225,15 @@ def _score_candidates(body, stats: _Stats) -> dict:
     scores: dict = {}
     for el in body.iter(*_PARA, "div", "article", "section", "main", "font", "center"):
         if el.tag in _PARA and el.tag != "td":
-            length = stats.text.get(el, 0)
+            length = stats.text(el)
             commas = "".join(el.itertext()).count(",") if length >= 25 else 0
         else:
             text = _own_text(el, stats)  # prose written straight into a layout element, beside its child blocks
             length, commas = len(text), text.count(",")
-        math = stats.math.get(el, False) and (el.tag in _PARA or length >= 25)
+        math = stats.math(el) and (el.tag in _PARA or length >= 25)
         if length < 25 and not math:
             continue
-        if el.tag in _PARA and stats.link.get(el, 0) > 0.5 * length and not math:
+        if el.tag in _PARA and stats.link(el) > 0.5 * length and not math:
             continue
         score = 1 + commas + min(length // 100, 3) + (3 if math else 0) + (2 if el.tag == "pre" else 0)
         parent = el.getparent()
@@ -214,28 +257,31 @@ def _clean_inside(root, stats: _Stats) -> None:
     in_article = root.tag == "article" or any(a.tag == "article" for a in root.iterancestors())
     for el in list(root.iter("article")) if in_article else ():
         if el is not root and el.getparent() is not None and \
-                stats.prose.get(el, 0) < 0.4 * stats.prose.get(root, 0) and not stats.math.get(el):
+                stats.prose(el) < 0.4 * stats.prose(root) and not stats.math(el):
             _drop(el)
-    for el in list(root.iter("ul", "ol", "dl", "div", "table", "section", "p", "span")):
-        if el is root or stats.math.get(el) or el.getparent() is None:
+    for el in list(root.iter("ul", "ol", "dl", "div", "table", "section", "p", "h2", "h3", "h4", "h5", "h6")):
+        if el is root or stats.math(el) or el.getparent() is None:
             continue
-        length = stats.text.get(el, 0)
+        length = stats.text(el)
         if length == 0:
             if el.tag in ("p", "div", "span") and not len(el):
                 _drop(el)
             continue
         if stats.density(el) > 0.6 and (el.tag in ("ul", "ol", "dl", "div", "table", "section") or length < 80):
             _drop(el)
-        elif length < 60 and _BOILER_LINE.match(" ".join("".join(el.itertext()).split())):
-            _drop(el)
+        elif length < 60:
+            words = "".join(el.itertext()).split()
+            if len(words) <= 6 and _BOILER_LINE.match(" ".join(words)):
+                _drop(el)
 
 
-def _common_ancestor(best, alternatives: list):
-    """Readability's rule: when several near-best candidates share an ancestor, the content is that ancestor."""
+def _common_ancestor(best, alternatives: list, body):
+    """Readability's rule: when near-best candidates share an ancestor with the best, the content is that
+    ancestor (articles split into chunks); never the whole body."""
     if len(alternatives) < 2:
         return best
     node = best.getparent()
-    while node is not None and node.tag != "html":
+    while node is not None and node is not body:
         inside = sum(1 for alt in alternatives if any(a is node for a in alt.iterancestors()))
         if inside >= min(3, len(alternatives)):
             return node
@@ -258,13 +304,13 @@ def select_main_content(doc) -> None:
     order = sorted(ranked, key=ranked.get, reverse=True)
     best = order[0]
     alternatives = [el for el in order[1:6] if ranked[el] >= 0.75 * ranked[best]]
-    best = _common_ancestor(best, alternatives)
+    best = _common_ancestor(best, alternatives, body)
     while best.getparent() is not None and best is not body and len([c for c in best.getparent()
                                                                      if isinstance(c.tag, str)]) == 1:
         best = best.getparent()  # an only child: its parent holds the same content plus the title around it
-    covered = lambda el: stats.prose.get(el, 0) or stats.text.get(el, 0)  # noqa: E731
+    covered = lambda el: stats.prose(el) or stats.text(el)  # noqa: E731
     total = covered(body)
-    while best is not body and best.getparent() is not None and covered(best) < 0.5 * total:
+    while best is not body and best.getparent() is not None and covered(best) < 0.65 * total:
         best = best.getparent()  # the best block holds too little of the page's prose: docs, threads
     parent = best.getparent()
     if best is body or parent is None:
@@ -275,15 +321,21 @@ def select_main_content(doc) -> None:
     for sib in parent:
         if not isinstance(sib.tag, str):
             continue
-        if sib is best or ranked.get(sib, 0) >= threshold or stats.math.get(sib):
+        if sib is best or ranked.get(sib, 0) >= threshold or stats.math(sib):
             keep.append(sib)
             continue
-        length = stats.text.get(sib, 0)
+        length = stats.text(sib)
         density = stats.density(sib)
         if sib.tag in ("p", "pre", "blockquote", "ul", "ol", "dl", "table", "h2", "h3", "h4", "div", "section") and (
                 (length > 80 and density < 0.25) or (0 < length <= 80 and density == 0 and
                                                      "".join(sib.itertext()).strip().endswith((".", ":", "?", "!")))):
             keep.append(sib)
+    kept = set(keep)
+    siblings = [c for c in parent if isinstance(c.tag, str)]
+    for sib, nxt in zip(siblings, siblings[1:]):
+        if sib not in kept and nxt in kept and sib.tag in _INTRODUCERS:
+            kept.add(sib)  # a heading or definition term that introduces kept content (an API signature)
+    keep = [c for c in siblings if c in kept]
     for el in keep:
         _clean_inside(el, stats)
     body.clear()

@@ -10,21 +10,28 @@ import re
 from dataclasses import dataclass
 
 _I = re.I | re.S
-_SCRIPT_TEX = re.compile(r"<script[^>]*type\s*=\s*[\"']?math/tex", _I)
-_SCRIPT_ASCII = re.compile(r"<script[^>]*type\s*=\s*[\"']?math/asciimath", _I)
-_MATHJAX_LIB = re.compile(r"mathjax|MathJax\.Hub|window\.MathJax", re.I)
-_MJX3 = re.compile(r"<mjx-container\b", re.I)
-_MJX2 = re.compile(r"MathJax(?:_(?:Preview|CHTML|SVG|Display|MathML)|-Element-\d+-Frame)")
-_KATEX = re.compile(r"class\s*=\s*[\"'][^\"']*\bkatex\b", re.I)
-_KATEX_LIB = re.compile(r"katex(?:\.min)?\.(?:js|css)|renderMathInElement", re.I)
-_MATHML = re.compile(r"<(?:m:)?math\b", re.I)
-_TEX_ANNOT = re.compile(r"encoding\s*=\s*[\"']application/x-tex", re.I)
+# Markup patterns run on the UTF-8 bytes of the page: lower-casing and scanning bytes is several times
+# cheaper than doing the same on a str holding non-ASCII text.
+_SCRIPT_TEX = re.compile(rb"<script[^>]*type\s*=\s*[\"']?math/tex", _I)
+_SCRIPT_ASCII = re.compile(rb"<script[^>]*type\s*=\s*[\"']?math/asciimath", _I)
+_MATHJAX_LIB = re.compile(rb"mathjax|MathJax\.Hub|window\.MathJax", re.I)
+_MJX3 = re.compile(rb"<mjx-container\b", re.I)
+_MJX2 = re.compile(rb"MathJax(?:_(?:Preview|CHTML|SVG|Display|MathML)|-Element-\d+-Frame)")
+_KATEX = re.compile(rb"class\s*=\s*[\"'][^\"']*\bkatex\b", re.I)
+_KATEX_MATHML = re.compile(rb"class\s*=\s*[\"'][^\"']*\bkatex-mathml\b", re.I)
+_KATEX_LIB = re.compile(rb"katex(?:\.min)?\.(?:js|css)|renderMathInElement", re.I)
+_MATHML = re.compile(rb"<(?:m:)?math\b", re.I)
 _TEX_IMG = re.compile(
-    r"<img[^>]+(?:codecogs\.com|latex\.php\?|mimetex|mathtex\.cgi|/media/math/render/|chart\.googleapis\.com/chart\?[^\"']*cht=tx"
-    r"|class\s*=\s*[\"'][^\"']*\b(?:tex|latex|mwe-math-fallback-image\w*)\b)", re.I)
-_TEX_IMG_HINTS = ("codecogs", "latex", "mimetex", "mathtex", "/math/render/", "cht=tx", "tex", "mwe-math")
-_FORUM = re.compile(r"\[(tex|math|latex|itex)\].+?\[/\1\]", _I)
-_ASCII_LIB = re.compile(r"ASCIIMathML|asciimath", re.I)
+    rb"<img[^>]+(?:codecogs\.com|latex\.php\?|mimetex|mathtex\.cgi|/media/math/render/|chart\.googleapis\.com/chart\?[^\"']*cht=tx"
+    rb"|class\s*=\s*[\"'][^\"']*\b(?:tex|latex|mwe-math-fallback-image\w*)\b)", re.I)
+_WIKI_FALLBACK_IMG = re.compile(rb"<img[^>]+mwe-math-fallback", re.I)
+_TEX_IMG_HINTS = (b"codecogs", b"latex", b"mimetex", b"mathtex", b"/math/render/", b"cht=tx", b"mwe-math", b'"tex',
+                  b" tex", b"'tex")
+_TEX_HINT = re.compile(rb"\\[(\[]|\\begin\{|\$\$")  # one scan for all TeX delimiters
+_FORUM_HINTS = (b"[/tex]", b"[/math]", b"[/latex]", b"[/itex]")
+# Text patterns (str), run on the page with its tags stripped
+FORUM_TEX = re.compile(r"\[(tex|math|latex|itex)\](.+?)\[/\1\]", _I)  # shared with the pre-pass
+_BACKTICKS = re.compile(r"`[^`\n]{1,200}`")
 # TeX delimiters in text, one regex per delimiter so that each scans for a literal prefix
 _DISPLAY_DOLLARS = re.compile(r"\$\$.+?\$\$", re.S)
 _BRACKETS = re.compile(r"\\\[.+?\\\]", re.S)
@@ -62,55 +69,56 @@ def count_tex_delimited(text: str) -> int:
     return n
 
 
-_TEX_HINTS = ("\\(", "\\[", "$$", "\\begin{")
-
-
-def detect(html: str, count_text: bool = True) -> MathInfo:
-    """Detect maths formats in raw HTML with regexes only (no parsing).
+def detect(html: str | bytes, count_text: bool = True) -> MathInfo:
+    """Detect maths formats in raw HTML with regexes only (no parsing); ``html`` may be str or UTF-8 bytes.
 
     Each regex runs only when a cheap substring test on the lower-cased page says its format may be there.
     With ``count_text=False`` TeX written in the text is not counted, only flagged as the format "tex" when
     its delimiters occur (the extractor counts it later, on the main content only).
     """
-    low = html.lower()
+    raw = html if isinstance(html, bytes) else html.encode("utf-8", "replace")
+    low = raw.lower()
     formats: list[str] = []
-    n_script = len(_SCRIPT_TEX.findall(html)) if "math/tex" in low else 0
-    n_mathml = len(_MATHML.findall(html)) if "math" in low and ("<math" in low or ":math" in low) else 0
-    n_katex = len(re.findall(r"class\s*=\s*[\"'][^\"']*\bkatex-mathml\b", html, re.I)) if "katex-mathml" in low else 0
-    n_mjx3 = len(_MJX3.findall(html)) if "<mjx-container" in low else 0
+    n_script = len(_SCRIPT_TEX.findall(raw)) if b"math/tex" in low else 0
+    n_mathml = len(_MATHML.findall(raw)) if b"<math" in low or b":math" in low else 0
+    n_katex = len(_KATEX_MATHML.findall(raw)) if b"katex-mathml" in low else 0
+    n_mjx3 = len(_MJX3.findall(raw)) if b"<mjx-container" in low else 0
     if n_script:
         formats.append("mathjax_tex_script")
     if n_mjx3:
         formats.append("mathjax3")
-    elif ("mathjax_" in low or "mathjax-element" in low) and _MJX2.search(html):
+    elif (b"mathjax_" in low or b"mathjax-element" in low) and _MJX2.search(raw):
         formats.append("mathjax2_rendered")
-    if "katex" in low and (_KATEX.search(html) or (n_katex and _KATEX_LIB.search(html))):
+    if b"katex" in low and (_KATEX.search(raw) or (n_katex and _KATEX_LIB.search(raw))):
         formats.append("katex")
     if n_mathml:
         formats.append("mathml")
     n_img = 0
-    if "<img" in low and any(k in low for k in _TEX_IMG_HINTS):
-        n_img = len(_TEX_IMG.findall(html))
+    if b"<img" in low and any(k in low for k in _TEX_IMG_HINTS):
+        n_img = len(_TEX_IMG.findall(raw))
         if n_mathml:  # Wikipedia's fallback pictures duplicate its MathML
-            n_img -= len(re.findall(r"<img[^>]+mwe-math-fallback", html, re.I))
-    if n_img > 0:
+            n_img = max(n_img - len(_WIKI_FALLBACK_IMG.findall(raw)), 0)
+    if n_img:
         formats.append("tex_image")
-    n_img = max(n_img, 0)
-    n_ascii = len(_SCRIPT_ASCII.findall(html)) if "math/asciimath" in low else 0
-    tex_hint = any(d in html for d in _TEX_HINTS) or ("$" in html and ("mathjax" in low or "katex" in low))
-    needs_text = "asciimath" in low or "[/" in html or (count_text and (tex_hint or "$" in html))
-    text = _TAGS.sub(" ", _STYLES.sub(" ", _SCRIPTS.sub(" ", html))) if needs_text and len(html) < 5_000_000 else ""
-    if "asciimath" in low:
-        n_ascii += len(re.findall(r"`[^`\n]{1,200}`", text))
+    n_ascii = len(_SCRIPT_ASCII.findall(raw)) if b"math/asciimath" in low else 0
+    tex_hint = bool(_TEX_HINT.search(raw)) or (b"$" in raw and (b"mathjax" in low or b"katex" in low))
+    forum_hint = b"[/" in raw and any(h in low for h in _FORUM_HINTS)
+    needs_text = b"asciimath" in low or forum_hint or (count_text and (tex_hint or b"$" in raw))
+    text = ""
+    if needs_text and len(raw) < 5_000_000:
+        page = html if isinstance(html, str) else raw.decode("utf-8", "replace")
+        text = _TAGS.sub(" ", _STYLES.sub(" ", _SCRIPTS.sub(" ", page)))
+    if b"asciimath" in low:
+        n_ascii += len(_BACKTICKS.findall(text))
     if n_ascii:
         formats.append("asciimath")
-    n_forum = len(_FORUM.findall(text)) if "[/" in text else 0
+    n_forum = len(FORUM_TEX.findall(text)) if forum_hint else 0
     if n_forum:
         formats.append("forum_tex")
     n_delim = count_tex_delimited(text) if text and count_text else 0
     if n_delim or (not count_text and tex_hint):
         formats.append("tex")
-    elif not formats and "mathjax" in low and _MATHJAX_LIB.search(html):
+    elif not formats and b"mathjax" in low and _MATHJAX_LIB.search(raw):
         formats.append("mathjax_lib")
     n = max(n_script, n_mathml, n_katex, n_mjx3) + n_img + n_ascii + n_forum + n_delim
     return MathInfo(has_math=n > 0, formats=tuple(formats), n_formulas=n)

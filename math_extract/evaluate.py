@@ -25,7 +25,8 @@ def bag_of_words_prf(predicted: str, gold: str) -> tuple[float, float, float]:
     p, g = Counter(_WORD.findall(predicted.lower())), Counter(_WORD.findall(gold.lower()))
     common = sum((p & g).values())
     if not common:
-        return 0.0, 0.0, 0.0 if (p or g) else 1.0
+        both_empty = not p and not g
+        return (1.0, 1.0, 1.0) if both_empty else (0.0, 0.0, 0.0)
     precision, recall = common / sum(p.values()), common / sum(g.values())
     return precision, recall, 2 * precision * recall / (precision + recall)
 

@@ -25,7 +25,7 @@ class Extraction:
     text: str
     has_math: bool = False
     formats: tuple[str, ...] = ()
-    n_formulas: tuple[int, int] = (0, 0)  # all formulas kept, of which TeX written in the text
+    n_formulas: int = 0
     reason: str | None = None
 
 
@@ -39,7 +39,8 @@ class _Prepared:
 
 def _depth_exceeded(parser) -> bool:
     """libxml2 stops nesting at depth 256 and says so in the parser log; the page is then flagged too_deep."""
-    return any("depth" in e.message.lower() for e in parser.error_log if e.level_name in ("ERROR", "FATAL"))
+    return any(e.type_name == "ERR_RESOURCE_LIMIT" or "excessive depth" in e.message.lower()
+               for e in parser.error_log)
 
 
 def _count_kept(body) -> tuple[int, int]:
@@ -54,7 +55,14 @@ def _count_kept(body) -> tuple[int, int]:
 
 
 class MathExtractor:
-    """Extract main text from HTML with every maths format as TeX, laid out by lynx."""
+    """Extract main text from HTML with every maths format as TeX, laid out by lynx.
+
+    ``timeout_s``: lynx deadline for one page (a batch gets twice that before falling back to single pages);
+    ``batch_size``/``max_batch_bytes``: documents and serialised bytes per lynx process; ``main_content``:
+    remove boilerplate (False renders the whole page); ``lynx``: the binary; ``width``: lynx's line width
+    (wide by default so that paragraphs are not hard-wrapped); ``max_html_bytes``: longer pages (counted in
+    characters) are refused as ``too_large``, which bounds the memory one page can take.
+    """
 
     name = "math_extract"
 
@@ -89,15 +97,16 @@ class MathExtractor:
             return _Prepared(None, reason="empty")
         if len(_CTRL.findall(sample)) > len(sample) * 0.02:
             return _Prepared(None, reason="binary")
-        info = detect(html, count_text=False)  # TeX in the text is counted on the kept content instead
+        raw = html.replace("\x00", "").encode("utf-8", "replace")
+        info = detect(raw, count_text=False)  # TeX in the text is counted on the kept content instead
         parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True)
         try:
-            doc = etree.fromstring(html.replace("\x00", "").encode("utf-8", "replace"), parser)
+            doc = etree.fromstring(raw, parser)
         except (etree.ParserError, etree.XMLSyntaxError, ValueError):
             return _Prepared(None, info, "unparsable")
         if doc is None:
             return _Prepared(None, info, "empty")
-        if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log) or _depth_exceeded(parser):
+        if _depth_exceeded(parser):
             return _Prepared(None, info, "too_deep")
         prepass(doc, info.formats)
         body = doc.find("body")

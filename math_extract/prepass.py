@@ -9,17 +9,22 @@ once.  TeX already present in the text (``$..$``, ``\\(..\\)``, ``\\begin{..}``)
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from lxml import etree
 
 from .asciimath import asciimath_to_tex
+from .detect import FORUM_TEX
 from .mathml import mathml_to_latex
 
 MATH_CLASS = "mx-math"
+MATH_TAG = "mx-math"  # inline formulas get their own tag (lynx renders unknown tags as inline text) so that
+# every <span> can be unwrapped in C after the maths is converted
+_HIDDEN = ('.//span[@aria-hidden="true" or @hidden or contains(translate(@style, " ", ""), "display:none") '
+           'or contains(@class, "sr-only") or contains(@class, "visually-hidden") or contains(@class, "screen-reader")]')
 _MJ2_FRAMES = {"MathJax_Preview", "MathJax", "MathJax_Display", "MathJax_CHTML", "MathJax_SVG",
-               "MathJax_SVG_Display", "MathJax_MathML", "MathJax_PHTML", "MJXc-display", "MathJax_MathContainer"}
-_FORUM = re.compile(r"\[(tex|math|latex|itex)\](.+?)\[/\1\]", re.I | re.S)
+               "MathJax_SVG_Display", "MathJax_MathML", "MathJax_PHTML", "MJXc-display", "MathJax_MathContainer",
+               "mjx-chtml"}
 _BACKTICK = re.compile(r"`([^`\n]{1,300})`")
 _VERBATIM = {"pre", "code", "kbd", "samp", "tt", "textarea", "script", "style"}
 _TEX_URL_PARAMS = ("latex", "chl", "tex", "eq", "formula", "math")
@@ -43,7 +48,7 @@ def _local(tag) -> str:
 
 def _math_node(tex: str, display: bool, tail: str | None):
     tex = " ".join(tex.split()) if "\n" not in tex.strip() else tex.strip()
-    el = etree.Element("div" if display else "span", {"class": MATH_CLASS})
+    el = etree.Element("div" if display else MATH_TAG, {"class": MATH_CLASS})
     el.text = f"$${tex}$$" if display else f"${tex}$"
     el.tail = tail
     return el
@@ -179,6 +184,7 @@ def tex_from_image(src: str, alt: str, cls: str) -> str | None:
     from_url = None
     if "codecogs.com" in low or "mimetex" in low or "mathtex" in low:
         query = url.split("?", 1)[1] if "?" in url else ""
+        query = query.replace("&space;", " ").replace("&plus;", "+")  # codecogs' own URL escapes
         from_url = _CODECOGS_PREFIX.sub("", unquote(query))
     elif "?" in url and ("latex.php" in low or "chart.googleapis.com" in low or "/latex" in low):
         params = parse_qs(urlsplit(url).query, keep_blank_values=True)
@@ -245,7 +251,7 @@ def _flatten_code(doc) -> None:
 
 
 TEX_MARK = "data-mx-tex"
-_TEX_TEXT = ('.//text()[contains(., "\\(") or contains(., "\\[") or contains(., "$") or contains(., "\\begin{")]')
+_DELIMS = ("\\(", "\\[", "$", "\\begin{")
 
 
 def _mark_tex_text(doc) -> int:
@@ -253,16 +259,23 @@ def _mark_tex_text(doc) -> int:
     from .detect import count_tex_delimited
 
     n = 0
-    for text in doc.xpath(_TEX_TEXT):
-        owner = text.getparent()
-        if owner is None:
+    for el in doc.iter():
+        tag = el.tag
+        if not isinstance(tag, str):
             continue
-        if text.is_tail:
-            owner = owner.getparent()
-        k = count_tex_delimited(str(text))
-        if owner is not None and k and owner.tag not in _VERBATIM:
-            owner.set(TEX_MARK, "1")
-            n += k
+        text = el.text
+        if text and tag not in _VERBATIM and any(d in text for d in _DELIMS):
+            k = count_tex_delimited(text)
+            if k:
+                el.set(TEX_MARK, "1")
+                n += k
+        tail = el.tail
+        if tail and any(d in tail for d in _DELIMS):
+            owner = el.getparent()
+            k = count_tex_delimited(tail) if owner is not None and owner.tag not in _VERBATIM else 0
+            if k:
+                owner.set(TEX_MARK, "1")
+                n += k
     return n
 
 
@@ -285,12 +298,15 @@ def prepass(doc, formats: tuple[str, ...] = ()) -> int:
         n += _mathml(doc)
     n += _images(doc)
     if "forum_tex" in formats:
-        n += _text_nodes(doc, _FORUM, lambda m: f"${m.group(2).strip()}$")
+        n += _text_nodes(doc, FORUM_TEX, lambda m: f"${m.group(2).strip()}$")
     if "asciimath" in formats:
         n += _text_nodes(doc, _BACKTICK, lambda m: f"${asciimath_to_tex(m.group(1))}$")
     _flatten_code(doc)
+    etree.strip_elements(doc, *_REMOVE_ALWAYS, etree.Comment, etree.ProcessingInstruction, with_tail=False)
+    for el in doc.xpath(_HIDDEN):  # screen-reader and hidden text, unless it holds a converted formula
+        if el.getparent() is not None and not el.xpath(f'descendant-or-self::*[@class="{MATH_CLASS}"]'):
+            _drop(el)
+    etree.strip_tags(doc, *_UNWRAP, "span")
     if "tex" in has or "forum_tex" in has or "asciimath" in has:
         _mark_tex_text(doc)
-    etree.strip_elements(doc, *_REMOVE_ALWAYS, etree.Comment, etree.ProcessingInstruction, with_tail=False)
-    etree.strip_tags(doc, *_UNWRAP)
     return n

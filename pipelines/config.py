@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from curation.decontaminate import DecontaminationConfig
+from curation.minhash import DedupConfig
+from curation.quality import QualityConfig
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class ConfigError(ValueError):
@@ -34,10 +37,54 @@ class ExtractSettings(Section):
 class FilterSettings(Section):
     languages: list[str] = Field(default_factory=lambda: ["en"], description="ISO codes kept; empty keeps all")
     min_language_score: float = Field(0.5, ge=0, le=1)
+    quality: QualityConfig = QualityConfig()
+    decontamination: DecontaminationConfig = DecontaminationConfig()
 
 
-class DedupSettings(Section):
-    exact: bool = True
+class DedupSettings(DedupConfig):
+    """MinHash LSH and URL settings (``curation.minhash.DedupConfig``) plus which passes run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    exact: bool = Field(True, description="exact duplicates on normalised text")
+    fuzzy: bool = Field(True, description="near duplicates with MinHash LSH")
+
+
+class LLMSettings(Section):
+    """Backend settings passed to ``curation.llm.backends.make_backend``; fields beyond ``backend`` go to the
+    backend's constructor (openai: base_url, model, api_key, concurrency, timeout, max_retries, tokenizer;
+    transformers: model, batch_size, threads, device)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    backend: Literal["openai", "transformers", "llama_cpp"] = "transformers"
+
+
+def _check_hook(spec):
+    from curation.llm.hooks import get_hook
+
+    get_hook(spec)  # raises ValueError naming what is allowed
+    return spec
+
+
+class CleanupSettings(Section):
+    enabled: bool = False
+    hook: str | dict = Field("math-cleanup", description="built-in name, module:function, or a template mapping")
+    min_math_score: float = Field(0.3, ge=0, le=1, description="documents routed to the LLM; 0 sends all")
+    chunk_tokens: int = Field(1024, ge=32)
+    max_tokens: int | None = Field(None, ge=1, description="per reply; default: 1.5x the chunk + 32")
+    on_failure: Literal["keep", "drop"] = "keep"
+    batch_documents: int = Field(32, ge=1)
+
+    _hook = field_validator("hook")(classmethod(lambda cls, v: _check_hook(v)))
+
+
+class ClassifySettings(Section):
+    enabled: bool = False
+    hook: str | dict = "quality-annotate"
+    sample_size: int = Field(64, ge=5, description="documents the LLM annotates to train the classifier")
+    chunk_tokens: int = Field(512, ge=32)
+    max_tokens: int | None = Field(None, ge=1)
+
+    _hook = field_validator("hook")(classmethod(lambda cls, v: _check_hook(v)))
 
 
 class TokenSettings(Section):
@@ -79,8 +126,22 @@ class RunConfig(Section):
     filter: FilterSettings = FilterSettings()
     dedup: DedupSettings = DedupSettings()
     tokens: TokenSettings = TokenSettings()
+    llm: LLMSettings = LLMSettings()
+    cleanup: CleanupSettings = CleanupSettings()
+    classify: ClassifySettings = ClassifySettings()
     climb: ClimbSettings
     mixture: MixtureSettings
+
+    @model_validator(mode="after")
+    def _backend_buildable(self) -> "RunConfig":
+        if self.cleanup.enabled or self.classify.enabled:
+            from curation.llm.backends import make_backend
+
+            try:
+                make_backend(self.llm.model_dump())  # constructors only store settings and check them
+            except ValueError as err:
+                raise ValueError(f"llm: {err}") from None
+        return self
 
     def content_hash(self) -> str:
         """Hash of everything that decides the output (not where the run directory is)."""
@@ -103,9 +164,12 @@ def _describe(err: dict) -> str:
         return f"{where}: unknown key"
     if kind == "missing":
         return f"{where}: required but missing"
+    message = err["msg"].removeprefix("Value error, ")
+    if kind == "value_error" and where in ("", "dedup"):  # whole-config checks name their field themselves
+        return message
     if kind == "literal_error":
         return f"{where}: got {err.get('input')!r}, allowed: {err['ctx']['expected']}"
-    return f"{where}: got {err.get('input')!r}: {err['msg']}"
+    return f"{where}: got {err.get('input')!r}: {message}"
 
 
 def parse_config(data: dict, base: Path, source: str = "config") -> RunConfig:

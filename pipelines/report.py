@@ -8,7 +8,7 @@ from collections import Counter
 
 from curation.rundir import RunDir
 
-DOCUMENT_STAGES = ("extract", "filter", "dedup", "tokens", "climb/embeddings", "mixture")
+DOCUMENT_STAGES = ("extract", "filter", "dedup", "cleanup", "classify", "climb/embeddings", "mixture")
 
 
 def stage_totals(rundir: RunDir) -> list[dict]:
@@ -20,21 +20,30 @@ def stage_totals(rundir: RunDir) -> list[dict]:
         dropped: Counter = Counter()
         for s in stats:
             dropped.update(s.get("dropped", {}))
-        rows.append({"stage": stage, "tasks": len(stats), "in": sum(s.get("in", 0) for s in stats),
-                     "out": sum(s.get("out", 0) for s in stats), "dropped": dict(sorted(dropped.items())),
-                     "tokens": sum(s.get("tokens", 0) for s in stats) if stage == "mixture" else None,
+        rows.append({"stage": stage, "tasks": len(stats), "in": _total(stats, "in"), "out": _total(stats, "out"),
+                     "tokens_in": _total(stats, "tokens_in"), "tokens_out": _total(stats, "tokens_out"),
+                     "dropped": dict(sorted(dropped.items())),
                      "seconds": round(sum(s.get("seconds", 0) for s in stats), 1),
                      "errors": [e for s in stats for e in s.get("errors", [])]})
     return rows
 
 
+def _total(stats: list[dict], key: str) -> int | None:
+    values = [s.get(key) for s in stats if s.get(key) is not None]
+    return sum(values) if values else None
+
+
+def _num(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
 def format_totals(rows: list[dict], max_errors: int = 10) -> str:
-    lines = [f"{'stage':<17} {'tasks':>5} {'docs in':>9} {'docs out':>9} {'dropped':>8}  reasons",
-             "-" * 78]
+    lines = [f"{'stage':<17} {'tasks':>5} {'docs in':>8} {'docs out':>8} {'tokens in':>10} {'tokens out':>10} "
+             f"{'dropped':>7}  reasons", "-" * 100]
     for r in rows:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(r["dropped"].items(), key=lambda kv: (-kv[1], kv[0])))
-        lines.append(f"{r['stage']:<17} {r['tasks']:>5} {r['in']:>9} {r['out']:>9} "
-                     f"{sum(r['dropped'].values()):>8}  {reasons}")
+        lines.append(f"{r['stage']:<17} {r['tasks']:>5} {_num(r['in']):>8} {_num(r['out']):>8} "
+                     f"{_num(r['tokens_in']):>10} {_num(r['tokens_out']):>10} {sum(r['dropped'].values()):>7}  {reasons}")
     errors = [e for r in rows for e in r["errors"]]
     if errors:
         lines.append(f"\n{len(errors)} input problem(s) reported (documents counted above under their reason):")

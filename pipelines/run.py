@@ -1,6 +1,6 @@
 """The one place where a config becomes a list of stages, and the driver that runs them in order.
 
-    extract -> filter -> dedup -> tokens -> climb (embed, cluster, search) -> mixture
+    extract (+ tokens) -> filter -> dedup -> [cleanup] -> [classify] -> climb (embed, cluster, search) -> mixture
 
 Each stage reads the previous stage's folder in the run directory and writes its own; what is already done
 there is skipped, so rerunning the same command after a crash finishes the run without redoing work.
@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import time
 
-from curation.dedup import ExactDedupStage
+from curation.classify import ClassifyStage
+from curation.cleanup import CleanupStage
+from curation.dedup import DedupStage
 from curation.executor import Executor
 from curation.extract import ExtractStage
 from curation.filter import FilterStage
 from curation.rundir import RunDir
-from curation.tokens import TokensStage
 
 from .config import RunConfig, expand_inputs
 
@@ -24,10 +25,13 @@ log = logging.getLogger("curation")
 
 def shard_stages(cfg: RunConfig, shards: list[str]) -> list:
     """The per-shard document stages, in order; the last one feeds CLIMB."""
-    stages = [ExtractStage(shards, cfg.extract), FilterStage(cfg.filter)]
-    if cfg.dedup.exact:
-        stages.append(ExactDedupStage())
-    stages.append(TokensStage(source=stages[-1].name, tokenizer=cfg.tokens.tokenizer))
+    stages = [ExtractStage(shards, cfg.extract, tokenizer=cfg.tokens.tokenizer), FilterStage(cfg.filter),
+              DedupStage(cfg.dedup)]
+    llm = cfg.llm.model_dump()
+    if cfg.cleanup.enabled:
+        stages.append(CleanupStage(stages[-1].name, cfg.cleanup, llm, cfg.seed))
+    if cfg.classify.enabled:
+        stages.append(ClassifyStage(stages[-1].name, cfg.classify, llm, cfg.climb.embedding_model, cfg.seed))
     return stages
 
 

@@ -51,8 +51,11 @@ def corpus(tmp_path_factory) -> Path:
     """Two good shards of real pages plus every kind of bad input the reader must survive."""
     root = tmp_path_factory.mktemp("corpus")
     news, docs = sample_pages()
+    # planted: an exact copy under another URL, a near copy (one paragraph added), a copy with tracking params
+    near = news[1][1].replace(b"</body>", b"<p>Update: an earlier version of this story misstated a date.</p></body>")
     write_warc(root / "shard-a.warc.gz", news[:12] + docs[:8] + [(news[0][0] + "?again=1", news[0][1])])
-    write_warc(root / "shard-b.warc.gz", news[12:] + docs[8:])
+    write_warc(root / "shard-b.warc.gz", news[12:] + docs[8:] + [(news[1][0] + "?v=2", near),
+                                                                (news[2][0] + "?utm_source=feed", news[2][1])])
     for name in ("truncated.warc", "clipped-record.warc.gz", "bad-target-uri.warc.gz"):
         (root / name).write_bytes((DATA / "warc" / name).read_bytes())
     (root / "not-a-warc.warc.gz").write_bytes(b"this is a text file, not an archive\n" * 10)
@@ -60,7 +63,7 @@ def corpus(tmp_path_factory) -> Path:
     return root
 
 
-def make_config(path: Path, corpus: Path, run_dir: Path, **overrides) -> Path:
+def make_config(path: Path, corpus: Path, run_dir: Path, benchmark: Path | None = None, **overrides) -> Path:
     import yaml
 
     cfg = {
@@ -68,7 +71,8 @@ def make_config(path: Path, corpus: Path, run_dir: Path, **overrides) -> Path:
         "inputs": [str(corpus / "*.warc*"), str(corpus / "missing-shard.warc.gz")],
         "seed": 7,
         "extract": {"extractor": "math", "timeout_s": 20, "batch_size": 16},
-        "filter": {"languages": ["en"]},
+        "filter": {"languages": ["en"],
+                   "decontamination": {"benchmarks": [str(benchmark)] if benchmark else []}},
         "climb": {"n_clusters": 3,
                   "search": {"target": str(REPO / "sample/target/sympy-docs.jsonl"), "runs_per_round": [4, 2],
                              "candidate_pool": 200, "proxy_tokens": 20000}},

@@ -21,7 +21,11 @@ def write(tmp_path, text: str):
     ("extract: {batch_size: 0}\n", "extract.batch_size", "greater than or equal to 1"),
     ("filter: {min_language_score: 2}\n", "filter.min_language_score", "less than or equal to 1"),
     ("mixture: {token_budget: lots}\n", "mixture.token_budget", "valid integer"),
-    ("dedup: {exact: true, fuzzy: 3}\n", "dedup.fuzzy", "unknown key"),
+    ("dedup: {exact: true, fuzzyness: 3}\n", "dedup.fuzzyness", "unknown key"),
+    ("dedup: {bands: 20, rows: 10}\n", "bands (20) x rows (10) = 200", "num_hashes (260)"),
+    ("cleanup: {enabled: true, hook: summarise}\n", "cleanup.hook", "math-cleanup, quality-annotate"),
+    ("cleanup: {enabled: true}\nllm: {backend: openai}\n", "llm:", "base_url"),
+    ("llm: {backend: gpt}\n", "llm.backend", "'openai', 'transformers' or 'llama_cpp'"),
 ])
 def test_bad_value_names_field_and_allowed(tmp_path, extra, field, hint):
     with pytest.raises(ConfigError) as err:

@@ -7,7 +7,7 @@ import pytest
 
 from curation.llm import make_backend, run_hook
 from curation.llm.local_model import LlamaCppBackend, packaged_gguf_path
-from curation.llm.protocol import ChatRequest, Completion
+from curation.llm.protocol import ChatRequest, Completion, complete_one
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_local_backend_generates_batched_deterministic_text(local_backend):
     assert first[2].finish_reason == "length" and first[2].completion_tokens == 12
     assert {c.finish_reason for c in first} <= {"stop", "length"}
     # greedy decoding: the same request alone gives the same text as inside a padded batch
-    alone = ask(local_backend, prompts[:1], max_tokens=12)[0]
+    alone = complete_one(local_backend, ChatRequest([{"role": "user", "content": prompts[0]}], 12))
     assert alone.text == first[0].text
     assert local_backend.count_tokens("The derivative of $x^2$ is $2x$.") > 5
     assert local_backend.stats.requests == 4
@@ -53,6 +53,12 @@ def test_local_backend_runs_a_hook_and_caches_it(local_backend, tmp_path):
     assert local_backend.stats.requests == before
     assert [r.as_dict() | {"cached_chunks": 0} for r in again] == [r.as_dict() for r in results]
 
+    scored = run_hook("quality-annotate", texts, local_backend, tmp_path, max_tokens=24)
+    for result, text in zip(scored, texts):
+        assert result.text == text  # annotation never rewrites
+        assert (result.status == "ok" and result.value in range(6)) or (
+            result.status == "kept" and result.reason in ("unparseable_reply", "truncated") and result.value is None)
+
 
 @pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is not None, reason="llama-cpp-python is installed")
 def test_llama_cpp_backend_says_how_to_get_its_runtime():
@@ -67,3 +73,14 @@ def test_unknown_backend_and_bad_settings_name_the_field():
         make_backend({"backend": "vllm"})
     with pytest.raises(ValueError, match="bad settings for backend 'transformers'"):
         make_backend({"backend": "transformers", "temprature": 0.2})
+
+
+def test_http_backend_can_chunk_with_the_packaged_tokenizer():
+    from curation.llm.openai_http import OpenAIBackend
+    from curation.llm.tokens import approximate_token_count
+
+    backend = OpenAIBackend("http://127.0.0.1:9/v1", "m", tokenizer="smollm2")
+    text = "Let $f(x) = x^2 + 1$; then $f'(x) = 2x$."
+    assert backend.count_tokens("Hello world") == 2  # SmolLM2's BPE: "Hello", " world"
+    assert backend.count_tokens(text) == 26
+    assert OpenAIBackend("http://127.0.0.1:9/v1", "m").count_tokens(text) == approximate_token_count(text)

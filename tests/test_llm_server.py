@@ -71,12 +71,15 @@ class FaultProxy:
                 pass
 
             def _reply(self, status, body: bytes, headers=()):
-                self.send_response(status)
-                for name, value in headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(status)
+                    for name, value in headers:
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):  # the client timed out first
+                    self.close_connection = True
 
             def do_GET(self):
                 upstream = requests.get(proxy.upstream + self.path.removeprefix("/v1"), timeout=30)

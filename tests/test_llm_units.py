@@ -9,8 +9,15 @@ import pytest
 
 from curation.llm.cache import ReplyCache, cache_key
 from curation.llm.chunking import merge_chunks, split_into_chunks
-from curation.llm.hooks import (ANNOTATE, MATH_CLEANUP, NO_USEFUL_CONTENT, QUALITY_ANNOTATE, ReplyParseError,
-                                get_hook, parse_quality_score)
+from curation.llm.hooks import (
+    ANNOTATE,
+    MATH_CLEANUP,
+    NO_USEFUL_CONTENT,
+    QUALITY_ANNOTATE,
+    ReplyParseError,
+    get_hook,
+    parse_quality_score,
+)
 from curation.llm.openai_http import OpenAIBackend, parse_retry_after
 from curation.llm.protocol import Completion
 
@@ -47,11 +54,21 @@ def test_a_paragraph_longer_than_a_chunk_is_split_not_dropped():
 
 
 def test_a_single_enormous_word_is_split_by_characters():
-    chars = lambda text: len(text)  # noqa: E731 - a tokenizer where every character is a token
+    chars = lambda text: len(text)
     blob = "x" * 95
     chunks = split_into_chunks(f"ab\n\n{blob}", chars, 20)
     assert "".join(chunks) == f"ab\n\n{blob}"
     assert all(len(chunk) <= 20 for chunk in chunks)
+
+
+def test_chunks_hold_the_limit_even_when_token_counts_do_not_add_up():
+    """Real tokenizers merge across piece boundaries; a superadditive count makes every packed chunk overshoot
+    its summed estimate, which the repair pass must catch."""
+    superadditive = lambda text: len(text) ** 2 // 40
+    text = "\n\n".join(f"p{i} ab" for i in range(12))
+    chunks = split_into_chunks(text, superadditive, 20)
+    assert "".join(chunks) == text
+    assert all(superadditive(chunk) <= 20 for chunk in chunks)
 
 
 def test_empty_text_has_no_chunks_and_bad_limit_is_refused():
@@ -135,7 +152,8 @@ def test_callable_hook_named_module_function():
 
 # -- cache -----------------------------------------------------------------------------------------------
 def _key(chunk: str, **overrides) -> str:
-    settings = dict(hook="h", fingerprint="f", model="m", max_tokens=8, temperature=0.0, seed=0, chunk=chunk)
+    settings = {"hook": "h", "fingerprint": "f", "model": "m", "max_tokens": 8, "temperature": 0.0, "seed": 0,
+                "chunk": chunk}
     settings.update(overrides)
     return cache_key(**settings)
 

@@ -83,6 +83,22 @@ def test_extraction_is_picklable_and_works_in_daemonic_workers(extractor):
 
 # ---- bad input: every document is extracted or counted under a named reason, and the run goes on ----
 
+def test_peak_memory_stays_bounded_over_many_large_pages():
+    """Five 7 MB pages (35 MB of HTML) in one call: batches are cut by bytes, so the worker's peak RSS stays
+    far below the 1 GB budget instead of growing with the input."""
+    code = (
+        "from math_extract import MathExtractor\n"
+        "para = '<p>' + 'An integral \\\\(x^2\\\\) and some words of text, repeated. ' * 20 + '</p>'\n"
+        "page = '<html><body><article>' + para * (7_000_000 // len(para)) + '</article></body></html>'\n"
+        "results = MathExtractor(timeout_s=120).extract_many([(page, None)] * 5)\n"
+        "assert all(r.reason is None and r.n_formulas > 90_000 for r in results), [r.reason for r in results]\n"
+        "print([int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')][0])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert int(out.stdout.strip()) < 1024 * 1024  # kB
+
+
 def test_huge_page_is_refused_as_too_large():
     big = "<html><body>" + "<p>word " * (50 * 1024 * 1024 // 8) + "</body></html>"
     results = MathExtractor().extract_many([(big, None), ("<p>fine page here</p>", None)])

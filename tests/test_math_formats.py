@@ -42,6 +42,14 @@ def test_mathjax2_scripts_become_dollars_and_previews_go(render):
     assert "PREVIEW" not in out and "RENDERED" not in out and "DISPLAYED" not in out
 
 
+def test_mathjax2_svg_display_and_sourceless_chtml_frames(render):
+    out = render('<div class="MathJax_SVG_Display"><span class="MathJax_SVG" id="MathJax-Element-2-Frame"><svg>'
+                 '<text>SVGTEXT</text></svg></span></div><script type="math/tex; mode=display" id="MathJax-Element-2">'
+                 'a=b</script><p>and <span class="mjx-chtml MathJax_CHTML" id="MathJax-Element-3-Frame">'
+                 '<span class="MJX_Assistive_MathML"><math><msub><mi>z</mi><mn>0</mn></msub></math></span></span>.</p>')
+    assert "$$a=b$$" in out and "$z_0$" in out and "SVGTEXT" not in out
+
+
 def test_mathjax3_assistive_mathml_is_converted(render):
     out = render('<p>Root <mjx-container class="MathJax" jax="CHTML"><mjx-math aria-hidden="true"><mjx-mi>GLYPHS'
                  '</mjx-mi></mjx-math><mjx-assistive-mml><math><msqrt><mi>x</mi></msqrt></math></mjx-assistive-mml>'
@@ -74,6 +82,7 @@ def test_wikipedia_mathml_with_fallback_image_appears_once(render):
     ('<img src="https://latex.codecogs.com/gif.latex?\\dpi{110}\\alpha%2B\\beta" alt="">', "\\alpha+\\beta"),
     ('<img src="https://s0.wp.com/latex.php?latex=x%5E2+%2B+1&bg=ffffff&fg=000&s=0" alt="">', "x^2 + 1"),
     ('<img src="/cgi-bin/mimetex.cgi?\\sqrt{2}">', "\\sqrt{2}"),
+    ('<img src="https://latex.codecogs.com/svg.image?x^2&amp;space;&amp;plus;&amp;space;1">', "x^2 + 1"),
     ('<img class="tex" src="/img/eq12.png" alt="e^{i\\pi}=-1">', "e^{i\\pi}=-1"),
 ])
 def test_tex_images_give_their_tex(render, img, tex):

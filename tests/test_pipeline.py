@@ -24,9 +24,28 @@ def outputs(run_dir: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="session")
-def local_run(corpus, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+def benchmark(corpus, tmp_path_factory) -> Path:
+    """A benchmark whose one item quotes 30 words of a news page in the corpus (so that page must go)."""
+    import pyarrow.parquet as pq  # noqa: F401
+    from conftest import sample_pages
+    import trafilatura
+
+    news, _ = sample_pages()
+    words = trafilatura.extract(news[5][1].decode("utf-8", "replace")).split()
+    path = tmp_path_factory.mktemp("bench") / "quiz.jsonl"
+    path.write_text(json.dumps({"question": "unrelated item about prime numbers and their gaps " * 2}) + "\n"
+                    + json.dumps({"question": " ".join(words[40:70])}) + "\n")
+    return path
+
+
+def configure(tmp: Path, corpus: Path, benchmark: Path, name: str, **overrides) -> Path:
+    return make_config(tmp / f"{name}.yaml", corpus, tmp / name, benchmark=benchmark, **overrides)
+
+
+@pytest.fixture(scope="session")
+def local_run(corpus, benchmark, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     tmp = tmp_path_factory.mktemp("local")
-    cfg = make_config(tmp / "run.yaml", corpus, tmp / "run")
+    cfg = configure(tmp, corpus, benchmark, "run")
     proc = curate("run", str(cfg), "--workers", "2", "--quiet")
     return tmp / "run", proc
 
@@ -71,37 +90,36 @@ def test_every_bad_input_is_reported_and_counted(local_run):
     # bad-target-uri.warc.gz: the angle-bracketed URI is repaired and its page is kept
     urls = [s for s in stats if s["source"].endswith("bad-target-uri.warc.gz")][0]
     assert urls["out"] == 1
-    # the two good shards were fully processed and the planted duplicate was removed
+    # the two good shards were fully processed
     good = [s for s in stats if s["source"].endswith(("shard-a.warc.gz", "shard-b.warc.gz"))]
-    assert sum(s["in"] for s in good) == 41
-    dedup = json.loads((run_dir / "dedup" / "_stats" / "part-00000.json").read_text())
-    assert sum(json.loads(p.read_text())["dropped"].get("exact_duplicate", 0)
-               for p in (run_dir / "dedup" / "_stats").glob("*.json")) >= 1, dedup
-    for stage in ("extract", "filter", "dedup", "tokens", "mixture"):
+    assert sum(s["in"] for s in good) == 43
+    for stage in ("extract", "filter", "dedup", "climb/embeddings", "mixture"):
         assert stage in proc.stdout
 
 
 def test_stats_command_reads_the_run_directory_alone(local_run):
     run_dir, proc = local_run
     out = curate("stats", str(run_dir)).stdout
-    assert out.splitlines()[2:7] == proc.stdout.splitlines()[2:7]
+    table = proc.stdout.split("\n\n")[0]
+    assert out.startswith(table)
+    assert "tokens in" in table
 
 
-def test_same_config_and_seed_give_identical_bytes(local_run, corpus, tmp_path):
+def test_same_config_and_seed_give_identical_bytes(local_run, corpus, benchmark, tmp_path):
     run_dir, _ = local_run
-    cfg = make_config(tmp_path / "run.yaml", corpus, tmp_path / "again")
+    cfg = configure(tmp_path, corpus, benchmark, "again")
     curate("run", str(cfg), "--workers", "1", "--quiet")
     assert outputs(tmp_path / "again") == outputs(run_dir)
 
 
-def test_kill_minus_9_then_rerun_resumes_without_redoing_work(local_run, corpus, tmp_path):
+def test_kill_minus_9_then_rerun_resumes_without_redoing_work(local_run, corpus, benchmark, tmp_path):
     run_dir, _ = local_run
     target = tmp_path / "killed"
-    cfg = make_config(tmp_path / "run.yaml", corpus, target)
+    cfg = configure(tmp_path, corpus, benchmark, "killed")
     proc = subprocess.Popen([*CURATE, "run", str(cfg), "--workers", "2", "--quiet"], cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 600
-    while time.time() < deadline and not list((target / "tokens" / "_done").glob("*")):
+    while time.time() < deadline and not list((target / "filter" / "_done").glob("*")):
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -120,7 +138,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_existing_dask_cluster_gives_the_local_output(local_run, corpus, tmp_path):
+def test_existing_dask_cluster_gives_the_local_output(local_run, corpus, benchmark, tmp_path):
     run_dir, _ = local_run
     dask = [sys.executable, "-m", "distributed.cli"]
     port = _free_port()
@@ -137,7 +155,7 @@ def test_existing_dask_cluster_gives_the_local_output(local_run, corpus, tmp_pat
 
         with Client(address, timeout="60s") as client:
             client.wait_for_workers(2, timeout=120)
-        cfg = make_config(tmp_path / "run.yaml", corpus, tmp_path / "dask")
+        cfg = configure(tmp_path, corpus, benchmark, "dask")
         out = curate("run", str(cfg), "--scheduler", address, "--quiet")
         assert address in out.stderr
         assert outputs(tmp_path / "dask") == outputs(run_dir)
@@ -154,3 +172,35 @@ def test_rerun_with_another_config_in_the_same_run_dir_is_refused(local_run, cor
     cfg = make_config(tmp_path / "other.yaml", corpus, run_dir, seed=8)
     proc = curate("run", str(cfg), "--quiet", check=False)
     assert proc.returncode == 1 and "different config" in proc.stderr
+
+
+def test_planted_duplicates_each_removed_by_their_pass(local_run, corpus):
+    import pyarrow.parquet as pq
+    from conftest import sample_pages
+
+    run_dir, proc = local_run
+    news, _ = sample_pages()
+    dups = {r["id"]: r for r in pq.read_table(run_dir / "dedup" / "duplicates.parquet").to_pylist()}
+    urls = {r["id"]: r["url"] for p in (run_dir / "filter").glob("part-*.parquet")
+            for r in pq.read_table(p, columns=["id", "url"]).to_pylist()}
+    by_url = {urls[i]: r for i, r in dups.items()}
+    assert by_url[news[0][0] + "?again=1"]["reason"] == "exact_duplicate"
+    assert urls[by_url[news[0][0] + "?again=1"]["duplicate_of"]] == news[0][0]
+    assert by_url[news[2][0] + "?utm_source=feed"]["reason"] == "url_duplicate"
+    near = by_url.get(news[1][0] + "?v=2") or by_url.get(news[1][0])
+    assert near["reason"] == "near_duplicate" and 0.8 <= near["similarity"] < 1.0
+    for reason in ("exact_duplicate", "url_duplicate", "near_duplicate"):
+        assert reason in proc.stdout
+
+
+def test_contaminated_page_removed_with_the_benchmark_item(local_run):
+    import pyarrow.parquet as pq
+    from conftest import sample_pages
+
+    run_dir, proc = local_run
+    news, _ = sample_pages()
+    aside = [r for p in (run_dir / "filter" / "_aside").glob("*.parquet") for r in pq.read_table(p).to_pylist()]
+    assert [a["url"] for a in aside] == [news[5][0]]
+    detail = json.loads(aside[0]["detail"])
+    assert detail["benchmark"].endswith("quiz.jsonl") and detail["item"] == 1 and len(detail["ngram"].split()) == 13
+    assert "decontamination:quiz.jsonl" in proc.stdout

@@ -11,8 +11,9 @@ import trafilatura
 from datatrove.data import Document
 from pydantic import ValidationError
 
-from curation.math_score import FORMULA_PLACEHOLDER, find_formula_spans, mask_formulas, math_score
-from curation.quality import QualityConfig, QualityFilter
+from curation.math_score import find_formula_spans, mask_formulas, math_score
+from curation.quality import QualityConfig, QualityFilter, QualityStep
+from curation.step import drops_of
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MATHS_PAGES = {
@@ -81,6 +82,14 @@ def _decisions(flt: QualityFilter, docs: list[Document]) -> dict[str, str]:
     return out
 
 
+#: Rules that formulas trip: tokens without letters, short tokens, lines without terminal punctuation,
+#: short lines, many newlines per word, TeX braces.
+FORMULA_RULES = {
+    "gopher_quality:gopher_below_alpha_threshold", "gopher_quality:gopher_below_avg_threshold",
+    "fineweb:line_punct_ratio", "fineweb:short_line_ratio", "fineweb:list_ratio", "c4:curly_bracket",
+}
+
+
 def test_maths_aware_mode_keeps_real_maths_pages_plain_mode_drops_them(maths_docs):
     plain = _decisions(QualityFilter(QualityConfig(math_aware={"enabled": False})), maths_docs)
     aware = _decisions(QualityFilter(), maths_docs)
@@ -88,10 +97,16 @@ def test_maths_aware_mode_keeps_real_maths_pages_plain_mode_drops_them(maths_doc
     print(f"\n{extractor:12s} page                      plain                                        maths-aware")
     for name in MATHS_PAGES:
         print(f"{extractor:12s} {name:25s} {plain[name]:44s} {aware[name]}")
-    assert all(v == "kept" for v in aware.values()), aware
     assert all(v != "kept" for v in plain.values()), plain
-    # The plain rule that fires on Wikipedia is the one formulas trip: tokens without letters.
     assert plain["wikipedia-tsne"] == "gopher_quality:gopher_below_alpha_threshold"
+    # Maths-aware mode never drops a maths page for its formulas...
+    assert not set(aware.values()) & FORMULA_RULES, aware
+    # ...and keeps every page extracted as the pipeline does (main content). Plain lynx keeps Wikipedia's
+    # navigation, whose repeated lines may still trip fineweb:char_dup_ratio, as they should.
+    if extractor == "lynx":
+        assert sum(v == "kept" for v in aware.values()) >= 2, aware
+    else:
+        assert all(v == "kept" for v in aware.values()), aware
 
 
 def test_maths_pages_score_high_and_news_articles_low(maths_docs, articles):
@@ -121,8 +136,9 @@ def test_extraction_metadata_raises_the_score():
 
 def test_mask_formulas_replaces_formulas_and_leaves_prices():
     text = "Let $x^2 + y^2 = 1$ be a circle.\n$$\\int_0^1 f(x)\\,dx$$\nIt costs $5 and $10 to print."
-    masked = mask_formulas(text)
-    assert masked.splitlines()[0] == f"Let {FORMULA_PLACEHOLDER} be a circle."
+    masked = mask_formulas(text + "\nAgain $x^2 + y^2 = 1$ differs from $y$ here.")
+    assert masked.splitlines()[0] == "Let formulaa be a circle."
+    assert masked.splitlines()[-1] == "Again formulaa differs from formulac here."  # same formula, same word
     assert "\\int" not in masked  # the display-equation line is gone
     assert "It costs $5 and $10 to print." in masked
     assert len(find_formula_spans("\\begin{align} a &= b \\\\ c &= d \\end{align} and $e$")) == 2
@@ -167,3 +183,20 @@ def test_config_errors_name_the_field():
         QualityConfig(math_aware={"overrides": {"fineweb": {"line_punct": 0.1}}})
     with pytest.raises(ValidationError, match="threshold"):
         QualityConfig(math_aware={"threshold": 2})
+
+
+def test_maths_aware_mode_still_drops_repetitive_maths_pages(maths_docs):
+    page = next(d for d in maths_docs if d.id == "wikipedia-tsne")
+    spam = Document(text="\n\n".join([page.text] * 3), id="spam", metadata=dict(page.metadata))
+    keep, reason = QualityFilter().check(spam)
+    assert spam.metadata["quality_mode"] == "maths"
+    assert not keep and reason.startswith("gopher_repetition:")
+
+
+def test_the_shard_step_forwards_and_counts_like_the_work_function(articles):
+    kept, _dropped, reasons = QualityFilter().filter_documents(
+        [Document(text=d.text, id=d.id) for d in articles[:12]])
+    step = QualityStep()
+    forwarded = list(step.run([Document(text=d.text, id=d.id) for d in articles[:12]]))
+    assert [d.id for d in forwarded] == [d.id for d in kept]
+    assert drops_of([step]) == reasons

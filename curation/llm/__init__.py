@@ -11,10 +11,29 @@ Nothing heavy is imported here; torch and transformers load only when a local ba
 """
 from curation.llm.backends import make_backend
 from curation.llm.hooks import BUILTIN_HOOKS, Hook, ReplyParseError, get_hook
-from curation.llm.protocol import Backend, BackendError, ChatRequest, Completion, UsageStats, complete_one
+from curation.llm.protocol import (
+    Backend,
+    BackendError,
+    ChatRequest,
+    Completion,
+    UsageStats,
+    complete_one,
+)
 from curation.llm.runner import HookResult, run_hook, summarize
 
 __all__ = [
-    "Backend", "BackendError", "BUILTIN_HOOKS", "ChatRequest", "Completion", "Hook", "HookResult",
-    "ReplyParseError", "UsageStats", "complete_one", "get_hook", "make_backend", "run_hook", "summarize",
+    "BUILTIN_HOOKS",
+    "Backend",
+    "BackendError",
+    "ChatRequest",
+    "Completion",
+    "Hook",
+    "HookResult",
+    "ReplyParseError",
+    "UsageStats",
+    "complete_one",
+    "get_hook",
+    "make_backend",
+    "run_hook",
+    "summarize",
 ]

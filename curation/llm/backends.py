@@ -8,7 +8,8 @@
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from curation.llm.protocol import Backend
 

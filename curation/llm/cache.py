@@ -64,7 +64,7 @@ class ReplyCache:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> "ReplyCache":
+    def __enter__(self) -> ReplyCache:  # noqa: PYI034
         return self
 
     def __exit__(self, *exc) -> None:

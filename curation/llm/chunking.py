@@ -7,10 +7,10 @@ as a base64 blob) by characters, so ``"".join(split_into_chunks(text, ...)) == t
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
-_PARAGRAPHS = re.compile(r".*?(?:\n[ \t]*\n\s*|\Z)", re.S)   # a paragraph with the blank lines after it
-_LINES = re.compile(r".*?(?:\n|\Z)", re.S)
+_PARAGRAPHS = re.compile(r".*?(?:\n[ \t]*\n\s*|\Z)", re.DOTALL)   # a paragraph with the blank lines after it
+_LINES = re.compile(r".*?(?:\n|\Z)", re.DOTALL)
 _WORDS = re.compile(r"\S*\s*")
 
 
@@ -73,7 +73,7 @@ def split_into_chunks(text: str, count_tokens: Callable[[str], int], max_tokens:
         chunks.append(current)
     exact: list[str] = []
     for chunk in chunks:
-        if len(chunks) > 1 and count_tokens(chunk) > max_tokens:
+        if count_tokens(chunk) > max_tokens:
             exact.extend(split_into_chunks_strict(chunk, count_tokens, max_tokens))
         else:
             exact.append(chunk)

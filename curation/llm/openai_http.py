@@ -14,11 +14,22 @@ import os
 import random
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Sequence
 
-from curation.llm.protocol import BackendError, ChatRequest, Completion, OnResult, UsageStats
-from curation.llm.tokens import TokenCounter, approximate_token_count, load_tokenizer, tokenizer_counter
+from curation.llm.protocol import (
+    BackendError,
+    ChatRequest,
+    Completion,
+    OnResult,
+    UsageStats,
+)
+from curation.llm.tokens import (
+    TokenCounter,
+    approximate_token_count,
+    load_tokenizer,
+    tokenizer_counter,
+)
 
 ENV_BASE_URL = ("CURATION_LLM_BASE_URL", "OPENAI_BASE_URL")
 ENV_MODEL = ("CURATION_LLM_MODEL",)

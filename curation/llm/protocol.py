@@ -9,8 +9,9 @@ exception that would take the whole batch down.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, Sequence, Union, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 Messages = list[dict]
 
@@ -48,7 +49,7 @@ class BackendError(Exception):
         self.detail = detail
 
 
-Result = Union[Completion, BackendError]
+Result = Completion | BackendError
 OnResult = Callable[[int, Result], None]
 
 

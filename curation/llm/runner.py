@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from curation.llm.cache import ReplyCache, cache_key
 from curation.llm.chunking import merge_chunks, split_into_chunks

@@ -20,10 +20,15 @@ from curation.llm.protocol import Backend, BackendError, ChatRequest, Completion
 
 
 class _Batcher:
-    """Feeds concurrent requests to the backend in batches from a single thread."""
+    """Feeds concurrent requests to the backend in batches from a single thread.
 
-    def __init__(self, backend: Backend, batch_size: int):
-        self.backend, self.batch_size = backend, batch_size
+    After the first request of a batch it waits up to ``batch_wait`` seconds for others: clients that send
+    together rarely arrive within the same microsecond, and without the wait two concurrent clients would
+    alternate batches of one.
+    """
+
+    def __init__(self, backend: Backend, batch_size: int, batch_wait: float):
+        self.backend, self.batch_size, self.batch_wait = backend, batch_size, batch_wait
         self._queue: queue.Queue[tuple[ChatRequest, Future] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="serve-llm-batcher", daemon=True)
         self._thread.start()
@@ -43,21 +48,27 @@ class _Batcher:
             if item is None:
                 return
             batch = [item]
+            deadline = time.monotonic() + self.batch_wait
             while len(batch) < self.batch_size:
                 try:
-                    nxt = self._queue.get_nowait()
+                    nxt = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
                 if nxt is None:
                     self._queue.put(None)
                     break
                 batch.append(nxt)
-            try:
-                self.backend.complete_many([r for r, _ in batch], lambda i, result: batch[i][1].set_result(result))
-            except Exception as err:  # keep serving; fail only this batch
-                for _, future in batch:
-                    if not future.done():
-                        future.set_result(BackendError("local_model_error", f"{type(err).__name__}: {err}"))
+            self._run(batch)
+
+    def _run(self, batch: list[tuple[ChatRequest, Future]]) -> None:
+        futures = [future for _, future in batch]
+        try:
+            self.backend.complete_many([request for request, _ in batch],
+                                       lambda i, result: futures[i].set_result(result))
+        except Exception as err:  # noqa: BLE001 - keep serving; fail only this batch
+            for future in futures:
+                if not future.done():
+                    future.set_result(BackendError("local_model_error", f"{type(err).__name__}: {err}"))
 
 
 def _chat_request(body: Any, default_max_tokens: int) -> ChatRequest:
@@ -86,10 +97,24 @@ def _chat_request(body: Any, default_max_tokens: int) -> ChatRequest:
                        float(temperature), seed)
 
 
+class ChatCompletionServer(ThreadingHTTPServer):
+    """The HTTP server; it owns the batcher so closing the server stops the model thread too."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type, batcher: _Batcher):
+        super().__init__(address, handler)
+        self.batcher = batcher
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.batcher.close()
+
+
 def make_server(backend: Backend, host: str = "127.0.0.1", port: int = 8000, *, batch_size: int = 8,
-                default_max_tokens: int = 512) -> ThreadingHTTPServer:
+                batch_wait: float = 0.02, default_max_tokens: int = 512) -> ChatCompletionServer:
     """A ready server (``port=0`` picks a free one; see ``server.server_address``). Call ``serve_forever``."""
-    batcher = _Batcher(backend, batch_size)
+    batcher = _Batcher(backend, batch_size, batch_wait)
     model_name = backend.model
 
     class Handler(BaseHTTPRequestHandler):
@@ -100,11 +125,14 @@ def make_server(backend: Backend, host: str = "127.0.0.1", port: int = 8000, *, 
 
         def _send(self, status: int, payload: dict) -> None:
             data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (timed out) while we worked
+                self.close_connection = True
 
         def _error(self, status: int, message: str, kind: str = "invalid_request_error") -> None:
             self._send(status, {"error": {"message": message, "type": kind, "code": status}})
@@ -134,16 +162,7 @@ def make_server(backend: Backend, host: str = "127.0.0.1", port: int = 8000, *, 
                 return
             self._send(200, completion_payload(result, model_name))
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    original_close = server.server_close
-
-    def server_close() -> None:
-        original_close()
-        batcher.close()
-
-    server.server_close = server_close  # type: ignore[method-assign]
-    return server
+    return ChatCompletionServer((host, port), Handler, batcher)
 
 
 def completion_payload(completion: Completion, model: str) -> dict:

@@ -7,8 +7,8 @@ falls back to a deliberately pessimistic estimate, so chunks come out smaller th
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 TokenCounter = Callable[[str], int]
 
@@ -18,10 +18,20 @@ def approximate_token_count(text: str) -> int:
     return math.ceil(len(text) / 3)
 
 
+PACKAGED = "smollm2"
+
+
 def load_tokenizer(spec: str):
-    """Load a Hugging Face tokenizer from a folder, a hub name already in the local cache, or a ``.gguf`` file."""
+    """Load a Hugging Face tokenizer from a folder, a hub name already in the local cache, a ``.gguf`` file,
+    or ``smollm2``: the packaged model's (from its dense copy when one was made, it loads faster)."""
     from transformers import AutoTokenizer
 
+    if spec == PACKAGED:
+        from curation.llm.local_model import dense_copy_dir, packaged_gguf_path
+
+        gguf = packaged_gguf_path()
+        dense = dense_copy_dir(gguf)
+        spec = str(dense if (dense / "tokenizer.json").is_file() else gguf)
     path = Path(spec)
     if path.suffix == ".gguf":
         return AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
