@@ -14,7 +14,6 @@ _I = re.I | re.S
 # cheaper than doing the same on a str holding non-ASCII text.
 _SCRIPT_TEX = re.compile(rb"<script[^>]*type\s*=\s*[\"']?math/tex", _I)
 _SCRIPT_ASCII = re.compile(rb"<script[^>]*type\s*=\s*[\"']?math/asciimath", _I)
-_MATHJAX_LIB = re.compile(rb"mathjax|MathJax\.Hub|window\.MathJax", re.I)
 _MJX3 = re.compile(rb"<mjx-container\b", re.I)
 _MJX2 = re.compile(rb"MathJax(?:_(?:Preview|CHTML|SVG|Display|MathML)|-Element-\d+-Frame)")
 _KATEX = re.compile(rb"class\s*=\s*[\"'][^\"']*\bkatex\b", re.I)
@@ -27,7 +26,7 @@ _TEX_IMG = re.compile(
 _WIKI_FALLBACK_IMG = re.compile(rb"<img[^>]+mwe-math-fallback", re.I)
 _TEX_IMG_HINTS = (b"codecogs", b"latex", b"mimetex", b"mathtex", b"/math/render/", b"cht=tx", b"mwe-math", b'"tex',
                   b" tex", b"'tex")
-_TEX_HINT = re.compile(rb"\\[(\[]|\\begin\{|\$\$")  # one scan for all TeX delimiters
+_TEX_HINTS = (b"\\(", b"\\[", b"$$", b"\\begin{")
 _FORUM_HINTS = (b"[/tex]", b"[/math]", b"[/latex]", b"[/itex]")
 # Text patterns (str), run on the page with its tags stripped
 FORUM_TEX = re.compile(r"\[(tex|math|latex|itex)\](.+?)\[/\1\]", _I)  # shared with the pre-pass
@@ -101,7 +100,7 @@ def detect(html: str | bytes, count_text: bool = True) -> MathInfo:
     if n_img:
         formats.append("tex_image")
     n_ascii = len(_SCRIPT_ASCII.findall(raw)) if b"math/asciimath" in low else 0
-    tex_hint = bool(_TEX_HINT.search(raw)) or (b"$" in raw and (b"mathjax" in low or b"katex" in low))
+    tex_hint = any(h in raw for h in _TEX_HINTS) or (b"$" in raw and (b"mathjax" in low or b"katex" in low))
     forum_hint = b"[/" in raw and any(h in low for h in _FORUM_HINTS)
     needs_text = b"asciimath" in low or forum_hint or (count_text and (tex_hint or b"$" in raw))
     text = ""
@@ -118,7 +117,7 @@ def detect(html: str | bytes, count_text: bool = True) -> MathInfo:
     n_delim = count_tex_delimited(text) if text and count_text else 0
     if n_delim or (not count_text and tex_hint):
         formats.append("tex")
-    elif not formats and b"mathjax" in low and _MATHJAX_LIB.search(raw):
+    elif not formats and b"mathjax" in low:
         formats.append("mathjax_lib")
     n = max(n_script, n_mathml, n_katex, n_mjx3) + n_img + n_ascii + n_forum + n_delim
     return MathInfo(has_math=n > 0, formats=tuple(formats), n_formulas=n)

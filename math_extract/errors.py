@@ -12,9 +12,10 @@ class ExtractError(Exception):
     def __init__(self, reason: str, message: str = "") -> None:
         super().__init__(f"{reason}: {message}" if message else reason)
         self.reason = reason
+        self.message = message
 
     def __reduce__(self):  # keep the reason when the error crosses a process boundary
-        return (type(self), (self.reason, str(self).split(": ", 1)[-1] if ": " in str(self) else ""))
+        return (type(self), (self.reason, self.message))
 
 
 class DecodeError(ExtractError):

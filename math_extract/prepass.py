@@ -1,10 +1,13 @@
 """DOM pre-pass: every maths format becomes TeX text in place, before boilerplate removal and rendering.
 
 lynx renders text, not MathJax, KaTeX or MathML, and drops ``<script>``; so each formula is replaced by a
-plain ``<span>$TeX$</span>`` (or ``<div>$$TeX$$</div>`` for display maths) carrying the class ``MATH_CLASS``,
-which the main-content step treats as content and lynx prints verbatim.  Rendered duplicates (MathJax
-previews and CHTML/SVG output, KaTeX's HTML, Wikipedia's fallback images) are removed so each formula appears
-once.  TeX already present in the text (``$..$``, ``\\(..\\)``, ``\\begin{..}``) is left untouched.
+plain ``<mx-math>$TeX$</mx-math>`` (or ``<div>$$TeX$$</div>`` for display maths) carrying the class
+``MATH_CLASS``, which the main-content step treats as content and lynx prints verbatim.  Rendered duplicates
+(MathJax previews and CHTML/SVG output, KaTeX's HTML, Wikipedia's fallback images) are removed so each
+formula appears once.  TeX already present in the text (``$..$``, ``\\(..\\)``, ``\\begin{..}``) is left
+untouched; the elements holding it are flagged (``TEX_MARK``) so that main-content selection keeps them.
+Spans (syntax highlighting in code included) and formatting tags are then unwrapped in C: the text stays
+exactly as displayed, indentation included, and far fewer elements are left for the Python passes after.
 """
 from __future__ import annotations
 
@@ -234,22 +237,6 @@ def _text_nodes(doc, pattern, convert) -> int:
     return n
 
 
-def _flatten_code(doc) -> None:
-    """Replace syntax-highlighting markup inside ``<pre>``/``<code>`` by its plain text.
-
-    The text, indentation included, is exactly what was displayed; dropping thousands of ``<span>`` tokens
-    makes every later step (and lynx) faster on documentation pages.
-    """
-    for el in list(doc.iter("pre", "code")):
-        if len(el) == 0 or el.getparent() is None:
-            continue
-        if el.xpath(f'.//*[@class="{MATH_CLASS}"]'):
-            continue
-        for br in el.iter("br"):
-            br.tail = "\n" + (br.tail or "")
-        etree.strip_tags(el, "*")  # in C: children go, their text and tails stay in place
-
-
 TEX_MARK = "data-mx-tex"
 _DELIMS = ("\\(", "\\[", "$", "\\begin{")
 
@@ -301,7 +288,6 @@ def prepass(doc, formats: tuple[str, ...] = ()) -> int:
         n += _text_nodes(doc, FORUM_TEX, lambda m: f"${m.group(2).strip()}$")
     if "asciimath" in formats:
         n += _text_nodes(doc, _BACKTICK, lambda m: f"${asciimath_to_tex(m.group(1))}$")
-    _flatten_code(doc)
     etree.strip_elements(doc, *_REMOVE_ALWAYS, etree.Comment, etree.ProcessingInstruction, with_tail=False)
     for el in doc.xpath(_HIDDEN):  # screen-reader and hidden text, unless it holds a converted formula
         if el.getparent() is not None and not el.xpath(f'descendant-or-self::*[@class="{MATH_CLASS}"]'):

@@ -58,3 +58,10 @@ def test_empty_payload():
     with pytest.raises(ExtractError) as err:
         decode_html(b"  \n", None)
     assert err.value.reason == "empty"
+
+
+def test_errors_keep_their_reason_across_processes():
+    import pickle
+
+    err = pickle.loads(pickle.dumps(ExtractError("binary_payload", "looks like a PNG")))
+    assert err.reason == "binary_payload" and str(err) == "binary_payload: looks like a PNG"
