@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from curation.rundir import RunDir
+
 from .embed import load_embeddings
 
 
@@ -41,7 +42,7 @@ def cluster_documents(rundir: RunDir, source: str, n_clusters: int, seed: int, n
         members = np.flatnonzero(labels == c)
         nearest = members[np.argsort(distances[members], kind="stable")[:3]]
         c_tokens = int(tokens[members].sum())
-        clusters.append({"cluster": c, "documents": int(len(members)), "tokens": c_tokens,
+        clusters.append({"cluster": c, "documents": len(members), "tokens": c_tokens,
                          "token_share": round(c_tokens / total, 6) if total else 0.0,
                          "examples": [urls[i] for i in nearest]})
     summary = {"n_clusters": k, "n_documents": n_docs, "tokens": total, "seed": seed,

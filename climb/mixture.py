@@ -92,7 +92,7 @@ class MixtureStage:
                          for c, w in zip(clusters, best["weights"])],
             "tokens": int(s["tokens"].sum()),
             "documents": int(s["copies"].sum()),
-            "unique_documents": int(len(s)),
+            "unique_documents": len(s),
             "proxy_bpb": best["bpb"],
             "files": rundir.parts("mixture"),
         }

@@ -34,7 +34,7 @@ class NGramLM:
             raise ValueError(f"proxy.order must be between 1 and 7, got {order}")
         self.order = order
 
-    def fit(self, text: bytes) -> "NGramLM":
+    def fit(self, text: bytes) -> NGramLM:
         data = np.frombuffer(text, dtype=np.uint8).astype(np.int64)
         self.unigram = np.bincount(data, minlength=256).astype(np.float64)
         self.n_bytes = len(data)

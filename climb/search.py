@@ -15,13 +15,13 @@ Outputs: ``climb/search/pool.parquet`` (the per-cluster text pool proxies sample
 from __future__ import annotations
 
 import functools
-import io
 
 import numpy as np
 import pyarrow as pa
 
 from curation.executor import Executor
 from curation.rundir import RunDir
+
 from .proxy import NGramLM
 
 

@@ -25,7 +25,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .executor import Executor
-from .minhash import DedupConfig, compute_signatures, find_duplicate_clusters, parquet_texts
+from .minhash import (
+    DedupConfig,
+    compute_signatures,
+    find_duplicate_clusters,
+    parquet_texts,
+)
 from .rundir import RunDir, part_name
 from .stage import ParquetDocReader, ShardStage
 from .step import Step

@@ -6,7 +6,7 @@ only place that knows how one becomes the other, so a column added by a later st
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import pyarrow as pa
 

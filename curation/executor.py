@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -73,7 +74,7 @@ class Executor:
         self.client = None
         self._cluster = None
 
-    def __enter__(self) -> "Executor":
+    def __enter__(self) -> Executor:
         import dask
         from distributed import Client, LocalCluster
 
@@ -110,6 +111,7 @@ class Executor:
 
         results: dict[str, dict] = {}
         todo = {}
+        rundir.sweep_temporaries(stage)
         for task, kwargs in tasks.items():
             if rundir.is_done(stage, task):
                 results[task] = {**rundir.read_json(stage, "_stats", f"{task}.json"), "skipped": True}

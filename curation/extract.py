@@ -1,7 +1,7 @@
 """The extract stage: WARC shard -> documents with text, maths kept, every failure counted.
 
-Payloads are decoded here (charset evidence is the extractor's business: ``math_extract.decode_html``), maths
-is detected on the raw HTML whatever the extractor, and then the text comes from one of:
+Payloads are decoded here (charset evidence is the extractor's business: ``math_extract.decode_html``), then
+the text, with ``has_math``, ``math_formats`` and ``n_formulas``, comes from one of:
 
 - ``math`` (default): ``math_extract.MathExtractor`` - maths to TeX, boilerplate removed, lynx layout,
   many pages per lynx process;
@@ -12,7 +12,7 @@ later stage can report tokens in and out from the ``n_tokens`` column.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from datatrove.data import Document
 
@@ -54,7 +54,6 @@ class ExtractText(Step):
         yield from (self._trafilatura(docs) if self.extractor == "trafilatura" else self._math(docs))
 
     def _decoded(self, data) -> Iterator[Document]:
-        from math_extract import detect
         from math_extract.decode import decode_html
         from math_extract.errors import ExtractError
 
@@ -66,17 +65,14 @@ class ExtractText(Step):
             except ExtractError as err:
                 self.drop(err.reason)
                 continue
-            if doc.metadata.pop("kind", "html") == "text":
-                doc.metadata["extractor"] = "wet"
-            else:
-                info = detect(doc.text)
-                doc.metadata.update(has_math=info.has_math, math_formats=list(info.formats),
-                                    n_formulas=info.n_formulas, extractor=self.extractor)
+            doc.metadata["extractor"] = "wet" if doc.metadata.pop("kind", "html") == "text" else self.extractor
             yield doc
 
     def _trafilatura(self, docs: Iterator[Document]) -> Iterator[Document]:
-        """Through datatrove's own step; WET text bypasses it and rejoins the stream in order."""
+        """Through datatrove's own step; WET text bypasses it and rejoins the stream in order. Maths is
+        detected on the HTML first (the math extractor reports what it kept instead)."""
         from datatrove.pipeline.extractors import Trafilatura
+        from math_extract import detect
 
         step = Trafilatura(favour_precision=self.favour_precision, timeout=self.timeout_s)
         passthrough: list[Document] = []
@@ -86,6 +82,9 @@ class ExtractText(Step):
                 if doc.metadata["extractor"] == "wet":
                     passthrough.append(doc)
                 else:
+                    info = detect(doc.text)
+                    doc.metadata.update(has_math=info.has_math, math_formats=list(info.formats),
+                                        n_formulas=info.n_formulas)
                     yield doc
 
         for doc in step.run(html_only()):

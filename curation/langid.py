@@ -5,7 +5,7 @@ The model file is located in the installed package (no download), loaded once pe
 from __future__ import annotations
 
 import functools
-from typing import Iterator
+from collections.abc import Iterator
 
 from .step import Step
 

@@ -11,13 +11,14 @@ import io
 import json
 import os
 import uuid
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-PARQUET_OPTIONS = dict(compression="zstd", use_dictionary=True, write_statistics=True)
+PARQUET_OPTIONS = {"compression": "zstd", "use_dictionary": True, "write_statistics": True}
 
 
 def part_name(index: int, suffix: str = ".parquet") -> str:
@@ -90,6 +91,13 @@ class RunDir:
     def read_table(self, *parts: str, columns: list[str] | None = None) -> pa.Table:
         with self.fs.open(self.path(*parts), "rb") as f:
             return pq.read_table(f, columns=columns)
+
+    def sweep_temporaries(self, stage: str) -> int:
+        """Remove half-written outputs (``*.tmp-*``) a killed run left in a stage folder; returns how many."""
+        stale = self.fs.glob(self.path(stage, "**", "*.tmp-*")) + self.fs.glob(self.path(stage, "*.tmp-*"))
+        for path in set(stale):
+            self.fs.rm(path)
+        return len(set(stale))
 
     # -- tasks ----------------------------------------------------------------------------------------------
     def is_done(self, stage: str, task: str) -> bool:

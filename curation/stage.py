@@ -7,11 +7,10 @@ completion markers. Global stages (dedup decisions, clustering, the mixture sear
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401  (pa.compute)
-
+import pyarrow.compute
 from datatrove.pipeline.base import PipelineStep
 
 from .documents import SCHEMA, batched_tables, from_table

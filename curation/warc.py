@@ -8,7 +8,7 @@ left to the extract stage, which owns charsets.
 from __future__ import annotations
 
 import zlib
-from typing import Iterator
+from collections.abc import Iterator
 
 from datatrove.data import Document
 

@@ -12,10 +12,18 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
 from curation.decontaminate import DecontaminationConfig
 from curation.minhash import DedupConfig
 from curation.quality import QualityConfig
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class ConfigError(ValueError):
@@ -133,7 +141,7 @@ class RunConfig(Section):
     mixture: MixtureSettings
 
     @model_validator(mode="after")
-    def _backend_buildable(self) -> "RunConfig":
+    def _backend_buildable(self) -> RunConfig:
         if self.cleanup.enabled or self.classify.enabled:
             from curation.llm.backends import make_backend
 

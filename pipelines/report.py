@@ -38,8 +38,9 @@ def _num(value: int | None) -> str:
 
 
 def format_totals(rows: list[dict], max_errors: int = 10) -> str:
-    lines = [f"{'stage':<17} {'tasks':>5} {'docs in':>8} {'docs out':>8} {'tokens in':>10} {'tokens out':>10} "
-             f"{'dropped':>7}  reasons", "-" * 100]
+    header = (f"{'stage':<17} {'tasks':>5} {'docs in':>8} {'docs out':>8} {'tokens in':>10} {'tokens out':>10} "
+              f"{'dropped':>7}  reasons")
+    lines = [header, "-" * 100]
     for r in rows:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(r["dropped"].items(), key=lambda kv: (-kv[1], kv[0])))
         lines.append(f"{r['stage']:<17} {r['tasks']:>5} {_num(r['in']):>8} {_num(r['out']):>8} "

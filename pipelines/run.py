@@ -46,7 +46,7 @@ def run_pipeline(cfg: RunConfig, executor: Executor, echo=print) -> RunDir:
     shards = expand_inputs(cfg.inputs)
     stages = shard_stages(cfg, shards)
     for stage in stages:
-        _timed(echo, stage.name, lambda: stage.run(executor, rundir))
+        _timed(echo, stage.name, stage.run, executor, rundir)
     docs = stages[-1].name
     _timed(echo, "climb/embeddings",
            lambda: EmbedStage(docs, cfg.climb.embedding_model).run(executor, rundir))
@@ -80,9 +80,9 @@ def claim_run_dir(rundir: RunDir, cfg: RunConfig) -> None:
     rundir.write_json({"config_hash": digest}, "_run.json")
 
 
-def _timed(echo, name: str, fn):
+def _timed(echo, name: str, fn, *args):
     start = time.perf_counter()
-    result = fn()
+    result = fn(*args)
     echo(f"  {name:<18} {time.perf_counter() - start:7.1f} s")
     return result
 

