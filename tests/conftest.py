@@ -51,8 +51,11 @@ def corpus(tmp_path_factory) -> Path:
     """Two good shards of real pages plus every kind of bad input the reader must survive."""
     root = tmp_path_factory.mktemp("corpus")
     news, docs = sample_pages()
-    # planted: an exact copy under another URL, a near copy (one paragraph added), a copy with tracking params
-    near = news[1][1].replace(b"</body>", b"<p>Update: an earlier version of this story misstated a date.</p></body>")
+    # planted: an exact copy under another URL, a near copy (three words of the article reversed: Jaccard 0.98 on
+    # 24-character shingles), the same page under a tracking URL
+    near = news[1][1]
+    for word in (b"people", b"country", b"buying"):
+        near = near.replace(b" " + word + b" ", b" " + word[::-1] + b" ", 1)
     write_warc(root / "shard-a.warc.gz", news[:12] + docs[:8] + [(news[0][0] + "?again=1", news[0][1])])
     write_warc(root / "shard-b.warc.gz", news[12:] + docs[8:] + [(news[1][0] + "?v=2", near),
                                                                 (news[2][0] + "?utm_source=feed", news[2][1])])
