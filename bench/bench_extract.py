@@ -9,7 +9,7 @@ time are its own.
 
     python bench/bench_extract.py [--quick] [--shard DEBDOC.warc.gz ...] [--maths-warc W ...]
 
-Make the shards with /work/shared/tools/debian_doc_warcs.py (see the data README).
+Make the shards with ../shared/tools/debian_doc_warcs.py (see the data README).
 """
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+
+from curation.shared_data import shared_data_dir  # noqa: E402
 NAMES = ["ours", "trafilatura", "resiliparse", "lynx", "datatrove"]
 
 
@@ -117,7 +119,7 @@ def _maths_pages(args: argparse.Namespace, path: str) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small samples; finishes in about two minutes")
-    ap.add_argument("--data", default="/work/shared/data")
+    ap.add_argument("--data", default=str(shared_data_dir()))
     ap.add_argument("--shard", action="append", help="Debian-doc WARC shard(s) for the speed test")
     ap.add_argument("--maths-warc", action="append", help="WARC(s) of maths pages for formula recall")
     ap.add_argument("--extractors", default=",".join(NAMES))

@@ -35,7 +35,9 @@ def debian_shard(max_mb: float) -> Path:
     cache = REPO / "bench" / ".cache" / f"debdoc-{max_mb:g}mb"
     shards = sorted(cache.glob("*.warc.gz"))
     if not shards:
-        tool = REPO.parent / "shared" / "tools" / "debian_doc_warcs.py"
+        from curation.shared_data import shared_dir
+
+        tool = shared_dir() / "tools" / "debian_doc_warcs.py"
         subprocess.run([sys.executable, str(tool), "--out", str(cache), "--max-mb", str(max_mb),
                         "--shard-mb", str(max_mb + 1), "--packages", "python-sympy-doc", "python-scipy-doc",
                         "python-statsmodels-doc", "maxima-doc"], check=True)
@@ -92,8 +94,8 @@ def main() -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     base = rows[0]["docs"] / rows[0]["cpu"]
     print(f"\nshard: {shard} ({shard.stat().st_size / 1e6:.1f} MB compressed)\n")
-    print(f"| pipeline | docs out | wall s | CPU s | docs/s (wall) | docs/s per core | vs datatrove |")
-    print(f"|---|---:|---:|---:|---:|---:|---:|")
+    print("| pipeline | docs out | wall s | CPU s | docs/s (wall) | docs/s per core | vs datatrove |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         per_core = r["docs"] / r["cpu"]
         print(f"| {r['name']} | {r['docs']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['docs'] / r['wall']:.1f} "

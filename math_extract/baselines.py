@@ -45,12 +45,16 @@ EXTRACTORS: dict[str, Callable[[], Extractor]] = {
 }
 
 
-def maths_pages(data_root: str = "/work/shared/data", warcs: list[str] = (), limit_per_warc: int = 0) -> list[tuple[str, str]]:
+def maths_pages(data_root: str | None = None, warcs: list[str] = (), limit_per_warc: int = 0) -> list[tuple[str, str]]:
     """Real maths pages: the readability maths tests, Wikipedia t-SNE, and HTML records of Debian-doc WARCs."""
     from pathlib import Path
 
     from .decode import decode_html
 
+    if data_root is None:
+        from curation.shared_data import shared_data_dir
+
+        data_root = str(shared_data_dir())
     root = Path(data_root)
     pages = [(str(p), decode_html(p.read_bytes())) for p in sorted((root / "math").glob("*/source.html"))]
     tsne = root / "extraction" / "trafilatura-cache" / "en.wikipedia.org.tsne.html"

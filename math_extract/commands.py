@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-DATA = "/work/shared/data"
+from curation.shared_data import shared_data_dir
+
+DATA = str(shared_data_dir())
 
 
 def register(subparsers) -> None:

@@ -4,15 +4,16 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from curation.shared_data import shared_dir
+
 REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("CURATION_SHARED", REPO.parent / "shared"))
+SHARED = shared_dir()
 DATA = SHARED / "data"
 CURATE = [sys.executable, "-m", "pipelines.cli"]
 

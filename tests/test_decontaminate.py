@@ -11,9 +11,10 @@ import pytest
 from datatrove.data import Document
 from pydantic import ValidationError
 
+from curation.shared_data import shared_data_dir
 from curation.decontaminate import BenchmarkError, BenchmarkIndex, DecontaminationConfig, decontaminate, words_of
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = shared_data_dir()
 
 
 @pytest.fixture(scope="module")

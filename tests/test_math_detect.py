@@ -1,13 +1,11 @@
 """Maths detection on raw HTML: real pages and one snippet per format."""
-from pathlib import Path
 
 import pytest
 
+from curation.shared_data import shared_data_dir
 from math_extract import detect
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-if not DATA.exists():
-    DATA = Path("/work/shared/data")
+DATA = shared_data_dir()
 
 
 def test_mathjax3_page_is_detected_with_its_formulas():

@@ -1,12 +1,13 @@
 """The scorers that bench/ and eval-extract share: bag-of-words F1, snippets, formula recall."""
-from pathlib import Path
 
 import pytest
+
+from curation.shared_data import shared_data_dir
 
 from math_extract.evaluate import (bag_of_words_prf, formula_recall, gold_formulas, load_evaldata,
                                    load_scrapinghub, score_evaldata, score_formulas)
 
-DATA = Path("/work/shared/data")
+DATA = shared_data_dir()
 
 
 def test_bag_of_words_counts_repeated_tokens_and_ignores_case_and_punctuation():

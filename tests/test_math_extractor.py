@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from curation.shared_data import shared_data_dir
+
 from math_extract import Extraction, MathExtractor, decode_html
 from math_extract.evaluate import bag_of_words_prf, formula_recall, gold_formulas, load_scrapinghub
 
-DATA = Path("/work/shared/data")
+DATA = shared_data_dir()
 MATHJAX = (DATA / "math/readability-mathjax/source.html").read_text()
 WIKI = (DATA / "math/readability-wikipedia-3/source.html").read_text()
 TSNE = decode_html((DATA / "extraction/trafilatura-cache/en.wikipedia.org.tsne.html").read_bytes())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -13,6 +12,7 @@ import pytest
 from datatrove.data import Document
 from pydantic import ValidationError
 
+from curation.shared_data import shared_data_dir
 from curation.minhash import (
     DedupConfig,
     MinHasher,
@@ -25,7 +25,7 @@ from curation.minhash import (
     shingle_hashes,
 )
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = shared_data_dir()
 
 
 @pytest.fixture(scope="module")

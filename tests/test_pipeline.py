@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CURATE, DATA, REPO, curate, make_config
+from conftest import CURATE, REPO, curate, make_config
 
 pytestmark = pytest.mark.slow
 
@@ -140,7 +140,6 @@ def _free_port() -> int:
 
 def test_existing_dask_cluster_gives_the_local_output(local_run, corpus, benchmark, tmp_path):
     run_dir, _ = local_run
-    dask = [sys.executable, "-m", "distributed.cli"]
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
@@ -164,7 +163,6 @@ def test_existing_dask_cluster_gives_the_local_output(local_run, corpus, benchma
             p.terminate()
         for p in procs:
             p.wait(timeout=30)
-    del dask
 
 
 def test_rerun_with_another_config_in_the_same_run_dir_is_refused(local_run, corpus, tmp_path):

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 import trafilatura
 from datatrove.data import Document
 from pydantic import ValidationError
 
+from curation.shared_data import shared_data_dir
 from curation.math_score import find_formula_spans, mask_formulas, math_score
 from curation.quality import QualityConfig, QualityFilter, QualityStep
 from curation.step import drops_of
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = shared_data_dir()
 MATHS_PAGES = {
     "readability-mathjax": DATA / "math/readability-mathjax/source.html",
     "readability-wikipedia-3": DATA / "math/readability-wikipedia-3/source.html",

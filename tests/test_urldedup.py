@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from datatrove.data import Document
 from pydantic import ValidationError
 
+from curation.shared_data import shared_data_dir
 from curation.urldedup import UrlDedupConfig, dedup_urls, find_url_duplicates, normalize_url
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = shared_data_dir()
 
 
 @pytest.mark.parametrize(
