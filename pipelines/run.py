@@ -41,6 +41,10 @@ def run_pipeline(cfg: RunConfig, executor: Executor, echo=print) -> RunDir:
     from climb.mixture import MixtureStage
     from climb.search import search
 
+    if cfg.filter.decontamination.benchmarks:  # a missing or unreadable benchmark stops the run before any work
+        from curation.decontaminate import BenchmarkIndex
+
+        BenchmarkIndex.from_config(cfg.filter.decontamination)
     rundir = RunDir(cfg.run_dir)
     claim_run_dir(rundir, cfg)
     shards = expand_inputs(cfg.inputs)

@@ -165,6 +165,16 @@ def test_existing_dask_cluster_gives_the_local_output(local_run, corpus, benchma
             p.wait(timeout=30)
 
 
+def test_bad_benchmark_file_stops_before_any_work(corpus, tmp_path):
+    bad = tmp_path / "latin1.jsonl"
+    bad.write_bytes('{"q": "caf\xe9 cr\xe8me br\xfbl\xe9e and other desserts of the French kitchen"}\n'.encode("latin-1"))
+    for benchmark, words in [(tmp_path / "absent.jsonl", "does not exist"), (bad, "UTF-8")]:
+        cfg = make_config(tmp_path / "c.yaml", corpus, tmp_path / "run", benchmark=benchmark)
+        proc = curate("run", str(cfg), "--quiet", check=False)
+        assert proc.returncode == 1 and str(benchmark) in proc.stderr and words in proc.stderr, proc.stderr
+        assert not (tmp_path / "run").exists()
+
+
 def test_rerun_with_another_config_in_the_same_run_dir_is_refused(local_run, corpus, tmp_path):
     run_dir, _ = local_run
     cfg = make_config(tmp_path / "other.yaml", corpus, run_dir, seed=8)
