@@ -87,7 +87,7 @@ class Executor:
             n = self.workers or max(1, min(os.cpu_count() or 1, 8))
             with dask.config.set({"distributed.worker.daemon": False}):
                 self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                             dashboard_address=None, silence_logs=logging.ERROR)
+                                             dashboard_address=":0", silence_logs=logging.ERROR)
             self.client = Client(self._cluster)
         return self
 

@@ -134,7 +134,8 @@ class ExtractStage(ShardStage):
 
     name = "extract"
 
-    def __init__(self, shards: list[str], settings, tokenizer: str = "smollm2"):
+    def __init__(self, shards: list[str], settings, tokenizer: str | None = "smollm2"):
+        """``tokenizer=None`` skips token counting (only the extraction benchmark does that)."""
         self.shards = list(shards)
         self.settings = settings
         self.tokenizer = tokenizer
@@ -147,5 +148,6 @@ class ExtractStage(ShardStage):
 
     def steps(self, rundir: RunDir) -> list:
         s = self.settings
-        return [ExtractText(extractor=s.extractor, timeout_s=s.timeout_s, batch_size=s.batch_size,
-                            main_content=s.main_content), TokenCounter(self.tokenizer)]
+        steps = [ExtractText(extractor=s.extractor, timeout_s=s.timeout_s, batch_size=s.batch_size,
+                             main_content=s.main_content)]
+        return steps + [TokenCounter(self.tokenizer)] if self.tokenizer else steps

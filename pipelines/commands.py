@@ -45,6 +45,8 @@ def cmd_run(args) -> int:
     print(f"curate: running {args.config} into {cfg.run_dir} on {where}", file=sys.stderr)
     try:
         with Executor(scheduler=args.scheduler, workers=args.workers, progress=not args.quiet) as ex:
+            if ex.client.dashboard_link:
+                print(f"curate: Dask dashboard at {ex.client.dashboard_link}", file=sys.stderr)
             rundir = run_pipeline(cfg, ex, echo=lambda m: print(m, file=sys.stderr))
     except StageFailed as err:
         print(f"curate: {err}", file=sys.stderr)
