@@ -76,9 +76,6 @@ class DedupStage(ShardStage):
     name = "dedup"
     source = "filter"
 
-    def __init__(self, settings):
-        self.settings = settings
-
     @property
     def minhash(self) -> DedupConfig:
         return DedupConfig.model_validate(self.settings.model_dump(exclude={"exact", "fuzzy"}))

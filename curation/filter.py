@@ -51,9 +51,6 @@ class FilterStage(ShardStage):
     name = "filter"
     source = "extract"
 
-    def __init__(self, settings):
-        self.settings = settings
-
     def steps(self, rundir) -> list:
         s = self.settings
         steps = [LanguageFilter(languages=s.languages, min_score=s.min_language_score), QualityStep(s.quality)]

@@ -58,6 +58,9 @@ class ShardStage(Stage):
 
     source: str | None = None  # the stage whose parts are read; None for stages that read raw inputs
 
+    def __init__(self, settings=None):
+        self.settings = settings  # the stage's config section; steps() builds its datatrove steps from it
+
     def inputs(self, rundir: RunDir) -> list:
         """One entry per task, in a fixed order: by default the source stage's parquet parts."""
         return rundir.parts(self.source)
