@@ -43,7 +43,7 @@ class WarcShardReader(Step):
 
         try:
             fh = fsspec.open(self.path, "rb").open()
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, ImportError) as err:  # ImportError: no fsspec backend for the protocol
             self.drop("unreadable_shard")
             self.error(f"{self.path}: cannot open shard ({type(err).__name__}: {err})")
             return
