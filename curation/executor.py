@@ -24,6 +24,10 @@ class StageFailed(RuntimeError):
     """Some tasks of a stage raised: the message names each task and its error."""
 
 
+class SchedulerUnreachable(ConnectionError):
+    """``--scheduler`` names an address where no Dask scheduler answers."""
+
+
 def _execute(fn: Callable[..., dict], root: str, stage: str, task: str, kwargs: dict) -> dict:
     """Worker side: skip if done, else run, then record stats and the completion marker."""
     rundir = RunDir(root)
@@ -80,7 +84,10 @@ class Executor:
 
         quiet_logs()
         if self.scheduler:
-            self.client = Client(self.scheduler, timeout="30s")
+            try:
+                self.client = Client(self.scheduler, timeout="30s")
+            except (OSError, TimeoutError) as err:
+                raise SchedulerUnreachable(f"cannot reach the Dask scheduler at {self.scheduler}: {err}") from None
         else:
             import os
 

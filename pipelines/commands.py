@@ -36,7 +36,7 @@ def cmd_run(args) -> int:
         print("curate: --workers must be at least 1", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from curation.executor import Executor, StageFailed
+    from curation.executor import Executor, SchedulerUnreachable, StageFailed
 
     from .report import format_totals, stage_totals
     from .run import run_pipeline
@@ -48,7 +48,7 @@ def cmd_run(args) -> int:
             if ex.client.dashboard_link:
                 print(f"curate: Dask dashboard at {ex.client.dashboard_link}", file=sys.stderr)
             rundir = run_pipeline(cfg, ex, echo=lambda m: print(m, file=sys.stderr))
-    except StageFailed as err:
+    except (StageFailed, SchedulerUnreachable) as err:
         print(f"curate: {err}", file=sys.stderr)
         return 1
     except (ValueError, FileNotFoundError) as err:
