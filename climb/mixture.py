@@ -17,7 +17,8 @@ from curation.rundir import RunDir, part_name
 
 
 def select(assignments: pa.Table, weights: list[float], budget: int, seed: int) -> pa.Table:
-    """(part, row, copies) for every selected document, sorted by part and row."""
+    """(part, row, copies, cluster, n_tokens) for every selected document, sorted by part and row: all that the
+    per-part writers and the manifest need, so neither rereads the assignments."""
     cluster = assignments.column("cluster").to_numpy()
     tokens = np.maximum(assignments.column("n_tokens").to_numpy(), 1)
     copies = np.zeros(len(cluster), dtype=np.int32)
@@ -34,14 +35,15 @@ def select(assignments: pa.Table, weights: list[float], budget: int, seed: int) 
         copies[order[: int(np.searchsorted(cum, rest, side="left")) + (1 if rest > 0 else 0)]] += 1
     keep = np.flatnonzero(copies)
     return pa.table({"part": assignments.column("part").take(keep), "row": assignments.column("row").take(keep),
-                     "copies": copies[keep]})
+                     "copies": copies[keep], "cluster": assignments.column("cluster").take(keep),
+                     "n_tokens": assignments.column("n_tokens").take(keep)})
 
 
 class MixtureStage:
     name = "mixture"
 
-    def __init__(self, source: str, budget: int, seed: int, rows_per_group: int = 1000):
-        self.source, self.budget, self.seed, self.rows_per_group = source, budget, seed, rows_per_group
+    def __init__(self, source: str, budget: int, seed: int):
+        self.source, self.budget, self.seed = source, budget, seed
 
     def run(self, executor: Executor, rundir: RunDir, manifest: dict) -> list[dict]:
         best = rundir.read_json("climb", "search", "best.json")["best"]
@@ -59,12 +61,10 @@ class MixtureStage:
         sel = rundir.read_table("mixture", "_selection.parquet")
         sel = sel.filter(pc.equal(sel.column("part"), index))
         table = rundir.read_table(self.source, part)
-        rows = np.repeat(sel.column("row").to_numpy(), sel.column("copies").to_numpy())
-        a = rundir.read_table("climb", "assignments.parquet")
-        a = a.filter(pc.equal(a.column("part"), index))
-        out = table.take(pa.array(rows, pa.int64()))
+        copies = sel.column("copies").to_numpy()
+        out = table.take(pa.array(np.repeat(sel.column("row").to_numpy(), copies), pa.int64()))
         out = out.set_column(out.schema.get_field_index("cluster"), "cluster",
-                             a.column("cluster").take(pa.array(rows, pa.int64())))
+                             pa.array(np.repeat(sel.column("cluster").to_numpy(), copies), pa.int32()))
         out = out.cast(SCHEMA)
         if out.num_rows:
             rundir.write_table(out, "mixture", part)
@@ -76,9 +76,7 @@ class MixtureStage:
 
     def manifest(self, rundir: RunDir, best: dict, extra: dict) -> dict:
         clusters = rundir.read_json("climb", "clusters.json")["clusters"]
-        sel = rundir.read_table("mixture", "_selection.parquet")
-        a = rundir.read_table("climb", "assignments.parquet").to_pandas()
-        s = sel.to_pandas().merge(a, on=["part", "row"])
+        s = rundir.read_table("mixture", "_selection.parquet").to_pandas()
         s["tokens"] = s["copies"] * s["n_tokens"]
         per_cluster = s.groupby("cluster")["tokens"].sum().to_dict()
         return {

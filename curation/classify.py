@@ -20,7 +20,7 @@ import pyarrow as pa
 from .cleanup import backend_for
 from .rundir import RunDir
 from .stage import ShardStage
-from .step import Step
+from .step import Step, batches
 
 
 @functools.lru_cache(maxsize=2)
@@ -43,16 +43,11 @@ class ScoreQuality(Step):
         from .llm.classify import predict_quality
 
         model = _model(self.root)
-        batch = []
-        for doc in list(data) + [None]:
-            if doc is not None:
-                batch.append(doc)
-            if batch and (doc is None or len(batch) >= self.batch):
-                scores = predict_quality(model, embed_texts([d.text for d in batch], self.embedding_model))
-                for d, s in zip(batch, scores):
-                    d.metadata["quality_score"] = round(float(s), 4)
-                    yield d
-                batch = []
+        for batch in batches(data, self.batch):
+            scores = predict_quality(model, embed_texts([d.text for d in batch], self.embedding_model))
+            for d, s in zip(batch, scores):
+                d.metadata["quality_score"] = round(float(s), 4)
+                yield d
 
 
 class ClassifyStage(ShardStage):
@@ -71,11 +66,20 @@ class ClassifyStage(ShardStage):
         return [ScoreQuality(rundir.root, self.embedding_model)]
 
     def sample(self, rundir: RunDir) -> pa.Table:
-        tables = [rundir.read_table(self.source, p, columns=["id", "text"]) for p in self.inputs(rundir)]
-        table = pa.concat_tables(tables) if tables else pa.table({"id": [], "text": []})
+        """A seeded sample of (id, text): rows are chosen from the row counts, and only their texts are read."""
+        parts = self.inputs(rundir)
+        sizes = np.array([rundir.read_table(self.source, p, columns=["id"]).num_rows for p in parts], dtype=np.int64)
         rng = np.random.default_rng([self.seed, 13])
-        take = np.sort(rng.permutation(table.num_rows)[: self.settings.sample_size])
-        return table.take(pa.array(take, pa.int64()))
+        chosen = np.sort(rng.permutation(int(sizes.sum()))[: self.settings.sample_size])
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        tables = []
+        for i, part in enumerate(parts):
+            rows = chosen[(chosen >= starts[i]) & (chosen < starts[i + 1])] - starts[i]
+            if len(rows):
+                table = rundir.read_table(self.source, part, columns=["id", "text"])
+                tables.append(table.take(pa.array(rows, pa.int64())))
+        return pa.concat_tables(tables) if tables else pa.table({"id": pa.array([], pa.string()),
+                                                                 "text": pa.array([], pa.string())})
 
     def train(self, rundir: RunDir) -> dict:
         from climb.embed import embed_texts

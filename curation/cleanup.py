@@ -14,7 +14,7 @@ import json
 
 from .rundir import RunDir
 from .stage import ShardStage
-from .step import Step
+from .step import Step, batches
 
 
 @functools.lru_cache(maxsize=2)
@@ -38,13 +38,8 @@ class LLMHookStep(Step):
         self.on_failure, self.batch_documents, self.seed = on_failure, batch_documents, seed
 
     def run(self, data, rank: int = 0, world_size: int = 1):
-        batch = []
-        for doc in data:
-            batch.append(doc)
-            if len(batch) >= self.batch_documents:
-                yield from self._apply(batch)
-                batch = []
-        yield from self._apply(batch)
+        for batch in batches(data, self.batch_documents):
+            yield from self._apply(batch)
 
     def _apply(self, batch):
         from .llm.runner import DROPPED, OK, run_hook

@@ -67,11 +67,7 @@ def from_table(table: pa.Table) -> Iterator:
 
 def batched_tables(docs: Iterable, rows: int = 1000) -> Iterator[pa.Table]:
     """Documents -> tables of at most ``rows`` rows (memory stays bounded whatever the shard size)."""
-    batch = []
-    for d in docs:
-        batch.append(d)
-        if len(batch) >= rows:
-            yield to_table(batch)
-            batch = []
-    if batch:
+    from .step import batches
+
+    for batch in batches(docs, rows):
         yield to_table(batch)

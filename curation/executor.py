@@ -17,8 +17,6 @@ from tqdm.auto import tqdm
 
 from .rundir import RunDir
 
-log = logging.getLogger(__name__)
-
 
 class StageFailed(RuntimeError):
     """Some tasks of a stage raised: the message names each task and its error."""
@@ -103,10 +101,6 @@ class Executor:
             self.client.close()
         if self._cluster is not None:
             self._cluster.close()
-
-    @property
-    def n_workers(self) -> int:
-        return max(1, len(self.client.scheduler_info(n_workers=-1)["workers"])) if self.client else 1
 
     def run(self, rundir: RunDir, stage: str, fn: Callable[..., dict], tasks: dict[str, dict],
             desc: str | None = None) -> list[dict]:

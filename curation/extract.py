@@ -18,7 +18,7 @@ from datatrove.data import Document
 
 from .rundir import RunDir
 from .stage import ShardStage
-from .step import Step
+from .step import Step, batches
 from .tokens import TokenCounter
 from .warc import WarcShardReader
 
@@ -102,9 +102,7 @@ class ExtractText(Step):
 
         extractor = MathExtractor(timeout_s=self.timeout_s, batch_size=self.batch_size,
                                   main_content=self.main_content)
-        batch: list[Document] = []
-
-        def flush():
+        for batch in batches(docs, self.batch_size):
             html = [d for d in batch if d.metadata["extractor"] != "wet"]
             results = iter(extractor.extract_many([(d.text, d.metadata.get("url")) for d in html]))
             for doc in batch:
@@ -120,13 +118,6 @@ class ExtractText(Step):
                     yield doc
                 else:
                     self.drop("empty_text")
-            batch.clear()
-
-        for doc in docs:
-            batch.append(doc)
-            if len(batch) >= self.batch_size:
-                yield from flush()
-        yield from flush()
 
 
 class ExtractStage(ShardStage):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pyarrow as pa
-import pyarrow.compute
+import pyarrow.compute as pc
 from datatrove.pipeline.base import PipelineStep
 
 from .documents import SCHEMA, batched_tables, from_table
@@ -40,7 +40,7 @@ class ParquetDocReader(Step):
                 table = pf.read_row_group(i, columns=self.columns)
                 self.stat_update("records", value=table.num_rows)
                 if "n_tokens" in table.column_names:
-                    self.stat_update("tokens", value=int(pa.compute.sum(table["n_tokens"]).as_py() or 0))
+                    self.stat_update("tokens", value=int(pc.sum(table["n_tokens"]).as_py() or 0))
                 yield from from_table(table)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from datatrove.pipeline.base import PipelineStep
 
@@ -37,6 +37,19 @@ class Step(PipelineStep):
         """A problem with the input that a user must see (named file/record); the run goes on."""
         log.warning(message)
         self.errors.append(message)
+
+
+def batches(items: Iterable, size: int) -> Iterator[list]:
+    """Consecutive lists of at most ``size`` items: steps that call a model or a subprocess per batch stream
+    a shard through it without holding the shard."""
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def drops_of(steps: Iterable[PipelineStep]) -> Counter:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .models import packaged_gguf_path, user_cache_dir
-from .step import Step
+from .step import Step, batches
 
 
 def smollm2_tokenizer_json() -> Path:
@@ -37,7 +37,8 @@ def smollm2_tokenizer_json() -> Path:
 
 @functools.lru_cache(maxsize=4)
 def load_tokenizer(name: str = "smollm2"):
-    """A callable ``encode(list[str]) -> list[list[int]]`` for the named tokenizer."""
+    """A callable ``encode(list[str]) -> list[list[int]]`` (no special tokens) for the named tokenizer:
+    ``smollm2``, a ``tokenizer.json``, a ``.gguf`` file, a tokenizer folder, or an offline Hugging Face name."""
     from tokenizers import Tokenizer
 
     if name == "smollm2":
@@ -49,9 +50,17 @@ def load_tokenizer(name: str = "smollm2"):
     else:
         from transformers import AutoTokenizer
 
-        hf = AutoTokenizer.from_pretrained(name)
+        path = Path(name)
+        hf = (AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name) if path.suffix == ".gguf"
+              else AutoTokenizer.from_pretrained(name))
         return lambda texts: hf(texts, add_special_tokens=False)["input_ids"]
     return lambda texts: [e.ids for e in tok.encode_batch_fast(texts, add_special_tokens=False)]  # no offsets
+
+
+def count_function(name: str = "smollm2"):
+    """``count(text) -> int`` with the named tokenizer (what LLM chunking needs)."""
+    encode = load_tokenizer(name)
+    return lambda text: len(encode([text])[0])
 
 
 class TokenCounter(Step):
@@ -65,17 +74,9 @@ class TokenCounter(Step):
 
     def run(self, data, rank: int = 0, world_size: int = 1) -> Iterator:
         encode = load_tokenizer(self.tokenizer)
-        batch = []
-        for doc in data:
-            batch.append(doc)
-            if len(batch) >= self.batch_size:
-                yield from self._count(encode, batch)
-                batch = []
-        yield from self._count(encode, batch)
-
-    def _count(self, encode, batch):
-        for doc, ids in zip(batch, encode([d.text for d in batch]) if batch else []):
-            doc.metadata["n_tokens"] = len(ids)
-            self.stat_update("tokens", value=len(ids))
-            yield doc
+        for batch in batches(data, self.batch_size):
+            for doc, ids in zip(batch, encode([d.text for d in batch])):
+                doc.metadata["n_tokens"] = len(ids)
+                self.stat_update("tokens", value=len(ids))
+                yield doc
 

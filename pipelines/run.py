@@ -7,7 +7,6 @@ there is skipped, so rerunning the same command after a crash finishes the run w
 """
 from __future__ import annotations
 
-import logging
 import time
 
 from curation.classify import ClassifyStage
@@ -19,8 +18,6 @@ from curation.filter import FilterStage
 from curation.rundir import RunDir
 
 from .config import RunConfig, expand_inputs
-
-log = logging.getLogger("curation")
 
 
 def shard_stages(cfg: RunConfig, shards: list[str]) -> list:

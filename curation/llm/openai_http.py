@@ -24,12 +24,7 @@ from curation.llm.protocol import (
     OnResult,
     UsageStats,
 )
-from curation.llm.tokens import (
-    TokenCounter,
-    approximate_token_count,
-    load_tokenizer,
-    tokenizer_counter,
-)
+from curation.llm.tokens import TokenCounter, approximate_token_count
 
 ENV_BASE_URL = ("CURATION_LLM_BASE_URL", "OPENAI_BASE_URL")
 ENV_MODEL = ("CURATION_LLM_MODEL",)
@@ -110,8 +105,9 @@ class OpenAIBackend:
 
     def count_tokens(self, text: str) -> int:
         if self._count is None:
-            self._count = (tokenizer_counter(load_tokenizer(self.tokenizer_spec)) if self.tokenizer_spec
-                           else approximate_token_count)
+            from curation.tokens import count_function
+
+            self._count = count_function(self.tokenizer_spec) if self.tokenizer_spec else approximate_token_count
         return self._count(text)
 
     # -- requests ------------------------------------------------------------------------------------
