@@ -60,6 +60,52 @@ def _tokens(src: str) -> list[str]:
     return out
 
 
+_MATRICES = {"(": "pmatrix", "[": "bmatrix", "{": "Bmatrix"}
+
+
+def _split_top(tokens: list[str], sep: str = ",") -> list[list[str]]:
+    """Split a token list at separators that are outside brackets."""
+    parts: list[list[str]] = [[]]
+    depth = 0
+    for tok in tokens:
+        if tok in _OPEN:
+            depth += 1
+        elif tok in _CLOSE:
+            depth -= 1
+        if tok == sep and depth == 0:
+            parts.append([])
+        else:
+            parts[-1].append(tok)
+    return parts
+
+
+def _one_group(tokens: list[str]) -> bool:
+    """Whether ``tokens`` is a single bracketed group: its first bracket closes at its last token."""
+    depth = 0
+    for k, tok in enumerate(tokens):
+        if tok in _OPEN:
+            depth += 1
+        elif tok in _CLOSE:
+            depth -= 1
+            if depth == 0:
+                return k == len(tokens) - 1
+    return False
+
+
+def _matrix(bracket: str, inner: list[str]) -> str | None:
+    """``[[a,b],[c,d]]`` / ``((a,b),(c,d))``: two or more bracketed rows with the same number of entries
+    (AsciiMath's matrix rule) become a TeX matrix; anything else is not a matrix (None)."""
+    rows = _split_top(inner)
+    if len(rows) < 2 or not all(r and r[0] in _OPEN and _one_group(r) for r in rows):
+        return None
+    cells = [_split_top(r[1:-1]) for r in rows]
+    if len({len(c) for c in cells}) != 1:
+        return None
+    env = _MATRICES.get(bracket, "matrix")
+    body = r" \\ ".join(" & ".join(_expr(cell) for cell in row) for row in cells)
+    return rf"\begin{{{env}}}" + body + rf"\end{{{env}}}"
+
+
 def _simple(tokens: list[str], i: int) -> tuple[str, int, bool]:
     """Read one operand starting at ``i``; returns (tex, next index, was it bracketed)."""
     if i >= len(tokens):
@@ -75,6 +121,9 @@ def _simple(tokens: list[str], i: int) -> tuple[str, int, bool]:
                 if depth == 0:
                     break
             j += 1
+        matrix = _matrix(tok, tokens[i + 1:j])
+        if matrix:
+            return matrix, j + 1, False
         inner = _expr(tokens[i + 1:j])
         return inner, j + 1, True
     if tok in (r"\sqrt", r"\hat", r"\bar", r"\vec", r"\dot", r"\ddot", r"\tilde", r"\overline",

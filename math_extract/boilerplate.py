@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from .prepass import MATH_CLASS, TEX_MARK, _drop
+from .prepass import MATH_CLASS, MATH_TAG, TEX_MARK, _drop
 
 _DROP_TAGS = {"nav", "footer", "aside", "form", "button", "select", "input", "textarea", "label", "dialog",
               "menu", "header", "figcaption"}
@@ -44,9 +44,16 @@ _INLINE = {"mx-math", "a", "b", "i", "em", "strong", "span", "font", "sup", "sub
            "q", "mark", "time", "br", "tt", "big", "s", "strike", "var", "kbd", "dfn", "bdi", "bdo", "ins", "del"}
 
 
-def _attrs(el) -> str:
-    """The attributes that name what an element is for, as one string ("" for most elements: no join)."""
-    parts = [v for v in (el.get("class"), el.get("id"), el.get("role"), el.get("itemprop")) if v]
+_NAMING = ("class", "id", "role", "itemprop")
+
+
+def _attrs(el, keys=None) -> str:
+    """The attributes that name what an element is for, as one string ("" for most elements: no join).
+
+    ``keys`` (``el.keys()``, when the caller has it) avoids looking up attributes the element does not have."""
+    if keys is None:
+        keys = el.keys()
+    parts = [v for v in (el.get(k) for k in _NAMING if k in keys) if v]
     return parts[0] if len(parts) == 1 else " ".join(parts)
 
 
@@ -56,43 +63,53 @@ _LEAF_BLOCKS = frozenset(("p", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "code"
 
 
 class _Stats:
-    """Per-element text length, link-text length, maths presence, prose length and block-ness, in one pass."""
+    """Per-element text length, link-text length, maths presence, prose length, block-ness and commas, in one
+    bottom-up pass.  ``tex_marks=False`` says the pre-pass flagged no TeX text, which saves a lookup per element."""
 
-    _EMPTY = (0, 0, False, 0, True)
+    _EMPTY = (0, 0, False, 0, True, 0)
 
-    def __init__(self, root) -> None:
+    def __init__(self, root, tex_marks: bool = True) -> None:
         rows: dict = {}
         self.rows = rows
         for el in reversed(list(root.iter())):  # descendants come before their ancestors
             tag = el.tag
             if not isinstance(tag, str):
                 continue
-            cls = el.get("class")
-            own_math = (cls is not None and MATH_CLASS in cls) or el.get(TEX_MARK) is not None
+            if tag == MATH_TAG:
+                own_math = True
+            else:
+                cls = el.get("class")
+                own_math = (cls is not None and MATH_CLASS in cls) or (tex_marks and el.get(TEX_MARK) is not None)
             own = el.text
-            text = len(own.strip()) if own else 0
+            if own:
+                text, commas = len(own.strip()), own.count(",")
+            else:
+                text = commas = 0
             link = prose = 0
             math = own_math
             block = tag not in _INLINE
-            if len(el):
-                for child in el:
-                    tail = child.tail
-                    if tail:
-                        text += len(tail.strip())
-                    row = rows.get(child)
-                    if row is not None:
-                        text += row[0]
-                        link += row[1]
-                        math = math or row[2]
-                        prose += row[3]
-                        block = block or row[4]
+            for child in el:
+                tail = child.tail
+                if tail:
+                    text += len(tail.strip())
+                    commas += tail.count(",")
+                row = rows.get(child)
+                if row is not None:
+                    text += row[0]
+                    link += row[1]
+                    prose += row[3]
+                    commas += row[5]
+                    if row[2]:
+                        math = True
+                    if row[4]:
+                        block = True
             if tag == "a":
                 link = text
             if tag in _PROSE and text >= 80 and link < 0.3 * text:
                 prose = text
             elif own_math:
                 prose += 40
-            rows[el] = [text, link, math, prose, block]
+            rows[el] = [text, link, math, prose, block, commas]
 
     def text(self, el) -> int:
         return self.rows.get(el, self._EMPTY)[0]
@@ -109,6 +126,9 @@ class _Stats:
     def block(self, el) -> bool:
         return self.rows.get(el, self._EMPTY)[4]
 
+    def commas(self, el) -> int:
+        return self.rows.get(el, self._EMPTY)[5]
+
     def density(self, el) -> float:
         row = self.rows.get(el, self._EMPTY)
         return row[1] / max(row[0], 1)
@@ -124,6 +144,7 @@ class _Stats:
                 up[0] -= row[0]
                 up[1] -= row[1]
                 up[3] -= row[3]
+                up[5] -= row[5]
 
 
 def _own_text(el, stats: _Stats) -> str:
@@ -190,34 +211,39 @@ def _group_prose(el, stats: _Stats, groups: dict) -> int:
 
 
 def _strip_boilerplate(body, stats: _Stats) -> None:
-    """Drop widgets by tag, class/id/role and hidden-ness; never an element that holds much of the prose."""
+    """Drop widgets by tag, class/id/role and hidden-ness; never an element that holds much of the prose.
+
+    Most elements have no attributes and a content tag; they are only descended into."""
+    rows, empty = stats.rows, stats._EMPTY
     prose_total, text_total = stats.prose(body), stats.text(body)
     groups: dict = {}
     stack = [c for c in reversed(body) if isinstance(c.tag, str)]
     while stack:
         el = stack.pop()
-        prose = stats.prose(el)
-        holds_prose = prose >= 0.4 * prose_total if prose_total else stats.text(el) >= 0.5 * text_total
-        kind = _widget_kind(_attrs(el))
+        tag = el.tag
+        keys = el.keys()
         drop = False
-        if el.get("hidden") is not None or el.get("aria-hidden") == "true" or \
-                "display:none" in (el.get("style") or "").replace(" ", "").lower():
-            drop = not holds_prose and not stats.math(el)
-        elif kind == "never" and prose < 0.8 * prose_total:
-            drop = True
-        elif el.tag in _DROP_TAGS or kind:
-            if el.tag in _DROP_TAGS and kind:  # tag and class agree: only a clear majority of the prose saves it
-                holds_prose = prose >= 0.8 * prose_total if prose_total else holds_prose
-            drop = el.tag not in ("article", "main") and not holds_prose
-            if drop and kind and el.tag == "section" and prose_total:
-                drop = _group_prose(el, stats, groups) < 0.4 * prose_total
+        if keys or tag in _DROP_TAGS:
+            text, _, math, prose = rows.get(el, empty)[:4]
+            holds_prose = prose >= 0.4 * prose_total if prose_total else text >= 0.5 * text_total
+            kind = _widget_kind(_attrs(el, keys)) if keys else ""
+            if keys and ("hidden" in keys or el.get("aria-hidden") == "true" or
+                         "display:none" in (el.get("style") or "").replace(" ", "").lower()):
+                drop = not holds_prose and not math
+            elif kind == "never" and prose < 0.8 * prose_total:
+                drop = True
+            elif tag in _DROP_TAGS or kind:
+                if tag in _DROP_TAGS and kind:  # tag and class agree: only a clear majority of the prose saves it
+                    holds_prose = prose >= 0.8 * prose_total if prose_total else holds_prose
+                drop = tag not in ("article", "main") and not holds_prose
+                if drop and kind and tag == "section" and prose_total:
+                    drop = _group_prose(el, stats, groups) < 0.4 * prose_total
         if drop:
             stats.forget(el)
             _drop(el)
-        else:
+        elif tag not in _LEAF_BLOCKS:
             # widgets are blocks: inline elements and paragraphs are not searched inside
-            if el.tag not in _LEAF_BLOCKS:
-                stack.extend(c for c in reversed(el) if isinstance(c.tag, str) and (c.tag not in _INLINE or len(c)))
+            stack.extend(c for c in reversed(el) if isinstance(c.tag, str) and (c.tag not in _INLINE or len(c)))
 
 
 def _score_candidates(body, stats: _Stats) -> dict:
@@ -226,7 +252,7 @@ def _score_candidates(body, stats: _Stats) -> dict:
     for el in body.iter(*_PARA, "div", "article", "section", "main", "font", "center"):
         if el.tag in _PARA and el.tag != "td":
             length = stats.text(el)
-            commas = "".join(el.itertext()).count(",") if length >= 25 else 0
+            commas = stats.commas(el) if length >= 25 else 0
         else:
             text = _own_text(el, stats)  # prose written straight into a layout element, beside its child blocks
             length, commas = len(text), text.count(",")
@@ -289,12 +315,14 @@ def _common_ancestor(best, alternatives: list, body):
     return best
 
 
-def select_main_content(doc) -> None:
-    """Reduce ``doc``'s body, in place, to its main content (or leave it whole if no candidate is found)."""
+def select_main_content(doc, tex_marks: bool = True) -> None:
+    """Reduce ``doc``'s body, in place, to its main content (or leave it whole if no candidate is found).
+
+    ``tex_marks=False``: the pre-pass marked no TeX text (``prepass.TEX_TEXT_FORMATS`` absent), a shortcut."""
     body = doc.find("body") if doc.tag != "body" else doc
     if body is None:
         return
-    stats = _Stats(body)
+    stats = _Stats(body, tex_marks)
     _strip_boilerplate(body, stats)
     scores = _score_candidates(body, stats)
     if not scores:

@@ -29,7 +29,7 @@ _ALIASES = {"iso-8859-1": "cp1252", "iso8859-1": "cp1252", "latin1": "cp1252", "
             "gbk": "gb18030", "x-user-defined": "cp1252", "unicode": "utf-16", "utf8": "utf-8"}
 _MULTIBYTE = {"shift_jis", "euc_jp", "gb18030", "big5", "euc_kr", "iso2022_jp", "iso2022_kr", "cp932", "cp949",
               "cp950", "big5hkscs", "johab", "utf-16", "utf-32"}
-_CTRL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_CONTROL_CHARS = bytes([*range(0, 9), *range(14, 32), 127])
 
 
 def _codec(label: str | None) -> str | None:
@@ -64,9 +64,18 @@ def _strict(payload: bytes, codec: str | None) -> str | None:
         return None
 
 
-def _check_text(text: str) -> str:
+def mostly_controls(text: str) -> bool:
+    """More than 2% control characters in the first 20,000: binary data, whatever its label says.
+
+    Counted on the UTF-8 bytes with ``bytes.translate`` (control characters are single bytes in UTF-8), which
+    is several times cheaper than a regex over the text."""
     sample = text[:20000]
-    if sample and len(_CTRL.findall(sample)) > len(sample) * 0.02:
+    head = sample.encode("utf-8", "surrogatepass")
+    return len(head) - len(head.translate(None, _CONTROL_CHARS)) > len(sample) * 0.02
+
+
+def _check_text(text: str) -> str:
+    if mostly_controls(text):
         raise DecodeError("binary_payload", "control characters in decoded text")
     return text
 

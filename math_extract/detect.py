@@ -24,9 +24,6 @@ _TEX_IMG = re.compile(
     rb"<img[^>]+(?:codecogs\.com|latex\.php\?|mimetex|mathtex\.cgi|/media/math/render/|chart\.googleapis\.com/chart\?[^\"']*cht=tx"
     rb"|class\s*=\s*[\"'][^\"']*\b(?:tex|latex|mwe-math-fallback-image\w*)\b)", re.I)
 _WIKI_FALLBACK_IMG = re.compile(rb"<img[^>]+mwe-math-fallback", re.I)
-_TEX_IMG_HINTS = (b"codecogs", b"latex", b"mimetex", b"mathtex", b"/math/render/", b"cht=tx", b"mwe-math", b'"tex',
-                  b" tex", b"'tex")
-_TEX_HINTS = (b"\\(", b"\\[", b"$$", b"\\begin{")
 _FORUM_HINTS = (b"[/tex]", b"[/math]", b"[/latex]", b"[/itex]")
 # Text patterns (str), run on the page with its tags stripped
 FORUM_TEX = re.compile(r"\[(tex|math|latex|itex)\](.+?)\[/\1\]", _I)  # shared with the pre-pass
@@ -77,37 +74,45 @@ def detect(html: str | bytes, count_text: bool = True) -> MathInfo:
     """
     raw = html if isinstance(html, bytes) else html.encode("utf-8", "replace")
     low = raw.lower()
+    # Each substring test scans the whole page, so the rare words gate the tests below them: most formats'
+    # markers contain "math" (math/tex, <math, mathjax, asciimath, mwe-math) and a page without "math" or
+    # "katex" skips them all.
+    has_math_word = b"math" in low
+    has_katex = b"katex" in low
+    has_mathjax = has_math_word and b"mathjax" in low
     formats: list[str] = []
-    n_script = len(_SCRIPT_TEX.findall(raw)) if b"math/tex" in low else 0
-    n_mathml = len(_MATHML.findall(raw)) if b"<math" in low or b":math" in low else 0
-    n_katex = len(_KATEX_MATHML.findall(raw)) if b"katex-mathml" in low else 0
+    n_script = len(_SCRIPT_TEX.findall(raw)) if has_math_word and b"math/tex" in low else 0
+    n_mathml = len(_MATHML.findall(raw)) if has_math_word and (b"<math" in low or b":math" in low) else 0
+    n_katex = len(_KATEX_MATHML.findall(raw)) if has_katex and b"katex-mathml" in low else 0
     n_mjx3 = len(_MJX3.findall(raw)) if b"<mjx-container" in low else 0
     if n_script:
         formats.append("mathjax_tex_script")
     if n_mjx3:
         formats.append("mathjax3")
-    elif (b"mathjax_" in low or b"mathjax-element" in low) and _MJX2.search(raw):
+    elif has_mathjax and (b"mathjax_" in low or b"mathjax-element" in low) and _MJX2.search(raw):
         formats.append("mathjax2_rendered")
-    if b"katex" in low and (_KATEX.search(raw) or (n_katex and _KATEX_LIB.search(raw))):
+    if has_katex and (_KATEX.search(raw) or (n_katex and _KATEX_LIB.search(raw))):
         formats.append("katex")
     if n_mathml:
         formats.append("mathml")
     n_img = 0
-    if b"<img" in low and any(k in low for k in _TEX_IMG_HINTS):
+    if b"<img" in low:  # the regex only looks inside <img> tags, so it is cheap once the tag occurs
         n_img = len(_TEX_IMG.findall(raw))
         if n_mathml:  # Wikipedia's fallback pictures duplicate its MathML
             n_img = max(n_img - len(_WIKI_FALLBACK_IMG.findall(raw)), 0)
     if n_img:
         formats.append("tex_image")
-    n_ascii = len(_SCRIPT_ASCII.findall(raw)) if b"math/asciimath" in low else 0
-    tex_hint = any(h in raw for h in _TEX_HINTS) or (b"$" in raw and (b"mathjax" in low or b"katex" in low))
+    has_ascii = has_math_word and b"asciimath" in low
+    n_ascii = len(_SCRIPT_ASCII.findall(raw)) if has_ascii and b"math/asciimath" in low else 0
+    tex_hint = (b"\\" in raw and (b"\\(" in raw or b"\\[" in raw or b"\\begin{" in raw)) or b"$$" in raw or \
+        (b"$" in raw and (has_mathjax or has_katex))
     forum_hint = b"[/" in raw and any(h in low for h in _FORUM_HINTS)
-    needs_text = b"asciimath" in low or forum_hint or (count_text and (tex_hint or b"$" in raw))
+    needs_text = has_ascii or forum_hint or (count_text and (tex_hint or b"$" in raw))
     text = ""
     if needs_text and len(raw) < 5_000_000:
         page = html if isinstance(html, str) else raw.decode("utf-8", "replace")
         text = _TAGS.sub(" ", _STYLES.sub(" ", _SCRIPTS.sub(" ", page)))
-    if b"asciimath" in low:
+    if has_ascii:
         n_ascii += len(_BACKTICKS.findall(text))
     if n_ascii:
         formats.append("asciimath")
@@ -117,7 +122,7 @@ def detect(html: str | bytes, count_text: bool = True) -> MathInfo:
     n_delim = count_tex_delimited(text) if text and count_text else 0
     if n_delim or (not count_text and tex_hint):
         formats.append("tex")
-    elif not formats and b"mathjax" in low:
+    elif not formats and has_mathjax:
         formats.append("mathjax_lib")
     n = max(n_script, n_mathml, n_katex, n_mjx3) + n_img + n_ascii + n_forum + n_delim
     return MathInfo(has_math=n > 0, formats=tuple(formats), n_formulas=n)

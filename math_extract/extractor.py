@@ -10,13 +10,19 @@ picklable, and safe to ship into daemonic worker processes (lynx runs through ``
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from .decode import mostly_controls
 from .detect import count_tex_delimited, detect
 from .postprocess import tidy
 
-_CTRL = re.compile(r"[\x00-\x08\x0e-\x1f]")
+# Attributes that do not change lynx -dump's text (it renders no styles and, with -nolist, no link targets):
+# removed before serialising, which halves the bytes that are written out and that lynx parses.
+_UNSHOWN_ATTRIBUTES = ("class", "id", "style", "href", "title", "role", "itemprop", "itemscope", "itemtype", "rel",
+                       "target", "tabindex", "name", "lang", "dir", "data-mx-tex", "aria-label", "aria-hidden",
+                       "aria-labelledby", "aria-describedby", "aria-expanded", "aria-controls", "data-toggle",
+                       "data-target", "data-bs-toggle", "data-bs-target", "onclick", "property", "content",
+                       "datetime", "translate", "accesskey", "xml:lang")
 
 
 @dataclass
@@ -86,16 +92,15 @@ class MathExtractor:
         from lxml import etree
 
         from .boilerplate import select_main_content
-        from .prepass import prepass
+        from .prepass import TEX_TEXT_FORMATS, prepass
 
         if not isinstance(html, str):
             return _Prepared(None, reason="not_text")
         if len(html) > self.max_html_bytes:
             return _Prepared(None, reason="too_large")
-        sample = html[:20000]
-        if not sample.strip():
+        if not html[:20000].strip():
             return _Prepared(None, reason="empty")
-        if len(_CTRL.findall(sample)) > len(sample) * 0.02:
+        if mostly_controls(html):
             return _Prepared(None, reason="binary")
         raw = html.replace("\x00", "").encode("utf-8", "replace")
         info = detect(raw, count_text=False)  # TeX in the text is counted on the kept content instead
@@ -108,15 +113,19 @@ class MathExtractor:
             return _Prepared(None, info, "empty")
         if _depth_exceeded(parser):
             return _Prepared(None, info, "too_deep")
-        prepass(doc, info.formats)
+        converted = prepass(doc, info.formats)
         body = doc.find("body")
         if body is None:
             return _Prepared(None, info, "empty")
+        tex_text = bool(TEX_TEXT_FORMATS.intersection(info.formats))
         if self.main_content:
-            select_main_content(doc)
+            select_main_content(doc, tex_marks=tex_text)
         body.tag = "div"
         body.attrib.clear()
-        return _Prepared(etree.tostring(body, encoding="utf-8", method="html"), info, n_formulas=_count_kept(body))
+        # nothing converted and no TeX in the text: no formulas to count (saves two XPaths over the page)
+        counted = _count_kept(body) if converted or tex_text else (0, 0)
+        etree.strip_attributes(body, *_UNSHOWN_ATTRIBUTES)
+        return _Prepared(etree.tostring(body, encoding="utf-8", method="html"), info, n_formulas=counted)
 
     def _finish(self, prepared: _Prepared, text: str, reason: str | None) -> Extraction:
         info = prepared.info

@@ -48,6 +48,12 @@ _ACCENTS = {"^": r"\hat", "ˆ": r"\hat", "~": r"\tilde", "˜": r"\tilde", "¯": 
             "⏞": r"\overbrace", "⏟": r"\underbrace", "_": r"\underline", "̲": r"\underline"}
 _VARIANTS = {"bold": r"\mathbf", "double-struck": r"\mathbb", "script": r"\mathcal", "fraktur": r"\mathfrak",
              "sans-serif": r"\mathsf", "monospace": r"\mathtt", "italic": "", "bold-italic": r"\boldsymbol"}
+# menclose notations and the TeX that draws each (amsmath + cancel); unknown notations draw nothing.
+_ENCLOSURES = {"box": r"\boxed{{{}}}", "roundedbox": r"\boxed{{{}}}", "circle": r"\bigcirc{{{}}}",
+               "updiagonalstrike": r"\cancel{{{}}}", "downdiagonalstrike": r"\bcancel{{{}}}",
+               "horizontalstrike": r"\sout{{{}}}", "top": r"\overline{{{}}}", "bottom": r"\underline{{{}}}",
+               "radical": r"\sqrt{{{}}}", "longdiv": r"\overline{{){}}}", "actuarial": r"\overline{{{}|}}",
+               "left": r"|{}", "right": r"{}|", "madruwb": r"{}|"}
 _FENCES = {"(": "(", ")": ")", "[": "[", "]": "]", "{": r"\{", "}": r"\}", "|": "|", "‖": r"\|",
            "⟨": r"\langle", "⟩": r"\rangle", "⌊": r"\lfloor", "⌋": r"\rfloor", "⌈": r"\lceil",
            "⌉": r"\rceil", "": "."}
@@ -106,7 +112,11 @@ class _Converter:
         name = _local(el.tag)
         kids = self.children(el)
         text = (el.text or "").strip()
-        if name in ("math", "mrow", "mstyle", "mpadded", "mphantom", "merror", "semantics", "menclose"):
+        if name == "menclose":
+            return self.enclose(el)
+        if name in ("mstack", "mlongdiv"):
+            return self.stack(el, kids, name == "mlongdiv")
+        if name in ("math", "mrow", "mstyle", "mpadded", "mphantom", "merror", "semantics", "msrow", "msgroup"):
             if name == "semantics" and kids:
                 return self.conv(kids[0])
             return self.row(el)
@@ -124,10 +134,7 @@ class _Converter:
         if name == "mo":
             if text in _FUNCTIONS:
                 return "\\" + text + " "
-            sym = _chars(text)
-            if el.get("stretchy") != "false" and text in "()[]{}|" and False:
-                return sym
-            return sym
+            return _chars(text)
         if name == "mtext":
             return r"\text{" + text + "}" if text else ""
         if name == "ms":
@@ -212,6 +219,38 @@ class _Converter:
                     s += "^" + _group(pairs[i + 1])
             return s
         return ("{}" + attach(pre) if pre else "") + base + attach(post)
+
+    def enclose(self, el) -> str:
+        """``menclose``: its notations (space-separated, innermost first) as the TeX that draws them."""
+        inner = self.row(el)
+        notations = (el.get("notation") or "longdiv").split()
+        strikes = {"updiagonalstrike", "downdiagonalstrike"}
+        if strikes <= set(notations):
+            inner = r"\xcancel{" + inner + "}"
+        for notation in notations:
+            wrap = _ENCLOSURES.get(notation)
+            if wrap and not (notation in strikes and strikes <= set(notations)):
+                inner = wrap.format(inner)
+        return inner
+
+    def stack(self, el, kids, longdiv: bool) -> str:
+        """Elementary-school layouts (``mstack``, ``mlongdiv``) as a right-aligned array, one row per line.
+
+        ``mlongdiv``'s first two children are the divisor and the result; the dividend is the first row after."""
+        rows: list[str] = []
+        lead = kids[2:] if longdiv else kids
+        for k in lead:
+            name = _local(k.tag)
+            if name == "msline":
+                rows.append(r"\hline")
+            elif name != "mscarries":
+                rows.append(self.conv(k))
+        if longdiv and len(kids) >= 2:
+            divisor, result = self.conv(kids[0]), self.conv(kids[1])
+            first = rows[0] if rows else ""
+            rows = [result, divisor + r"\,\overline{)\," + first + "}"] + rows[1:]
+        body = r" \\ ".join(r for r in rows)
+        return r"\begin{array}{r}" + body.replace(r"\\ \hline \\", r"\\ \hline") + r"\end{array}"
 
     def table(self, el, kids) -> str:
         rows = [self.conv(r) for r in kids]

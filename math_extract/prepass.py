@@ -23,8 +23,6 @@ from .mathml import mathml_to_latex
 MATH_CLASS = "mx-math"
 MATH_TAG = "mx-math"  # inline formulas get their own tag (lynx renders unknown tags as inline text) so that
 # every <span> can be unwrapped in C after the maths is converted
-_HIDDEN = ('.//span[@aria-hidden="true" or @hidden or contains(translate(@style, " ", ""), "display:none") '
-           'or contains(@class, "sr-only") or contains(@class, "visually-hidden") or contains(@class, "screen-reader")]')
 _MJ2_FRAMES = {"MathJax_Preview", "MathJax", "MathJax_Display", "MathJax_CHTML", "MathJax_SVG",
                "MathJax_SVG_Display", "MathJax_MathML", "MathJax_PHTML", "MJXc-display", "MathJax_MathContainer",
                "mjx-chtml"}
@@ -238,6 +236,7 @@ def _text_nodes(doc, pattern, convert) -> int:
 
 
 TEX_MARK = "data-mx-tex"
+TEX_TEXT_FORMATS = frozenset(("tex", "forum_tex", "asciimath"))  # formats whose formulas stay TeX in the text
 _DELIMS = ("\\(", "\\[", "$", "\\begin{")
 
 
@@ -266,6 +265,24 @@ def _mark_tex_text(doc) -> int:
     return n
 
 
+def _hidden_spans(doc) -> list:
+    """Spans that are not displayed (``hidden``, ``aria-hidden``, ``display:none``) or only read to screen
+    readers.  A Python loop: libxml2's XPath with these predicates costs twice as much on span-heavy pages."""
+    found = []
+    for el in doc.iter("span"):
+        if el.get("aria-hidden") == "true" or el.get("hidden") is not None:
+            found.append(el)
+            continue
+        style = el.get("style")
+        if style and "display:none" in style.replace(" ", ""):
+            found.append(el)
+            continue
+        cls = el.get("class")
+        if cls and ("sr-only" in cls or "visually-hidden" in cls or "screen-reader" in cls):
+            found.append(el)
+    return found
+
+
 def prepass(doc, formats: tuple[str, ...] = ()) -> int:
     """Turn every maths format in ``doc`` (an lxml HTML tree) into TeX text; returns the formulas converted.
 
@@ -289,10 +306,10 @@ def prepass(doc, formats: tuple[str, ...] = ()) -> int:
     if "asciimath" in formats:
         n += _text_nodes(doc, _BACKTICK, lambda m: f"${asciimath_to_tex(m.group(1))}$")
     etree.strip_elements(doc, *_REMOVE_ALWAYS, etree.Comment, etree.ProcessingInstruction, with_tail=False)
-    for el in doc.xpath(_HIDDEN):  # screen-reader and hidden text, unless it holds a converted formula
+    for el in _hidden_spans(doc):  # screen-reader and hidden text, unless it holds a converted formula
         if el.getparent() is not None and not el.xpath(f'descendant-or-self::*[@class="{MATH_CLASS}"]'):
             _drop(el)
     etree.strip_tags(doc, *_UNWRAP, "span")
-    if "tex" in has or "forum_tex" in has or "asciimath" in has:
+    if has & TEX_TEXT_FORMATS:
         _mark_tex_text(doc)
     return n

@@ -134,6 +134,14 @@ def _math(xml: str):
      "(\\begin{array}{cc}1 & 0 \\\\ 0 & 1\\end{array})"),
     ("<math><mi>sin</mi><mi>θ</mi><mo>≤</mo><mn>1</mn></math>", "\\sin \\theta \\leq 1"),
     ("<math><mi mathvariant='double-struck'>R</mi></math>", "\\mathbb{R}"),
+    ("<math><menclose notation='box'><mi>x</mi><mo>+</mo><mn>1</mn></menclose></math>", "\\boxed{x+1}"),
+    ("<math><menclose notation='updiagonalstrike'><mi>x</mi></menclose></math>", "\\cancel{x}"),
+    ("<math><menclose notation='updiagonalstrike downdiagonalstrike'><mi>y</mi></menclose></math>", "\\xcancel{y}"),
+    ("<math><menclose notation='radical top'><mi>z</mi></menclose></math>", "\\overline{\\sqrt{z}}"),
+    ("<math><mstack><mn>424</mn><msrow><mo>+</mo><mn>33</mn></msrow><msline/><mn>457</mn></mstack></math>",
+     "\\begin{array}{r}424 \\\\ +33 \\\\ \\hline 457\\end{array}"),
+    ("<math><mlongdiv><mn>3</mn><mn>42</mn><mn>126</mn></mlongdiv></math>",
+     "\\begin{array}{r}42 \\\\ 3\\,\\overline{)\\,126}\\end{array}"),
 ])
 def test_mathml_to_latex(xml, tex):
     assert mathml_to_latex(_math(xml)) == tex
@@ -150,6 +158,10 @@ def test_mathml_conversion_survives_absurd_nesting():
     ("sqrt(x) + alpha", "\\sqrt{x}+\\alpha"),
     ("int_0^oo e^(-x) dx", "\\int_{0}^{\\infty}e^{-x}dx"),
     ("a != b <= c", "a\\ne b\\le c"),
+    ("[[a,b],[c,d]]", "\\begin{bmatrix}a & b \\\\ c & d\\end{bmatrix}"),
+    ("A=((1,0),(0,1))", "A=\\begin{pmatrix}1 & 0 \\\\ 0 & 1\\end{pmatrix}"),
+    ("((a,b),(c))", "((a,b),(c))"),  # rows of different lengths: not a matrix
+    ("(a,b)", "(a,b)"),  # one group: a tuple, not a matrix
 ])
 def test_asciimath_to_tex(src, tex):
     assert asciimath_to_tex(src) == tex
