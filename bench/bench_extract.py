@@ -9,12 +9,13 @@ time are its own.
 
     python bench/bench_extract.py [--quick] [--shard DEBDOC.warc.gz ...] [--maths-warc W ...]
 
-Make the shards with ../shared/tools/debian_doc_warcs.py (see the data README).
+Without --shard, the speed shard is bench_pipeline's (20 MB of SymPy, SciPy, statsmodels and Maxima docs);
+without --maths-warc, formula recall also runs on 10 MB of each of those packages' pages.  Both are packed
+once with ../shared/tools/debian_doc_warcs.py and cached under bench/.cache/.
 """
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import resource
@@ -127,8 +128,11 @@ def main() -> int:
     ap.add_argument("--maths-file", help=argparse.SUPPRESS)
     args = ap.parse_args()
     args.scrapinghub = os.path.join(args.data, "extraction", "scrapinghub")
-    args.shard = args.shard or sorted(glob.glob("/tmp/debdoc/DEBDOC-*.warc.gz"))[:1]
-    args.maths_warc = args.maths_warc or sorted(glob.glob("/tmp/debdoc/DEBDOC-*.warc.gz") + glob.glob("/tmp/debdoc-*/DEBDOC-*.warc.gz"))
+    if not args.worker:
+        from bench_pipeline import MATHS_PACKAGES, debian_shard
+
+        args.shard = args.shard or [str(debian_shard(20))]
+        args.maths_warc = args.maths_warc or [str(debian_shard(10, (p,))) for p in MATHS_PACKAGES]
     args.speed_pages = 50 if args.quick else 0
     args.f1_pages = 40 if args.quick else 0
     args.maths_pages = 5 if args.quick else 0

@@ -32,16 +32,20 @@ def cpu_seconds() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def debian_shard(max_mb: float) -> Path:
-    cache = REPO / "bench" / ".cache" / f"debdoc-{max_mb:g}mb"
+MATHS_PACKAGES = ("python-sympy-doc", "python-scipy-doc", "python-statsmodels-doc", "maxima-doc")
+
+
+def debian_shard(max_mb: float, packages: tuple[str, ...] = MATHS_PACKAGES) -> Path:
+    """The first WARC shard of the packages' HTML docs (packed once with the shared tool, cached in bench/.cache)."""
+    name = f"debdoc-{max_mb:g}mb" if packages == MATHS_PACKAGES else f"debdoc-{'-'.join(packages)}-{max_mb:g}mb"
+    cache = REPO / "bench" / ".cache" / name
     shards = sorted(cache.glob("*.warc.gz"))
     if not shards:
         from curation.shared_data import shared_dir
 
         tool = shared_dir() / "tools" / "debian_doc_warcs.py"
         subprocess.run([sys.executable, str(tool), "--out", str(cache), "--max-mb", str(max_mb),
-                        "--shard-mb", str(max_mb + 1), "--packages", "python-sympy-doc", "python-scipy-doc",
-                        "python-statsmodels-doc", "maxima-doc"], check=True)
+                        "--shard-mb", str(max_mb + 1), "--packages", *packages], check=True)
         shards = sorted(cache.glob("*.warc.gz"))
     return shards[0]
 

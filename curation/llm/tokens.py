@@ -1,7 +1,7 @@
 """Token counting for chunking, so chunk limits are in the model's own tokens rather than characters.
 
 A local backend counts with its own tokenizer. A remote server usually does not expose one, so the HTTP
-backend takes a tokenizer setting matching the served model (anything ``curation.tokens.load_tokenizer``
+backend takes a tokenizer setting matching the served model (anything ``curation.tokens.load_counter``
 accepts: ``smollm2``, a ``.gguf`` file, a Hugging Face folder or name); without one it falls back to a
 deliberately pessimistic estimate, so chunks come out smaller than the limit, never larger.
 """
