@@ -19,7 +19,7 @@ from .postprocess import tidy
 # Attributes that do not change lynx -dump's text (it renders no styles and, with -nolist, no link targets):
 # removed before serialising, which halves the bytes that are written out and that lynx parses.
 _UNSHOWN_ATTRIBUTES = ("class", "id", "style", "href", "title", "role", "itemprop", "itemscope", "itemtype", "rel",
-                       "target", "tabindex", "name", "lang", "dir", "data-mx-tex", "aria-label", "aria-hidden",
+                       "target", "tabindex", "name", "data-mx-tex", "aria-label", "aria-hidden",
                        "aria-labelledby", "aria-describedby", "aria-expanded", "aria-controls", "data-toggle",
                        "data-target", "data-bs-toggle", "data-bs-target", "onclick", "property", "content",
                        "datetime", "translate", "accesskey", "xml:lang")
