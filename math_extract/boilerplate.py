@@ -62,6 +62,16 @@ _INTRODUCERS = frozenset(("dt", "h2", "h3", "h4", "h5", "h6"))
 _LEAF_BLOCKS = frozenset(("p", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "code", "math"))
 
 
+_SUMMED = (0, 1, 3, 5)  # the row fields that are sums over the subtree (text, link, prose, commas)
+
+
+def _column(i: int):
+    """An accessor ``stats.<field>(el)`` for field ``i`` of an element's row (zeros for unknown elements)."""
+    def get(self, el):
+        return self.rows.get(el, self._EMPTY)[i]
+    return get
+
+
 class _Stats:
     """Per-element text length, link-text length, maths presence, prose length, block-ness and commas, in one
     bottom-up pass.  ``tex_marks=False`` says the pre-pass flagged no TeX text, which saves a lookup per element."""
@@ -111,40 +121,22 @@ class _Stats:
                 prose += 40
             rows[el] = [text, link, math, prose, block, commas]
 
-    def text(self, el) -> int:
-        return self.rows.get(el, self._EMPTY)[0]
-
-    def link(self, el) -> int:
-        return self.rows.get(el, self._EMPTY)[1]
-
-    def math(self, el) -> bool:
-        return self.rows.get(el, self._EMPTY)[2]
-
-    def prose(self, el) -> int:
-        return self.rows.get(el, self._EMPTY)[3]
-
-    def block(self, el) -> bool:
-        return self.rows.get(el, self._EMPTY)[4]
-
-    def commas(self, el) -> int:
-        return self.rows.get(el, self._EMPTY)[5]
+    text, link, math, prose, block, commas = (_column(i) for i in range(6))
 
     def density(self, el) -> float:
         row = self.rows.get(el, self._EMPTY)
         return row[1] / max(row[0], 1)
 
     def forget(self, el) -> None:
-        """Account for ``el`` being removed: its ancestors lose its text, links and prose."""
+        """Account for ``el`` being removed: its ancestors lose its text, links, prose and commas."""
         row = self.rows.get(el)
         if row is None:
             return
         for anc in el.iterancestors():
             up = self.rows.get(anc)
             if up is not None:
-                up[0] -= row[0]
-                up[1] -= row[1]
-                up[3] -= row[3]
-                up[5] -= row[5]
+                for i in _SUMMED:
+                    up[i] -= row[i]
 
 
 def _own_text(el, stats: _Stats) -> str:

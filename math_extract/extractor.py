@@ -11,6 +11,7 @@ picklable, and safe to ship into daemonic worker processes (lynx runs through ``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from .decode import mostly_controls
 from .detect import count_tex_delimited, detect
@@ -60,6 +61,7 @@ def _count_kept(body) -> tuple[int, int]:
     return converted + in_text, in_text
 
 
+@dataclass
 class MathExtractor:
     """Extract main text from HTML with every maths format as TeX, laid out by lynx.
 
@@ -70,23 +72,15 @@ class MathExtractor:
     characters) are refused as ``too_large``, which bounds the memory one page can take.
     """
 
-    name = "math_extract"
+    name: ClassVar[str] = "math_extract"
 
-    def __init__(self, timeout_s: float = 10.0, batch_size: int = 32, main_content: bool = True,
-                 lynx: str = "lynx", width: int = 1000, max_html_bytes: int = 8_000_000,
-                 max_batch_bytes: int = 16_000_000) -> None:
-        self.timeout_s = timeout_s
-        self.batch_size = batch_size
-        self.main_content = main_content
-        self.lynx = lynx
-        self.width = width
-        self.max_html_bytes = max_html_bytes
-        self.max_batch_bytes = max_batch_bytes
-
-    def __repr__(self) -> str:
-        return (f"MathExtractor(timeout_s={self.timeout_s}, batch_size={self.batch_size}, "
-                f"main_content={self.main_content}, lynx={self.lynx!r}, width={self.width}, "
-                f"max_html_bytes={self.max_html_bytes})")
+    timeout_s: float = 10.0
+    batch_size: int = 32
+    main_content: bool = True
+    lynx: str = "lynx"
+    width: int = 1000
+    max_html_bytes: int = 8_000_000
+    max_batch_bytes: int = 16_000_000
 
     def _prepare(self, html: str) -> _Prepared:
         from lxml import etree
