@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -32,11 +31,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from curation.minhash import (
+from _common import peak_rss_mb  # noqa: E402  (bench/ is sys.path[0] for a script)
+
+from curation.minhash import (  # noqa: E402
     DedupConfig,
     MinHasher,
     compute_signatures,
     find_duplicate_clusters,
+    lsh_probability,
     normalize_text,
     shingle_hashes,
     signatures_to_table,
@@ -205,7 +207,7 @@ def quality_tables(docs, provenance, config: DedupConfig, n_shards: int) -> None
     for lo, hi in bins:
         pairs = [p for p, j in truth_all.items() if lo <= j < hi]
         found = sum(p in edges for p in pairs)
-        prob = 1 - (1 - lo**config.rows) ** config.bands
+        prob = lsh_probability(lo, config.bands, config.rows)
         label = "1.0 (exact)" if lo == 1.0 else f"[{lo:.2f}, {hi:.2f})"
         print(f"| {label} | {len(pairs)} | {found} | {found / max(len(pairs), 1):.3f} | {prob:.3f} |")
 
@@ -294,14 +296,6 @@ def synthetic_tables(docs, config: DedupConfig, n_docs: int, out: Path, n_shards
         pq.write_table(table, path)
         paths.append(path)
     return paths
-
-
-def peak_rss_mb() -> float:
-    """VmHWM of this process. Not ru_maxrss: Linux carries that over exec from the parent's fork."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def memory_child(paths: list[str]) -> None:

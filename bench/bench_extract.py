@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -26,50 +25,44 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
+from _common import cpu_seconds, datatrove_anchor, peak_rss_mb  # noqa: E402  (bench/ is sys.path[0] for a script)
+
 from curation.shared_data import shared_data_dir  # noqa: E402
+
 NAMES = ["ours", "trafilatura", "resiliparse", "lynx", "datatrove"]
 
 
-def _peak_rss_mb() -> float:
-    """This process's own peak RSS (VmHWM); ru_maxrss would carry the parent's peak across fork and exec."""
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _cpu() -> float:
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
 def _datatrove_speed(args: argparse.Namespace) -> tuple[int, float, float]:
-    """The anchor: datatrove's WarcReader -> Trafilatura -> ParquetWriter on the same shard, one task, one worker."""
+    """The anchor on the same shard(s): (documents WarcReader read, CPU seconds, wall seconds).
+
+    Documents read, not written, because the other extractors count every page read too; the count comes
+    from datatrove's own stats, so the timed window holds datatrove's work and nothing else.
+    """
     import tempfile
 
-    from datatrove.executor import LocalPipelineExecutor
-    from datatrove.pipeline.extractors import Trafilatura
-    from datatrove.pipeline.readers import WarcReader
-    from datatrove.pipeline.writers import ParquetWriter
+    # imported before the clock starts, as the other extractors are warmed up before theirs
+    import pyarrow.parquet  # noqa: F401
+    from datatrove.executor import LocalPipelineExecutor  # noqa: F401
+    from datatrove.pipeline.extractors import Trafilatura  # noqa: F401
+    from datatrove.pipeline.readers import WarcReader  # noqa: F401
+    from datatrove.pipeline.writers import ParquetWriter  # noqa: F401
 
     docs = 0
-    cpu0, wall0 = _cpu(), time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        for shard in args.shard:
-            limit = args.speed_pages or -1
-            LocalPipelineExecutor(
-                pipeline=[WarcReader(os.path.dirname(shard), glob_pattern=os.path.basename(shard), limit=limit),
-                          Trafilatura(favour_precision=True), ParquetWriter(os.path.join(tmp, "out"))],
-                tasks=1, workers=1, logging_dir=os.path.join(tmp, "logs")).run()
-            from math_extract.baselines import warc_pages
-            docs += len(warc_pages(shard, args.speed_pages))
-    return docs, _cpu() - cpu0, time.perf_counter() - wall0
+        cpu0, wall0 = cpu_seconds(), time.perf_counter()
+        for i, shard in enumerate(args.shard):
+            docs += datatrove_anchor(shard, os.path.join(tmp, str(i)), limit=args.speed_pages or -1)[0]
+        cpu, wall = cpu_seconds() - cpu0, time.perf_counter() - wall0
+    return docs, cpu, wall
 
 
 def worker(name: str, args: argparse.Namespace) -> dict:
     from math_extract.baselines import EXTRACTORS, warc_pages
-    from math_extract.evaluate import load_scrapinghub, score_formulas, score_scrapinghub
+    from math_extract.evaluate import (
+        load_scrapinghub,
+        score_formulas,
+        score_scrapinghub,
+    )
 
     if name == "datatrove":
         docs, cpu, wall = _datatrove_speed(args)
@@ -80,12 +73,12 @@ def worker(name: str, args: argparse.Namespace) -> dict:
     extract = EXTRACTORS[name]()
     extract(["<html><body><p>warm up imports</p></body></html>"])
     # timed: reading the WARC and decoding each record, then extraction (what the datatrove anchor does)
-    cpu0, wall0 = _cpu(), time.perf_counter()
+    cpu0, wall0 = cpu_seconds(), time.perf_counter()
     pages = []
     for shard in args.shard:
         pages.extend(html for _, html in warc_pages(shard, args.speed_pages))
     extract(pages)
-    cpu, wall = _cpu() - cpu0, time.perf_counter() - wall0
+    cpu, wall = cpu_seconds() - cpu0, time.perf_counter() - wall0
     sh = load_scrapinghub(args.scrapinghub)
     if args.f1_pages:
         sh = sh[: args.f1_pages]
@@ -95,7 +88,7 @@ def worker(name: str, args: argparse.Namespace) -> dict:
     return {"name": name, "docs": len(pages), "docs_per_cpu_s": len(pages) / max(cpu, 1e-9),
             "docs_per_wall_s": len(pages) / max(wall, 1e-9), "f1": f1, "f1_pages": len(sh),
             "formula_recall": maths["recall"], "formula_pages": maths["pages"], "formulas": maths["formulas"],
-            "peak_rss_mb": _peak_rss_mb()}
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def _maths_pages(args: argparse.Namespace, path: str) -> None:

@@ -15,7 +15,6 @@ SymPy/SciPy/statsmodels/Maxima pages) and cached under bench/.cache/.
 from __future__ import annotations
 
 import argparse
-import resource
 import shutil
 import subprocess
 import sys
@@ -25,12 +24,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))  # _common, also when imported from elsewhere
 
-
-def cpu_seconds() -> float:
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
+from _common import cpu_seconds, datatrove_anchor  # noqa: E402
 
 MATHS_PACKAGES = ("python-sympy-doc", "python-scipy-doc", "python-statsmodels-doc", "maxima-doc")
 
@@ -66,21 +62,6 @@ def ours(shard: Path, out: Path, extractor: str, tokenizer: str | None = "smollm
     return stage.task(RunDir(str(out)), str(shard), 0)["out"]
 
 
-def datatrove(shard: Path, out: Path) -> int:
-    from datatrove.executor import LocalPipelineExecutor
-    from datatrove.pipeline.extractors import Trafilatura
-    from datatrove.pipeline.readers import WarcReader
-    from datatrove.pipeline.writers import ParquetWriter
-
-    LocalPipelineExecutor(pipeline=[WarcReader(str(shard.parent), glob_pattern=shard.name),
-                                    Trafilatura(favour_precision=True, timeout=10),
-                                    ParquetWriter(str(out / "data"))],
-                          tasks=1, workers=1, logging_dir=str(out / "logs")).run()
-    import pyarrow.parquet as pq
-
-    return sum(pq.read_metadata(p).num_rows for p in (out / "data").glob("*.parquet"))
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shard", type=Path)
@@ -92,7 +73,8 @@ def main() -> int:
     shard = args.shard or debian_shard(args.max_mb)
     tmp = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     try:
-        rows = [measure("datatrove WarcReader+Trafilatura+ParquetWriter", lambda: datatrove(shard, tmp / "dt")),
+        rows = [measure("datatrove WarcReader+Trafilatura+ParquetWriter",
+                        lambda: datatrove_anchor(shard, tmp / "dt")[1]),  # documents written, as ours counts
                 measure("curate extract (trafilatura)", lambda: ours(shard, tmp / "t", "trafilatura")),
                 measure("curate extract (math: lynx)", lambda: ours(shard, tmp / "m", "math")),
                 measure("curate extract (math), no token count", lambda: ours(shard, tmp / "n", "math", None))]

@@ -60,8 +60,10 @@ class EmbedStage:
         return executor.run(rundir, self.name, self.task, tasks, desc="embed")
 
     def task(self, rundir: RunDir, part: str) -> dict:
+        """An empty part writes a (0, 0) array: its width is the model's, which is not worth loading the model
+        for, and ``load_embeddings`` leaves rowless arrays out of the concatenation."""
         texts = rundir.read_table(self.source, part, columns=["text"]).column("text").to_pylist()
-        vectors = embed_texts(texts, self.model, self.max_chars) if texts else np.zeros((0, 384), np.float32)
+        vectors = embed_texts(texts, self.model, self.max_chars) if texts else np.zeros((0, 0), np.float32)
         buf = io.BytesIO()
         np.save(buf, vectors)
         rundir.write_bytes(buf.getvalue(), "climb", "embeddings", part.replace(".parquet", ".npy"))
@@ -69,8 +71,12 @@ class EmbedStage:
 
 
 def load_embeddings(rundir: RunDir, parts: list[str]) -> np.ndarray:
+    """The parts' vectors in row order. Rowless arrays are skipped: an empty part has no width to agree on
+    (any sentence-transformers model may be configured, so no width is assumed); no rows at all gives (0, 0)."""
     arrays = []
     for p in parts:
         with rundir.fs.open(rundir.path("climb", "embeddings", p.replace(".parquet", ".npy")), "rb") as f:
-            arrays.append(np.load(io.BytesIO(f.read())))
-    return np.concatenate(arrays) if arrays else np.zeros((0, 384), np.float32)
+            vectors = np.load(io.BytesIO(f.read()))
+        if len(vectors):
+            arrays.append(vectors)
+    return np.concatenate(arrays) if arrays else np.zeros((0, 0), np.float32)

@@ -46,37 +46,41 @@ class MixtureStage:
         self.source, self.budget, self.seed = source, budget, seed
 
     def run(self, executor: Executor, rundir: RunDir, manifest: dict) -> list[dict]:
+        """The selection is read once here and each part task gets its own rows (sorted by part, so a slice),
+        instead of every task reading the whole selection to keep a sliver of it."""
         best = rundir.read_json("climb", "search", "best.json")["best"]
         if not rundir.exists("mixture", "_selection.parquet"):
             assignments = rundir.read_table("climb", "assignments.parquet")
             rundir.write_table(select(assignments, best["weights"], self.budget, self.seed),
                                "mixture", "_selection.parquet")
+        sel = rundir.read_table("mixture", "_selection.parquet")
+        cols = {c: sel.column(c).to_numpy() for c in ("row", "copies", "cluster")}
         parts = rundir.parts(self.source)
-        tasks = {part_name(i, ""): {"part": p, "index": i} for i, p in enumerate(parts)}
+        bounds = np.searchsorted(sel.column("part").to_numpy(), np.arange(len(parts) + 1), side="left")
+        tasks = {part_name(i, ""): {"part": p, **{c: v[bounds[i]:bounds[i + 1]] for c, v in cols.items()}}
+                 for i, p in enumerate(parts)}
         stats = executor.run(rundir, self.name, self.task, tasks, desc="mixture")
-        rundir.write_json(self.manifest(rundir, best, manifest), "mixture", "manifest.json")
+        rundir.write_json(self.manifest(rundir, best, manifest, sel), "mixture", "manifest.json")
         return stats
 
-    def task(self, rundir: RunDir, part: str, index: int) -> dict:
-        sel = rundir.read_table("mixture", "_selection.parquet")
-        sel = sel.filter(pc.equal(sel.column("part"), index))
+    def task(self, rundir: RunDir, part: str, row: np.ndarray, copies: np.ndarray, cluster: np.ndarray) -> dict:
+        """Write the part's selected rows (``row``), each ``copies`` times, with its ``cluster``."""
         table = rundir.read_table(self.source, part)
-        copies = sel.column("copies").to_numpy()
-        out = table.take(pa.array(np.repeat(sel.column("row").to_numpy(), copies), pa.int64()))
+        out = table.take(pa.array(np.repeat(row, copies), pa.int64()))
         out = out.set_column(out.schema.get_field_index("cluster"), "cluster",
-                             pa.array(np.repeat(sel.column("cluster").to_numpy(), copies), pa.int32()))
+                             pa.array(np.repeat(cluster, copies), pa.int32()))
         out = out.cast(SCHEMA)
         if out.num_rows:
             rundir.write_table(out, "mixture", part)
-        not_sampled = table.num_rows - len(sel)
+        not_sampled = table.num_rows - len(row)
         return {"in": table.num_rows, "out": int(out.num_rows),
                 "tokens_in": int(pc.sum(table.column("n_tokens")).as_py() or 0),
                 "tokens_out": int(pc.sum(out.column("n_tokens")).as_py() or 0),
                 "dropped": {"not_sampled": not_sampled} if not_sampled else {}}
 
-    def manifest(self, rundir: RunDir, best: dict, extra: dict) -> dict:
+    def manifest(self, rundir: RunDir, best: dict, extra: dict, selection: pa.Table) -> dict:
         clusters = rundir.read_json("climb", "clusters.json")["clusters"]
-        s = rundir.read_table("mixture", "_selection.parquet").to_pandas()
+        s = selection.to_pandas()
         s["tokens"] = s["copies"] * s["n_tokens"]
         per_cluster = s.groupby("cluster")["tokens"].sum().to_dict()
         return {

@@ -111,12 +111,11 @@ def build_pool(rundir: RunDir, source: str, proxy_tokens: int, seed: int) -> Non
     import pandas as pd
 
     pool = pd.concat(picked)
+    names = rundir.parts(source)  # an assignment's part is an index into this list (climb.cluster)
     texts = {}
     for part, rows in pool.groupby("part", sort=True):
-        name = f"part-{int(part):05d}.parquet"
-        column = rundir.read_table(source, name, columns=["text"]).column("text")
-        for r, i in zip(rows["row"], rows.index):
-            texts[i] = column[int(r)].as_py()
+        column = rundir.read_table(source, names[int(part)], columns=["text"]).column("text")
+        texts.update(zip(rows.index, column.take(pa.array(rows["row"].to_numpy(), pa.int64())).to_pylist()))
     rundir.write_table(pa.table({"cluster": pool["cluster"].to_numpy(np.int32),
                                  "n_tokens": pool["n_tokens"].to_numpy(np.int64),
                                  "text": [texts[i] for i in pool.index]}), "climb", "search", "pool.parquet")

@@ -8,13 +8,18 @@ import json
 
 
 def read_target_texts(path: str) -> list[str]:
+    """Every non-blank example; errors name the config field (``climb.search.target``) and the file."""
     import fsspec
 
     fs, _ = fsspec.core.url_to_fs(path)
-    files = sorted(fs.glob(path)) if any(ch in path for ch in "*?[") else (
-        sorted(fs.find(path)) if fs.isdir(path) else [path])
+    if any(ch in path for ch in "*?["):
+        files = sorted(fs.glob(path))
+    elif fs.isdir(path):
+        files = sorted(fs.find(path))
+    else:
+        files = [path] if fs.exists(path) else []  # so an absent file is named with the field, not as errno 2
     if not files:
-        raise FileNotFoundError(f"climb.target: no file matches {path}")
+        raise FileNotFoundError(f"climb.search.target: no file matches {path}")
     texts: list[str] = []
     for f in files:
         if f.endswith(".parquet"):
@@ -31,10 +36,11 @@ def read_target_texts(path: str) -> list[str]:
                     try:
                         texts.append(json.loads(line)["text"])
                     except (ValueError, KeyError, TypeError) as err:
-                        raise ValueError(f"climb.target: {f} line {n}: expected a JSON object with 'text' ({err})")
+                        raise ValueError(f"climb.search.target: {f} line {n}: "
+                                         f"expected a JSON object with 'text' ({err})")
         else:
             texts.append(raw)
     texts = [t for t in texts if t.strip()]
     if not texts:
-        raise ValueError(f"climb.target: {path} holds no text")
+        raise ValueError(f"climb.search.target: {path} holds no text")
     return texts

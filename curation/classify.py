@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import functools
 import io
-import json
 import pickle
+from collections import Counter
 
 import numpy as np
 import pyarrow as pa
 
-from .cleanup import backend_for
 from .rundir import RunDir
 from .stage import ShardStage
 from .step import Step, batches
@@ -84,13 +83,14 @@ class ClassifyStage(ShardStage):
     def train(self, rundir: RunDir) -> dict:
         from climb.embed import embed_texts
 
+        from .llm.backends import backend_for
         from .llm.classify import train_quality_classifier
         from .llm.runner import OK, run_hook
 
         sample = self.sample(rundir)
         texts, ids = sample["text"].to_pylist(), sample["id"].to_pylist()
         s = self.settings
-        results = run_hook(s.hook, texts, backend_for(json.dumps(self.llm, sort_keys=True)),
+        results = run_hook(s.hook, texts, backend_for(self.llm),
                            rundir.path("classify", "_llm"), ids=ids, chunk_tokens=s.chunk_tokens,
                            max_tokens=s.max_tokens, seed=self.seed, on_failure="keep")
         ok = [i for i, r in enumerate(results) if r.status == OK]
@@ -104,8 +104,7 @@ class ClassifyStage(ShardStage):
         vectors = embed_texts([texts[i] for i in ok], self.embedding_model)
         model, mae = train_quality_classifier(vectors, [float(results[i].value) for i in ok], random_state=self.seed)
         metrics = {"annotated": len(ok), "sampled": len(results), "heldout_mae": round(mae, 4),
-                   "failed": {str(r.reason): sum(1 for x in results if x.reason == r.reason)
-                              for r in results if r.status != OK}}
+                   "failed": dict(Counter(str(r.reason) for r in results if r.status != OK))}
         buf = io.BytesIO()
         pickle.dump(model, buf)
         rundir.write_json(metrics, "classify", "metrics.json")

@@ -9,20 +9,9 @@ rewrite; ``text`` is left as extracted.
 """
 from __future__ import annotations
 
-import functools
-import json
-
 from .rundir import RunDir
 from .stage import ShardStage
 from .step import Step, batches
-
-
-@functools.lru_cache(maxsize=2)
-def backend_for(settings_json: str):
-    """One backend per worker process (a local model loads once, an HTTP client keeps its connections)."""
-    from .llm.backends import make_backend
-
-    return make_backend(json.loads(settings_json))
 
 
 class LLMHookStep(Step):
@@ -42,12 +31,13 @@ class LLMHookStep(Step):
             yield from self._apply(batch)
 
     def _apply(self, batch):
+        from .llm.backends import backend_for
         from .llm.runner import DROPPED, OK, run_hook
 
         routed = [d for d in batch if (d.metadata.get("math_score") or 0.0) >= self.min_math_score]
         results = {}
         if routed:
-            backend = backend_for(json.dumps(self.llm, sort_keys=True))
+            backend = backend_for(self.llm)
             for r in run_hook(self.hook, [d.text for d in routed], backend, self.cache_dir,
                               ids=[d.id for d in routed], chunk_tokens=self.chunk_tokens,
                               max_tokens=self.max_tokens, seed=self.seed, on_failure=self.on_failure):

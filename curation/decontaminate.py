@@ -141,6 +141,8 @@ class BenchmarkIndex:
         self._hashes = np.empty(0, dtype=np.uint64)
         self._refs = np.empty((0, 2), dtype=np.int64)  # (benchmark index, example index)
         self._lengths: list[int] = []  # window lengths to scan: ngram, plus whole-example lengths
+        # hashes of benchmark words only: the index lives as long as its worker, and caching every word of
+        # every scanned document would grow without bound across shards (find() uses a per-call cache)
         self._cache: dict[str, int] = {}
 
     @classmethod
@@ -180,7 +182,7 @@ class BenchmarkIndex:
         if self._hashes.size == 0:
             return None
         words = words_of(text)
-        word_hashes = _word_hashes(words, self._cache)
+        word_hashes = _word_hashes(words, {})
         for width in self._lengths:
             windows = window_hashes(word_hashes, width)
             if windows.size == 0:
@@ -193,29 +195,3 @@ class BenchmarkIndex:
                 bench, item = self._refs[pos[start]]
                 return Contamination(self.names[bench], int(item), " ".join(words[start : start + width]))
         return None
-
-
-def decontaminate(docs: Iterable, index: BenchmarkIndex) -> tuple[list, list, Counter]:
-    """Shard-level work: ``(kept, contaminated, reasons)``.
-
-    Every contaminated document gets ``metadata["contamination"]`` (benchmark, example index, shared
-    words). In ``remove`` mode they are returned in ``contaminated`` (to write aside) and counted as
-    ``decontamination:<benchmark>``; in ``flag`` mode they stay in ``kept`` as well, counted as
-    ``decontamination_flagged:<benchmark>``.
-    """
-    kept, contaminated, reasons = [], [], Counter()
-    remove = index.config.mode == "remove"
-    for doc in docs:
-        match = index.find(doc.text or "")
-        if match is None:
-            kept.append(doc)
-            continue
-        doc.metadata["contamination"] = match.as_metadata()
-        contaminated.append(doc)
-        if remove:
-            doc.metadata["drop_reason"] = f"decontamination:{Path(match.benchmark).name}"
-            reasons[doc.metadata["drop_reason"]] += 1
-        else:
-            kept.append(doc)
-            reasons[f"decontamination_flagged:{Path(match.benchmark).name}"] += 1
-    return kept, contaminated, reasons

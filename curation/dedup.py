@@ -25,12 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .executor import Executor
-from .minhash import (
-    DedupConfig,
-    compute_signatures,
-    find_duplicate_clusters,
-    parquet_texts,
-)
+from .minhash import compute_signatures, find_duplicate_clusters, parquet_texts
 from .rundir import RunDir, part_name
 from .stage import ParquetDocReader, ShardStage
 from .step import Step
@@ -73,12 +68,11 @@ class DropDuplicates(Step):
 
 
 class DedupStage(ShardStage):
+    """``settings``: the run config's dedup section, a :class:`curation.minhash.DedupConfig` with the
+    ``exact`` and ``fuzzy`` switches added, so it is passed to the MinHash functions as it is."""
+
     name = "dedup"
     source = "filter"
-
-    @property
-    def minhash(self) -> DedupConfig:
-        return DedupConfig.model_validate(self.settings.model_dump(exclude={"exact", "fuzzy"}))
 
     def run(self, executor: Executor, rundir: RunDir) -> list[dict]:
         parts = self.inputs(rundir)
@@ -91,11 +85,11 @@ class DedupStage(ShardStage):
     def signature_task(self, rundir: RunDir, part: str) -> dict:
         docs = list(ParquetDocReader(rundir, self.source, part, columns=["id", "text", "url", "warc_date"])())
         if self.settings.fuzzy:
-            table, notes = compute_signatures(docs, self.minhash)
-            order = {d: i for i, d in enumerate(table.column("id").to_pylist())}
-            unsigned = [d for d in docs if d.id not in order]
+            table, notes = compute_signatures(docs, self.settings)
+            signed = set(table.column("id").to_pylist())
+            unsigned = sum(d.id not in signed for d in docs)
         else:
-            table, notes, unsigned = pa.table({"id": pa.array([], pa.string())}), {}, []
+            table, notes, unsigned = pa.table({"id": pa.array([], pa.string())}), {}, 0
         # every document gets a row: the signed ones in the MinHash columns, all in id/url/date/hash
         base = pa.table({"id": [d.id for d in docs], "url": [d.metadata.get("url") for d in docs],
                          "warc_date": [d.metadata.get("warc_date") for d in docs],
@@ -103,7 +97,7 @@ class DedupStage(ShardStage):
         rundir.write_table(base, "dedup", "signatures", part)
         if self.settings.fuzzy:
             rundir.write_table(table, "dedup", "signatures", part.replace(".parquet", ".minhash.parquet"))
-        return {"in": len(docs), "out": len(docs), "notes": dict(notes), "unsigned": len(unsigned)}
+        return {"in": len(docs), "out": len(docs), "notes": dict(notes), "unsigned": unsigned}
 
     def find_duplicates(self, rundir: RunDir, parts: list[str]) -> dict:
         """The global pass: URL, then exact, then near duplicates; writes ``dedup/duplicates.parquet``."""
@@ -123,11 +117,13 @@ class DedupStage(ShardStage):
         stats = {}
         if self.settings.fuzzy:
             tables = []
+            excluded = pa.array(sorted(gone), pa.string())
             for p in parts:
                 t = rundir.read_table("dedup", "signatures", p.replace(".parquet", ".minhash.parquet"))
-                tables.append(t.filter(pc.invert(pc.is_in(t["id"], pa.array(sorted(gone), pa.string())))))
-            texts = parquet_texts([rundir.path(self.source, p) for p in parts])
-            clusters = find_duplicate_clusters(tables, self.minhash, texts=texts if self.minhash.verify == "exact" else None)
+                tables.append(t.filter(pc.invert(pc.is_in(t["id"], excluded))))
+            texts = parquet_texts([rundir.path(self.source, p) for p in parts], filesystem=rundir.fs)
+            clusters = find_duplicate_clusters(tables, self.settings,
+                                               texts=texts if self.settings.verify == "exact" else None)
             removed = clusters.removed
             rows.extend(zip(removed["id"].to_pylist(), removed["duplicate_of"].to_pylist(),
                             ["near_duplicate"] * removed.num_rows, removed["similarity"].to_pylist()))

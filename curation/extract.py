@@ -41,13 +41,12 @@ class ExtractText(Step):
     name = "extract-text"
 
     def __init__(self, extractor: str = "math", timeout_s: float = 10.0, batch_size: int = 32,
-                 main_content: bool = True, favour_precision: bool = True):
+                 main_content: bool = True):
         super().__init__()
         self.extractor = extractor
         self.timeout_s = timeout_s
         self.batch_size = batch_size
         self.main_content = main_content
-        self.favour_precision = favour_precision
 
     def run(self, data, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
         docs = self._decoded(data)
@@ -72,9 +71,10 @@ class ExtractText(Step):
         """Through datatrove's own step; WET text bypasses it and rejoins the stream in order. Maths is
         detected on the HTML first (the math extractor reports what it kept instead)."""
         from datatrove.pipeline.extractors import Trafilatura
+
         from math_extract import detect
 
-        step = Trafilatura(favour_precision=self.favour_precision, timeout=self.timeout_s)
+        step = Trafilatura(favour_precision=True, timeout=self.timeout_s)
         passthrough: list[Document] = []
 
         def html_only():

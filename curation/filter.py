@@ -2,7 +2,8 @@
 
 Every document leaving it has ``language``, ``language_score`` and ``math_score``; every document it drops is
 counted under ``language:<code>``, ``<family>:<rule>`` or ``decontamination:<benchmark>``, and a removed
-contaminated document is recorded in ``filter/_aside/`` with the benchmark item it overlaps.
+contaminated document is recorded in ``filter/_aside/`` with the benchmark item it overlaps. In flag mode a
+contaminated document is kept with a ``contamination`` column and counted under ``flagged`` instead.
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ class DecontaminateStep(Step):
             if self.config.mode == "remove":
                 self.drop(f"decontamination:{benchmark}", doc=doc, **match.as_metadata())
             else:
-                self.stat_update(f"flagged/decontamination:{benchmark}")
+                self.flag(f"decontamination:{benchmark}")
                 doc.metadata["contamination"] = json.dumps(match.as_metadata(), sort_keys=True)
                 yield doc
 

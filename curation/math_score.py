@@ -86,8 +86,6 @@ def math_signals(text: str, metadata: Mapping | None = None) -> MathSignals:
     n_formulas = len(find_formula_spans(text))
     formats = tuple(sorted(str(f) for f in (metadata.get("math_formats") or ())))
     extracted_formulas = metadata.get("n_formulas") or 0
-    if isinstance(extracted_formulas, (tuple, list)):  # (all formulas, of which TeX) from some extractors
-        extracted_formulas = extracted_formulas[0] if extracted_formulas else 0
     return MathSignals(
         n_words=len(WORD.findall(text)),
         n_formulas=max(n_formulas, int(extracted_formulas)),

@@ -82,11 +82,6 @@ class DedupConfig(BaseModel):
             )
         return self
 
-    @property
-    def lsh_threshold(self) -> float:
-        """Jaccard at which a pair becomes a candidate with probability about one half: (1/b)**(1/r)."""
-        return (1.0 / self.bands) ** (1.0 / self.rows)
-
     def fingerprint(self) -> str:
         """What a signature table depends on; tables from different settings cannot be compared."""
         return f"shingle={self.shingle_size};hashes={self.num_hashes};bands={self.bands};rows={self.rows};seed={self.seed}"
@@ -312,9 +307,6 @@ class DuplicateClusters:
         """Rows of the documents to drop, each with the document it duplicates."""
         return self.members.filter(pc.invert(self.members["kept"]))
 
-    def removed_ids(self) -> set[str]:
-        return set(self.removed["id"].to_pylist())
-
 
 class _Source:
     """One signature table, in memory or as a parquet path; reads single columns on demand."""
@@ -380,10 +372,13 @@ def bucket_pairs(keys: np.ndarray, max_bucket_pairs: int) -> tuple[np.ndarray, i
 TextSource = Mapping[str, str] | Callable[[list[str]], Mapping[str, str]]
 
 
-def parquet_texts(paths: Iterable[str | Path], id_column: str = "id", text_column: str = "text") -> Callable:
+def parquet_texts(paths: Iterable[str | Path], id_column: str = "id", text_column: str = "text",
+                  filesystem=None) -> Callable:
     """A text source for exact verification: ``lookup(ids) -> {id: text}`` scanning parquet files.
 
-    Only the two columns are read, batch by batch, and only the requested texts are kept.
+    Only the two columns are read, batch by batch, and only the requested texts are kept. ``filesystem``
+    (e.g. a run directory's fsspec filesystem) is where ``paths`` live when they are not local files:
+    paths inside an fsspec filesystem carry no protocol, so without it they would be looked up locally.
     """
     paths = [str(p) for p in paths]
 
@@ -392,7 +387,7 @@ def parquet_texts(paths: Iterable[str | Path], id_column: str = "id", text_colum
 
         wanted = pa.array(sorted(set(ids)), type=pa.string())
         found: dict[str, str] = {}
-        dataset = ds.dataset(paths, format="parquet")
+        dataset = ds.dataset(paths, format="parquet", filesystem=filesystem)
         for batch in dataset.to_batches(columns=[id_column, text_column], filter=ds.field(id_column).isin(wanted)):
             found.update(zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()))
         return found
@@ -569,21 +564,6 @@ MEMBERS_SCHEMA = pa.schema(
         ("similarity", pa.float64()),
     ]
 )
-
-
-def drop_duplicates(docs: Iterable, clusters: DuplicateClusters) -> tuple[list, Counter]:
-    """Shard-level apply step: ``(kept, reasons)``; kept members of a cluster get ``metadata["dup_cluster"]``."""
-    cluster_of = dict(zip(clusters.members["id"].to_pylist(), clusters.members["cluster"].to_pylist()))
-    removed = clusters.removed_ids()
-    kept, reasons = [], Counter()
-    for doc in docs:
-        if doc.id in removed:
-            reasons["minhash:near_duplicate"] += 1
-            continue
-        if doc.id in cluster_of:
-            doc.metadata["dup_cluster"] = cluster_of[doc.id]
-        kept.append(doc)
-    return kept, reasons
 
 
 def lsh_probability(similarity: float, bands: int, rows: int) -> float:

@@ -10,14 +10,13 @@ filters, reused as they are; this module adds
 * a maths-aware mode (on by default): a document whose maths score reaches ``math_aware.threshold`` is
   judged on its masked text (each formula one placeholder word, equation-only lines removed, see
   :func:`curation.math_score.mask_formulas`) by filters built with ``math_aware.overrides``;
-* named drop reasons ``"<family>:<datatrove reason>"`` counted in a ``Counter``, so nothing is silent.
+* named drop reasons ``"<family>:<datatrove reason>"``, counted by :class:`QualityStep`, so nothing is silent.
 
 A filter never rewrites the document text: C4's line removal only decides whether the document passes.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -181,7 +180,7 @@ class QualityFilter:
     """Applies the enabled rule families in FineWeb's order and names the first rule a document fails.
 
     Settings are stored in ``__init__``; the datatrove filters (plain and maths-relaxed) are built once.
-    ``check`` judges one document; ``filter_documents`` is the shard-level work function.
+    ``check`` judges one document; :class:`QualityStep` applies it to a shard.
     """
 
     def __init__(self, config: QualityConfig | None = None):
@@ -211,7 +210,8 @@ class QualityFilter:
         text = doc.text or ""
         if len(text.strip()) < max(self.config.min_chars, 1):
             return False, "quality:empty"
-        maths = self.config.math_aware.enabled and self.score(doc) >= self.config.math_aware.threshold
+        score = self.score(doc)  # always: every filtered document carries math_score (cleanup routes on it)
+        maths = self.config.math_aware.enabled and score >= self.config.math_aware.threshold
         doc.metadata["quality_mode"] = "maths" if maths else "plain"
         if maths and self.config.math_aware.mask_formulas:
             text = mask_formulas(text)
@@ -226,23 +226,6 @@ class QualityFilter:
             if not keep:
                 return False, f"{name}:{reason or 'dropped'}"
         return True, None
-
-    def filter_documents(self, docs: Iterable) -> tuple[list, list, Counter]:
-        """Shard-level work: ``(kept, dropped, reasons)``.
-
-        ``dropped`` documents carry ``metadata["drop_reason"]`` so the caller can write them aside;
-        ``reasons`` counts every drop by name.
-        """
-        kept, dropped, reasons = [], [], Counter()
-        for doc in docs:
-            keep, reason = self.check(doc)
-            if keep:
-                kept.append(doc)
-            else:
-                doc.metadata["drop_reason"] = reason
-                dropped.append(doc)
-                reasons[reason] += 1
-        return kept, dropped, reasons
 
 
 class QualityStep(Step):

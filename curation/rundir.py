@@ -7,12 +7,13 @@ Paths may be local or any fsspec URL.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import uuid
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
 
 import fsspec
 import pyarrow as pa
@@ -61,12 +62,17 @@ class RunDir:
         return [n for n in self.list(stage, suffix=".parquet") if n.startswith("part-")]
 
     # -- atomic writes --------------------------------------------------------------------------------------
-    def write_bytes(self, data: bytes, *parts: str) -> None:
+    @contextlib.contextmanager
+    def atomic_open(self, *parts: str) -> Iterator[IO[bytes]]:
+        """A binary file to write ``parts`` through: a temporary name beside the target, flushed and fsynced
+        (where the filesystem has a file descriptor) when the block ends, then renamed onto the target, so
+        readers never see a half-written file. A block that raises leaves only the temporary
+        (``sweep_temporaries`` removes it)."""
         target = self.path(*parts)
         self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
         tmp = f"{target}.tmp-{uuid.uuid4().hex[:8]}"
         with self.fs.open(tmp, "wb") as f:
-            f.write(data)
+            yield f
             if hasattr(f, "flush"):
                 f.flush()
                 if hasattr(f, "fileno"):
@@ -75,6 +81,10 @@ class RunDir:
                     except (OSError, io.UnsupportedOperation):
                         pass
         self.fs.mv(tmp, target)
+
+    def write_bytes(self, data: bytes, *parts: str) -> None:
+        with self.atomic_open(*parts) as f:
+            f.write(data)
 
     def write_json(self, obj: Any, *parts: str) -> None:
         self.write_bytes(json.dumps(obj, indent=1, sort_keys=True, default=str).encode() + b"\n", *parts)
@@ -116,15 +126,10 @@ def write_parquet_stream(rundir: RunDir, tables: Iterable[pa.Table], schema: pa.
     """Stream record batches into one parquet file under a temporary name, renamed when whole.
 
     Row groups follow the batches, so the same batches give byte-identical files. Returns the row count."""
-    target = rundir.path(*parts)
-    rundir.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
-    tmp = f"{target}.tmp-{uuid.uuid4().hex[:8]}"
     rows = 0
-    with rundir.fs.open(tmp, "wb") as f:
-        with pq.ParquetWriter(f, schema, **PARQUET_OPTIONS) as writer:
-            for table in tables:
-                if table.num_rows:
-                    writer.write_table(table)
-                    rows += table.num_rows
-    rundir.fs.mv(tmp, target)
+    with rundir.atomic_open(*parts) as f, pq.ParquetWriter(f, schema, **PARQUET_OPTIONS) as writer:
+        for table in tables:
+            if table.num_rows:
+                writer.write_table(table)
+                rows += table.num_rows
     return rows

@@ -16,7 +16,7 @@ from datatrove.pipeline.base import PipelineStep
 from .documents import SCHEMA, batched_tables, from_table
 from .executor import Executor
 from .rundir import RunDir, part_name, write_parquet_stream
-from .step import Step, aside_of, drops_of, errors_of
+from .step import Step, aside_of, drops_of, errors_of, flags_of
 
 # documents dropped with a record of why (``<stage>/_aside/part-*.parquet``), e.g. the benchmark item matched
 ASIDE_SCHEMA = pa.schema([("id", pa.string()), ("url", pa.string()), ("reason", pa.string()), ("detail", pa.string())])
@@ -89,11 +89,12 @@ class ShardStage(Stage):
                 yield doc
 
         n_out = write_parquet_stream(rundir, batched_tables(counted(data)), SCHEMA, self.name, part_name(index))
-        dropped = drops_of(steps)
+        dropped, flagged = drops_of(steps), flags_of(steps)
         aside = aside_of(steps)
         if aside:
             rundir.write_table(pa.Table.from_pylist(aside, schema=ASIDE_SCHEMA), self.name, "_aside", part_name(index))
         stat = reader.stats.stats
         return {"source": str(source), "in": int(stat["records"].total) if "records" in stat else None,
                 "out": n_out, "tokens_in": int(stat["tokens"].total) if "tokens" in stat else None,
-                "tokens_out": tokens_out[0], "dropped": dict(sorted(dropped.items())), "errors": errors_of(steps)}
+                "tokens_out": tokens_out[0], "dropped": dict(sorted(dropped.items())),
+                "flagged": dict(sorted(flagged.items())), "errors": errors_of(steps)}

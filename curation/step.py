@@ -1,19 +1,26 @@
 """What every shard step of this project adds to a datatrove PipelineStep: named drop reasons and errors.
 
 Drops are datatrove stats under ``dropped/<reason>``, so datatrove's own steps (whose counters we translate)
-and ours are summed the same way into the per-task stats file.
+and ours are summed the same way into the per-task stats file. Documents a step marks but forwards (e.g.
+decontamination in flag mode) are counted the same way under ``flagged/<reason>``.
 """
 from __future__ import annotations
 
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from datatrove.pipeline.base import PipelineStep
+from datatrove.utils.batching import batched
 
 log = logging.getLogger("curation")
 DROP_PREFIX = "dropped/"
+FLAG_PREFIX = "flagged/"
+
+#: Consecutive lists of at most ``size`` items (the last one shorter): steps that call a model or a
+#: subprocess per batch stream a shard through it without holding the shard. datatrove's own helper.
+batches = batched
 
 
 class Step(PipelineStep):
@@ -33,32 +40,32 @@ class Step(PipelineStep):
             self.aside.append({"id": doc.id, "url": doc.metadata.get("url"), "reason": reason,
                                "detail": json.dumps(detail, sort_keys=True, default=str) if detail else None})
 
+    def flag(self, reason: str, value: int = 1) -> None:
+        """Count a document that is forwarded but marked (it stays in the output, so it is not a drop)."""
+        self.stat_update(FLAG_PREFIX + reason, value=value)
+
     def error(self, message: str) -> None:
         """A problem with the input that a user must see (named file/record); the run goes on."""
         log.warning(message)
         self.errors.append(message)
 
 
-def batches(items: Iterable, size: int) -> Iterator[list]:
-    """Consecutive lists of at most ``size`` items: steps that call a model or a subprocess per batch stream
-    a shard through it without holding the shard."""
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def drops_of(steps: Iterable[PipelineStep]) -> Counter:
+def counts_of(steps: Iterable[PipelineStep], prefix: str) -> Counter:
+    """The steps' stats whose label starts with ``prefix``, summed by the rest of the label."""
     counts: Counter = Counter()
     for step in steps:
         for label, metric in step.stats.stats.items():
-            if label.startswith(DROP_PREFIX):
-                counts[label[len(DROP_PREFIX):]] += int(metric.total)
+            if label.startswith(prefix):
+                counts[label[len(prefix):]] += int(metric.total)
     return counts
+
+
+def drops_of(steps: Iterable[PipelineStep]) -> Counter:
+    return counts_of(steps, DROP_PREFIX)
+
+
+def flags_of(steps: Iterable[PipelineStep]) -> Counter:
+    return counts_of(steps, FLAG_PREFIX)
 
 
 def aside_of(steps: Iterable[PipelineStep]) -> list[dict]:

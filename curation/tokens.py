@@ -154,6 +154,5 @@ class TokenCounter(Step):
         for batch in batches(data, self.batch_size):
             for doc, n in zip(batch, counts([d.text for d in batch])):
                 doc.metadata["n_tokens"] = n
-                self.stat_update("tokens", value=n)
                 yield doc
 

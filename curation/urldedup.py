@@ -11,7 +11,6 @@ as strings; a missing date loses to any date).
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -97,29 +96,3 @@ def find_url_duplicates(
             keeper = members[0][0]
             removed.update({m[0]: keeper for m in members[1:] if m[0] != keeper})
     return removed
-
-
-def url_records(docs: Iterable) -> list[tuple[str, str, str | None]]:
-    """The ``(id, url, warc_date)`` records of documents (what a shard contributes to the global step)."""
-    return [
-        (str(d.id), d.metadata.get("url") or "", d.metadata.get("warc_date")) for d in docs
-    ]
-
-
-def dedup_urls(docs: Iterable, config: UrlDedupConfig | None = None) -> tuple[list, list, Counter]:
-    """URL dedup of documents held together: ``(kept, removed, reasons)``.
-
-    Removed documents carry ``metadata["duplicate_of"]`` (the kept id) and ``metadata["drop_reason"]``.
-    """
-    docs = list(docs)
-    removed_map = find_url_duplicates(url_records(docs), config)
-    kept, removed, reasons = [], [], Counter()
-    for doc in docs:
-        if str(doc.id) in removed_map:
-            doc.metadata["duplicate_of"] = removed_map[str(doc.id)]
-            doc.metadata["drop_reason"] = "url_dedup:same_url"
-            removed.append(doc)
-            reasons["url_dedup:same_url"] += 1
-        else:
-            kept.append(doc)
-    return kept, removed, reasons

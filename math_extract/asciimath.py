@@ -26,7 +26,7 @@ _OPERATORS = [  # longest first so that "<=>" wins over "<="
     ("EE", r"\exists"), ("RR", r"\mathbb{R}"), ("NN", r"\mathbb{N}"), ("ZZ", r"\mathbb{Z}"),
     ("QQ", r"\mathbb{Q}"), ("CC", r"\mathbb{C}"), ("del", r"\partial"), ("grad", r"\nabla"),
     ("notin", r"\notin"), ("and", r"\text{ and }"), ("or", r"\text{ or }"), ("if", r"\text{ if }"),
-    ("dx", "dx"), ("...", r"\ldots"), ("(:", r"\langle"), (":)", r"\rangle"),
+    ("...", r"\ldots"), ("(:", r"\langle"), (":)", r"\rangle"),
 ]
 _WORD_OPS = {k: v for k, v in _OPERATORS if k.isalpha()}
 _SYM_OPS = sorted(((k, v) for k, v in _OPERATORS if not k.isalpha()), key=lambda kv: -len(kv[0]))

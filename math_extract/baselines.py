@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-Extractor = Callable[[list[str]], list[str]]
+from .evaluate import Extractor
 
 
 def ours(**settings) -> Extractor:
@@ -45,16 +45,12 @@ EXTRACTORS: dict[str, Callable[[], Extractor]] = {
 }
 
 
-def maths_pages(data_root: str | None = None, warcs: list[str] = (), limit_per_warc: int = 0) -> list[tuple[str, str]]:
+def maths_pages(data_root: str, warcs: list[str] = (), limit_per_warc: int = 0) -> list[tuple[str, str]]:
     """Real maths pages: the readability maths tests, Wikipedia t-SNE, and HTML records of Debian-doc WARCs."""
     from pathlib import Path
 
     from .decode import decode_html
 
-    if data_root is None:
-        from curation.shared_data import shared_data_dir
-
-        data_root = str(shared_data_dir())
     root = Path(data_root)
     pages = [(str(p), decode_html(p.read_bytes())) for p in sorted((root / "math").glob("*/source.html"))]
     tsne = root / "extraction" / "trafilatura-cache" / "en.wikipedia.org.tsne.html"
@@ -66,25 +62,33 @@ def maths_pages(data_root: str | None = None, warcs: list[str] = (), limit_per_w
 
 
 def warc_pages(path: str, limit: int = 0) -> list[tuple[str, str]]:
-    """(url, decoded html) of the HTML response records of one WARC file; undecodable records are skipped."""
-    from warcio.archiveiterator import ArchiveIterator
+    """(url, decoded html) of the HTML response records of one WARC file; undecodable records are skipped.
+
+    Read as the extract stage reads a shard (``WarcShardReader``, the declared charset to ``decode_html``), so
+    benchmarks and evaluations see the pages the pipeline sees. A shard that cannot be read at all (missing,
+    empty, not a WARC) raises, as a wrong path given to a benchmark must not pass as zero pages."""
+    from contextlib import closing
+
+    from curation.extract import _charset
+    from curation.step import drops_of
+    from curation.warc import WarcShardReader
 
     from .decode import decode_html
     from .errors import ExtractError
 
+    reader = WarcShardReader(path)
     out = []
-    with open(path, "rb") as fh:
-        for record in ArchiveIterator(fh):
-            if record.rec_type != "response":
+    with closing(reader.run()) as docs:
+        for doc in docs:
+            content_type = doc.metadata["content_type"]
+            if doc.metadata["kind"] != "html" or "html" not in content_type.lower():
                 continue
-            ctype = record.http_headers.get_header("Content-Type", "") if record.http_headers else ""
-            if "html" not in ctype.lower():
-                continue
-            charset = ctype.split("charset=", 1)[1].split(";")[0] if "charset=" in ctype else None
             try:
-                out.append((record.rec_headers.get_header("WARC-Target-URI"), decode_html(record.content_stream().read(), charset)))
+                out.append((doc.metadata["url"], decode_html(doc.metadata["payload"], _charset(content_type))))
             except ExtractError:
                 continue
             if limit and len(out) >= limit:
                 break
+    if drops_of([reader]).keys() & {"unreadable_shard", "empty_shard", "not_a_warc"}:
+        raise OSError(reader.errors[0])
     return out

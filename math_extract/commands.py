@@ -57,7 +57,13 @@ def _extract_html(args: argparse.Namespace) -> int:
 
 def _eval_extract(args: argparse.Namespace) -> int:
     from .baselines import EXTRACTORS, maths_pages
-    from .evaluate import load_evaldata, load_scrapinghub, score_evaldata, score_formulas, score_scrapinghub
+    from .evaluate import (
+        load_evaldata,
+        load_scrapinghub,
+        score_evaldata,
+        score_formulas,
+        score_scrapinghub,
+    )
 
     sets = set(args.sets.split(","))
     lim = (lambda xs: xs[: args.limit]) if args.limit else (lambda xs: xs)

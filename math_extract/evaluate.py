@@ -10,7 +10,6 @@ import gzip
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -58,10 +57,9 @@ def _text_outside_code(doc) -> Iterable[str]:
     for el in doc.iter():
         if not isinstance(el.tag, str):
             continue
-        skip_self = el.tag in _SKIP_TEXT or any(a.tag in _SKIP_TEXT for a in el.iterancestors())
-        if not skip_self and el.text:
+        parent_skip = any(a.tag in _SKIP_TEXT for a in el.iterancestors())  # one walk serves text and tail
+        if not (parent_skip or el.tag in _SKIP_TEXT) and el.text:
             yield el.text
-        parent_skip = any(a.tag in _SKIP_TEXT for a in el.iterancestors())
         if not parent_skip and el.tail:
             yield el.tail
 
@@ -70,14 +68,6 @@ def formula_recall(formulas: list[str], text: str) -> tuple[int, int]:
     """(found, total): formulas present in ``text``, whitespace-insensitively."""
     squashed = _squash(text)
     return sum(1 for f in formulas if f in squashed), len(formulas)
-
-
-@dataclass
-class Score:
-    name: str
-    n: int
-    value: float
-    detail: str = ""
 
 
 def load_scrapinghub(root: str | Path) -> list[tuple[str, str, str]]:

@@ -115,7 +115,7 @@ class _Converter:
         if name == "menclose":
             return self.enclose(el)
         if name in ("mstack", "mlongdiv"):
-            return self.stack(el, kids, name == "mlongdiv")
+            return self.stack(kids, name == "mlongdiv")
         if name in ("math", "mrow", "mstyle", "mpadded", "mphantom", "merror", "semantics", "msrow", "msgroup"):
             if name == "semantics" and kids:
                 return self.conv(kids[0])
@@ -142,7 +142,7 @@ class _Converter:
         if name == "mspace":
             return r"\ "
         if name == "mfrac":
-            a, b = (self.conv(k) for k in (kids + [el, el])[:2]) if len(kids) >= 2 else (self.row(el), "")
+            a, b = (self.conv(kids[0]), self.conv(kids[1])) if len(kids) >= 2 else (self.row(el), "")
             if el.get("linethickness") in ("0", "0px", "0em"):
                 return r"\binom{" + a + "}{" + b + "}"
             return r"\frac{" + a + "}{" + b + "}"
@@ -160,7 +160,7 @@ class _Converter:
             inner = (seps[0]).join(self.conv(k) for k in kids)
             return r"\left" + _FENCES.get(open_, open_) + " " + inner + r" \right" + _FENCES.get(close, close)
         if name == "mtable":
-            return self.table(el, kids)
+            return self.table(kids)
         if name in ("mtr", "mlabeledtr"):
             return " & ".join(self.conv(k) for k in kids)
         if name == "mtd":
@@ -186,7 +186,7 @@ class _Converter:
             sup = rest[0] if rest else None
         else:
             sub, sup = (rest + [None, None])[:2]
-        if name.startswith("m") and name in ("munder", "mover", "munderover") and base.strip() not in _BIG_OPS \
+        if name in ("munder", "mover", "munderover") and base.strip() not in _BIG_OPS \
                 and not base.strip().startswith("\\lim"):
             if name == "munder" and sub is not None:
                 return r"\underset{" + sub + "}{" + base + "}"
@@ -203,7 +203,7 @@ class _Converter:
 
     def multiscripts(self, kids: list) -> str:
         base = self.conv(kids[0])
-        post, pre, cur = [], [], None
+        post, pre = [], []
         cur = post
         for k in kids[1:]:
             if _local(k.tag) == "mprescripts":
@@ -233,7 +233,7 @@ class _Converter:
                 inner = wrap.format(inner)
         return inner
 
-    def stack(self, el, kids, longdiv: bool) -> str:
+    def stack(self, kids, longdiv: bool) -> str:
         """Elementary-school layouts (``mstack``, ``mlongdiv``) as a right-aligned array, one row per line.
 
         ``mlongdiv``'s first two children are the divisor and the result; the dividend is the first row after."""
@@ -252,7 +252,7 @@ class _Converter:
         body = r" \\ ".join(r for r in rows)
         return r"\begin{array}{r}" + body.replace(r"\\ \hline \\", r"\\ \hline") + r"\end{array}"
 
-    def table(self, el, kids) -> str:
+    def table(self, kids) -> str:
         rows = [self.conv(r) for r in kids]
         body = r" \\ ".join(rows)
         ncols = max((len(self.children(r)) for r in kids), default=1)

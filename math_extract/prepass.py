@@ -17,8 +17,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from lxml import etree
 
 from .asciimath import asciimath_to_tex
-from .detect import FORUM_TEX
-from .mathml import mathml_to_latex
+from .detect import FORUM_TEX, count_tex_delimited
+from .mathml import _local, mathml_to_latex
 
 MATH_CLASS = "mx-math"
 MATH_TAG = "mx-math"  # inline formulas get their own tag (lynx renders unknown tags as inline text) so that
@@ -41,10 +41,6 @@ _UNWRAP = ("b", "i", "em", "strong", "font", "small", "u", "abbr", "tt", "big", 
 
 def classes(el) -> set[str]:
     return set((el.get("class") or "").split())
-
-
-def _local(tag) -> str:
-    return tag.rsplit("}", 1)[-1].split(":")[-1].lower() if isinstance(tag, str) else ""
 
 
 def _math_node(tex: str, display: bool, tail: str | None):
@@ -224,11 +220,10 @@ def _text_nodes(doc, pattern, convert) -> int:
     for el in list(doc.iter()):
         if not isinstance(el.tag, str):
             continue
-        inside_code = el.tag in _VERBATIM or any(a.tag in _VERBATIM for a in el.iterancestors())
-        if not inside_code and el.text and pattern.search(el.text):
+        parent_code = any(a.tag in _VERBATIM for a in el.iterancestors())  # one walk serves text and tail
+        if not (parent_code or el.tag in _VERBATIM) and el.text and pattern.search(el.text):
             el.text, k = pattern.subn(convert, el.text)
             n += k
-        parent_code = any(a.tag in _VERBATIM for a in el.iterancestors())
         if not parent_code and el.tail and pattern.search(el.tail):
             el.tail, k = pattern.subn(convert, el.tail)
             n += k
@@ -242,8 +237,6 @@ _DELIMS = ("\\(", "\\[", "$", "\\begin{")
 
 def _mark_tex_text(doc) -> int:
     """Flag elements whose own text holds TeX (``\\(..\\)``, ``$..$``...) so main-content selection keeps them."""
-    from .detect import count_tex_delimited
-
     n = 0
     for el in doc.iter():
         tag = el.tag

@@ -14,7 +14,6 @@ import sys
 COMMAND_MODULES = (
     "pipelines.commands",
     "math_extract.commands",
-    "curation.commands",
     "curation.llm.commands",
 )
 
@@ -22,14 +21,8 @@ COMMAND_MODULES = (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="curate", description="Pretraining data curation: WARC shards to a parquet mixture.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name == name:  # that package has no commands (yet); any other missing module is a real error
-                continue
-            raise
-        module.register(sub)
+    for name in COMMAND_MODULES:  # each one exists: a module that fails to import is a real error
+        importlib.import_module(name).register(sub)
     return parser
 
 

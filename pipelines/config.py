@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -73,26 +74,25 @@ def _check_hook(spec):
     return spec
 
 
+HookSpec = Annotated[str | dict, AfterValidator(_check_hook)]  # one validator for every section with a hook
+
+
 class CleanupSettings(Section):
     enabled: bool = False
-    hook: str | dict = Field("math-cleanup", description="built-in name, module:function, or a template mapping")
+    hook: HookSpec = Field("math-cleanup", description="built-in name, module:function, or a template mapping")
     min_math_score: float = Field(0.3, ge=0, le=1, description="documents routed to the LLM; 0 sends all")
     chunk_tokens: int = Field(1024, ge=32)
     max_tokens: int | None = Field(None, ge=1, description="per reply; default: 1.5x the chunk + 32")
     on_failure: Literal["keep", "drop"] = "keep"
     batch_documents: int = Field(32, ge=1)
 
-    _hook = field_validator("hook")(classmethod(lambda cls, v: _check_hook(v)))
-
 
 class ClassifySettings(Section):
     enabled: bool = False
-    hook: str | dict = "quality-annotate"
+    hook: HookSpec = "quality-annotate"
     sample_size: int = Field(64, ge=5, description="documents the LLM annotates to train the classifier")
     chunk_tokens: int = Field(512, ge=32)
     max_tokens: int | None = Field(None, ge=1)
-
-    _hook = field_validator("hook")(classmethod(lambda cls, v: _check_hook(v)))
 
 
 class TokenSettings(Section):
@@ -166,18 +166,37 @@ def _resolve(path: str, base: Path) -> str:
 
 
 def _describe(err: dict) -> str:
-    where = ".".join(str(p) for p in err["loc"])
+    loc = [str(p) for p in err["loc"]]
+    where = ".".join(loc)
     kind = err["type"]
     if kind == "extra_forbidden":
         return f"{where}: unknown key"
     if kind == "missing":
         return f"{where}: required but missing"
     message = err["msg"].removeprefix("Value error, ")
-    if kind == "value_error" and where in ("", "dedup"):  # whole-config checks name their field themselves
-        return message
+    if kind == "value_error":
+        named = _self_named(message, loc)
+        if named is not None:
+            return named
     if kind == "literal_error":
         return f"{where}: got {err.get('input')!r}, allowed: {err['ctx']['expected']}"
     return f"{where}: got {err.get('input')!r}: {message}"
+
+
+def _self_named(message: str, loc: list[str]) -> str | None:
+    """A validator message that names its own field, completed to the full path; None if it names none.
+
+    A whole-config check (empty location) names its field itself (``llm: ...``); a section validator may start
+    with a name on its location path (``dedup: ...``, ``math_aware.overrides.c4: ...``), which is then prefixed
+    with the path above that name, instead of repeating the location and the value in front of it."""
+    if not loc:
+        return message
+    head, sep, _ = message.partition(": ")
+    first = head.split(".")[0]
+    if not sep or first not in loc:
+        return None
+    above = loc[: max(i for i, p in enumerate(loc) if p == first)]  # the deepest: validators sit low
+    return ".".join([*above, message]) if above else message
 
 
 def parse_config(data: dict, base: Path, source: str = "config") -> RunConfig:

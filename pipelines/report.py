@@ -1,4 +1,5 @@
-"""Per-stage accounting read from the run directory alone: documents in, out, dropped by reason, errors.
+"""Per-stage accounting read from the run directory alone: documents in, out, dropped by reason, flagged
+(kept but marked, e.g. decontamination in flag mode), errors.
 
 Used at the end of ``curate run`` and by ``curate stats RUN``.
 """
@@ -18,11 +19,13 @@ def stage_totals(rundir: RunDir) -> list[dict]:
         if not stats:
             continue
         dropped: Counter = Counter()
+        flagged: Counter = Counter()
         for s in stats:
             dropped.update(s.get("dropped", {}))
+            flagged.update(s.get("flagged", {}))
         rows.append({"stage": stage, "tasks": len(stats), "in": _total(stats, "in"), "out": _total(stats, "out"),
                      "tokens_in": _total(stats, "tokens_in"), "tokens_out": _total(stats, "tokens_out"),
-                     "dropped": dict(sorted(dropped.items())),
+                     "dropped": dict(sorted(dropped.items())), "flagged": dict(sorted(flagged.items())),
                      "seconds": round(sum(s.get("seconds", 0) for s in stats), 1),
                      "errors": [e for s in stats for e in s.get("errors", [])]})
     return rows
@@ -43,6 +46,9 @@ def format_totals(rows: list[dict], max_errors: int = 10) -> str:
     lines = [header, "-" * 100]
     for r in rows:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(r["dropped"].items(), key=lambda kv: (-kv[1], kv[0])))
+        if r["flagged"]:
+            reasons += ("; " if reasons else "") + "flagged (kept): " + ", ".join(
+                f"{k} {v}" for k, v in sorted(r["flagged"].items(), key=lambda kv: (-kv[1], kv[0])))
         lines.append(f"{r['stage']:<17} {r['tasks']:>5} {_num(r['in']):>8} {_num(r['out']):>8} "
                      f"{_num(r['tokens_in']):>10} {_num(r['tokens_out']):>10} {sum(r['dropped'].values()):>7}  {reasons}")
     errors = [e for r in rows for e in r["errors"]]

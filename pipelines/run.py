@@ -37,11 +37,15 @@ def run_pipeline(cfg: RunConfig, executor: Executor, echo=print) -> RunDir:
     from climb.embed import EmbedStage
     from climb.mixture import MixtureStage
     from climb.search import search
+    from climb.target import read_target_texts
 
-    if cfg.filter.decontamination.benchmarks:  # a missing or unreadable benchmark stops the run before any work
+    # a missing or unreadable benchmark or target set stops the run before any work, not after the costly
+    # stages (the proxy runs are the first to read the target)
+    if cfg.filter.decontamination.benchmarks:
         from curation.decontaminate import BenchmarkIndex
 
         BenchmarkIndex.from_config(cfg.filter.decontamination)
+    read_target_texts(cfg.climb.search.target)
     rundir = RunDir(cfg.run_dir)
     claim_run_dir(rundir, cfg)
     shards = expand_inputs(cfg.inputs)

@@ -6,16 +6,30 @@ import io
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
+from datatrove.data import Document
 
+from curation.dedup import DedupStage
+from curation.documents import from_table, to_table
+from curation.rundir import RunDir, part_name
 from curation.shared_data import shared_dir
+from pipelines.config import DedupSettings
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = shared_dir()
 DATA = SHARED / "data"
 CURATE = [sys.executable, "-m", "pipelines.cli"]
+
+
+def pytest_configure(config) -> None:
+    """Stop at once with one line when the real data is absent: test modules read it at import, and a
+    FileNotFoundError per module says nothing about where the data should be."""
+    if not DATA.is_dir():
+        pytest.exit(f"the tests need the shared real data at {DATA}: put it in ../shared/data beside the checkout "
+                    "or point CURATION_SHARED at the folder that holds data/", returncode=2)
 
 
 def write_warc(path: Path, pages: list[tuple[str, bytes]]) -> Path:
@@ -93,3 +107,25 @@ def curate(*args: str, check: bool = True, timeout: float = 900, **kw) -> subpro
     if check and proc.returncode != 0:
         raise AssertionError(f"curate {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr[-4000:]}")
     return proc
+
+
+@pytest.fixture
+def memory_rundir():
+    """A run directory in fsspec's in-memory filesystem: its paths carry no protocol, as on any remote store."""
+    rundir = RunDir(f"memory://dedup-test-{uuid.uuid4().hex[:8]}")
+    yield rundir
+    rundir.fs.rm(rundir.base, recursive=True)
+
+
+def run_dedup_stage(rundir: RunDir, shards: list[list[Document]], **settings) -> tuple[dict, list[dict], list[Document]]:
+    """The dedup stage's three passes in this process (what ``DedupStage.run`` hands to the executor) over
+    ``shards`` written as the filter stage's parts. Returns (global pass stats, task stats, kept documents)."""
+    stage = DedupStage(DedupSettings(**settings))
+    parts = [part_name(i) for i in range(len(shards))]
+    for part, docs in zip(parts, shards):
+        rundir.write_table(to_table(docs), "filter", part)
+        stage.signature_task(rundir, part)
+    found = stage.find_duplicates(rundir, parts)
+    stats = [stage.task(rundir, part, i) for i, part in enumerate(parts)]
+    kept = [d for part in parts for d in from_table(rundir.read_table("dedup", part))]
+    return found, stats, kept

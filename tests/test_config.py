@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import REPO, curate
+
 from pipelines.config import ConfigError, load_config
 
 GOOD = REPO / "pipelines/configs/demo.yaml"
@@ -34,6 +34,17 @@ def test_bad_value_names_field_and_allowed(tmp_path, extra, field, hint):
     assert "\n" not in message and field in message and hint in message
 
 
+def test_nested_validator_message_names_the_field_once(tmp_path):
+    """The quality validator starts its message with ``math_aware.overrides``: completed to the full path, not
+    repeated after a ``got {...}`` of the whole mapping."""
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, "filter: {quality: {math_aware: {overrides: {nope: {}}}}}\n"))
+    message = str(err.value)
+    assert message.endswith(": filter.quality.math_aware.overrides: unknown filter 'nope'; "
+                            "known: gopher_repetition, gopher_quality, c4, fineweb"), message
+    assert message.count("overrides") == 1 and ": got " not in message
+
+
 def test_search_rounds_must_be_positive(tmp_path):
     text = GOOD.read_text().replace("runs_per_round: [16, 8, 4]", "runs_per_round: [16, 0]")
     p = tmp_path / "c.yaml"
@@ -54,3 +65,17 @@ def test_cli_prints_one_line_and_exits_2(tmp_path):
     assert proc.stderr.strip().count("\n") == 0 and "extract.extractor" in proc.stderr
     missing = curate("run", str(tmp_path / "absent.yaml"), check=False)
     assert missing.returncode == 2 and "not found" in missing.stderr
+
+
+def test_bad_climb_target_stops_before_any_work(tmp_path):
+    """The target set is first read by the proxy runs, after every costly stage: it is checked up front."""
+    (tmp_path / "blank.jsonl").write_text('{"text": "  "}\n')
+    for target, error in [("absent.jsonl", "no file matches {}"), ("blank.jsonl", "{} holds no text")]:
+        p = tmp_path / "c.yaml"
+        p.write_text(GOOD.read_text().replace("../../sample/target/sympy-docs.jsonl", target)
+                     .replace("../../runs/demo", "run"))
+        proc = curate("run", str(p), "--quiet", "--workers", "1", check=False)
+        last = proc.stderr.strip().splitlines()[-1]
+        assert proc.returncode == 1 and last == "curate: climb.search.target: " + error.format(tmp_path / target), \
+            proc.stderr
+        assert not (tmp_path / "run").exists()

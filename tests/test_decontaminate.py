@@ -11,8 +11,18 @@ import pytest
 from datatrove.data import Document
 from pydantic import ValidationError
 
+from curation.decontaminate import (
+    BenchmarkError,
+    BenchmarkIndex,
+    DecontaminationConfig,
+    words_of,
+)
+from curation.documents import to_table
+from curation.filter import DecontaminateStep, FilterStage
+from curation.rundir import RunDir, part_name
 from curation.shared_data import shared_data_dir
-from curation.decontaminate import BenchmarkError, BenchmarkIndex, DecontaminationConfig, decontaminate, words_of
+from curation.step import drops_of, flags_of
+from pipelines.config import FilterSettings
 
 DATA = shared_data_dir()
 
@@ -44,30 +54,57 @@ def _fresh(docs):
     return [Document(text=d.text, id=d.id) for d in docs]
 
 
+def decontaminate(docs, config: DecontaminationConfig) -> tuple[DecontaminateStep, list[Document], dict]:
+    """The filter stage's decontamination step over fresh copies of ``docs``: (step, forwarded, removed),
+    ``removed`` mapping each removed id to the benchmark item recorded for it in the stage's aside table."""
+    step = DecontaminateStep(config)
+    forwarded = list(step.run(_fresh(docs)))
+    return step, forwarded, {a["id"]: json.loads(a["detail"]) for a in step.aside}
+
+
 def test_document_sharing_a_13_gram_is_removed_with_the_item_recorded(benchmark_jsonl, articles):
-    index = BenchmarkIndex.from_config(DecontaminationConfig(benchmarks=[str(benchmark_jsonl)]))
-    kept, hit, reasons = decontaminate(_fresh(articles), index)
-    assert [d.id for d in hit] == [articles[3].id]
-    record = hit[0].metadata["contamination"]
+    config = DecontaminationConfig(benchmarks=[str(benchmark_jsonl)])
+    step, kept, removed = decontaminate(articles, config)
+    assert list(removed) == [articles[3].id]
+    record = removed[articles[3].id]
     assert record["benchmark"] == str(benchmark_jsonl) and record["item"] == 1
     assert len(record["ngram"].split()) == 13 and record["ngram"] in " ".join(words_of(articles[3].text))
-    assert reasons == {"decontamination:bench.jsonl": 1} and len(kept) == len(articles) - 1
+    assert [a["reason"] for a in step.aside] == ["decontamination:bench.jsonl"]
+    assert drops_of([step]) == {"decontamination:bench.jsonl": 1} and len(kept) == len(articles) - 1
+    assert articles[3].id not in {d.id for d in kept} and flags_of([step]) == {}
+    index = BenchmarkIndex.from_config(config)
     assert index.stats[f"{benchmark_jsonl}:skipped_short_examples"] == 1
 
 
 def test_flag_mode_keeps_the_document(benchmark_jsonl, articles):
     config = DecontaminationConfig(benchmarks=[str(benchmark_jsonl)], mode="flag")
-    kept, hit, reasons = decontaminate(_fresh(articles), BenchmarkIndex.from_config(config))
-    assert len(kept) == len(articles) and len(hit) == 1 and "contamination" in hit[0].metadata
-    assert reasons == {"decontamination_flagged:bench.jsonl": 1}
+    step, kept, removed = decontaminate(articles, config)
+    hit = [d for d in kept if "contamination" in d.metadata]
+    assert len(kept) == len(articles) and [d.id for d in hit] == [articles[3].id] and removed == {}
+    assert json.loads(hit[0].metadata["contamination"])["item"] == 1
+    assert flags_of([step]) == {"decontamination:bench.jsonl": 1} and drops_of([step]) == {}
+
+
+def test_flag_mode_counts_reach_the_stage_stats(benchmark_jsonl, articles, tmp_path):
+    """The filter stage's per-task stats (what ``curate stats`` reads) carry flagged documents by reason."""
+    rundir = RunDir(str(tmp_path / "run"))
+    rundir.write_table(to_table(_fresh(articles)), "extract", part_name(0))
+    settings = FilterSettings(languages=[], min_language_score=0,
+                              decontamination={"benchmarks": [str(benchmark_jsonl)], "mode": "flag"})
+    stats = FilterStage(settings).task(rundir, part_name(0), 0)
+    assert stats["flagged"] == {"decontamination:bench.jsonl": 1}
+    assert not any(k.startswith("decontamination") for k in stats["dropped"])
+    assert stats["in"] == len(articles) == stats["out"] + sum(stats["dropped"].values())
+    flagged = [r for r in rundir.read_table("filter", part_name(0)).to_pylist() if r["contamination"]]
+    assert [r["id"] for r in flagged] == [articles[3].id]
 
 
 def test_twelve_shared_words_are_not_enough(tmp_path, articles):
     path = tmp_path / "bench.txt"
     passage = " ".join(words_of(articles[5].text)[10:22])  # exactly 12 words as the index counts them
     path.write_text(f"{passage} zzzunrelated tail words here\n", encoding="utf-8")
-    index = BenchmarkIndex.from_config(DecontaminationConfig(benchmarks=[str(path)]))
-    assert decontaminate(_fresh(articles), index)[1] == []
+    step, kept, removed = decontaminate(articles, DecontaminationConfig(benchmarks=[str(path)]))
+    assert removed == {} and len(kept) == len(articles) and drops_of([step]) == {}
 
 
 def test_text_and_parquet_benchmarks_and_short_whole_items(tmp_path, articles):
@@ -78,8 +115,7 @@ def test_text_and_parquet_benchmarks_and_short_whole_items(tmp_path, articles):
     short = _passage(articles[7], 3, 9)  # 9 words: matched whole (min_item_words=8 <= 9 < 13)
     pq.write_table(pa.table({"problem": ["nothing to see here", short], "id": [1, 2]}), parquet_path)
     config = DecontaminationConfig(benchmarks=[str(text_path), str(parquet_path)], text_fields=["problem"])
-    _kept, hit, _reasons = decontaminate(_fresh(articles), BenchmarkIndex.from_config(config))
-    found = {d.id: d.metadata["contamination"] for d in hit}
+    _step, _kept, found = decontaminate(articles, config)
     assert found[articles[0].id]["benchmark"] == str(text_path) and found[articles[0].id]["item"] == 1
     assert found[articles[7].id] == {"benchmark": str(parquet_path), "item": 1, "ngram": " ".join(words_of(short))}
 

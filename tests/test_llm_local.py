@@ -44,12 +44,17 @@ def test_local_backend_generates_batched_deterministic_text(local_backend):
 
 @pytest.mark.slow
 def test_local_backend_runs_a_hook_and_caches_it(local_backend, tmp_path):
+    # the first text is one the 135M model rewrites in 13 tokens (greedy), so the ok path is really taken;
+    # 24 leaves it room while the boilerplate-only second text still costs little when it runs to the limit
     texts = ["Home | Login\n\nThe integral of 2x is x^2 + C.", "Click here to subscribe!"]
-    results = run_hook("math-cleanup", texts, local_backend, tmp_path, max_tokens=16)
-    assert len(results) == 2 and all(r.status == "ok" or r.reason for r in results)
-    assert all(r.n_chunks == 1 and r.completion_tokens <= 16 for r in results)
+    results = run_hook("math-cleanup", texts, local_backend, tmp_path, max_tokens=24)
+    assert len(results) == 2 and all(r.n_chunks == 1 and r.completion_tokens <= 24 for r in results)
+    cleaned = [r for r in results if r.status == "ok"]
+    assert cleaned, [(r.status, r.reason) for r in results]
+    assert all(r.text and r.text != texts[r.id] and r.reason is None for r in cleaned)
+    assert all(r.reason and r.text in (texts[r.id], None) for r in results if r.status != "ok")
     before = local_backend.stats.requests
-    again = run_hook("math-cleanup", texts, local_backend, tmp_path, max_tokens=16)
+    again = run_hook("math-cleanup", texts, local_backend, tmp_path, max_tokens=24)
     assert local_backend.stats.requests == before
     assert [r.as_dict() | {"cached_chunks": 0} for r in again] == [r.as_dict() for r in results]
 
@@ -73,6 +78,18 @@ def test_unknown_backend_and_bad_settings_name_the_field():
         make_backend({"backend": "vllm"})
     with pytest.raises(ValueError, match="bad settings for backend 'transformers'"):
         make_backend({"backend": "transformers", "temprature": 0.2})
+    # one `threads` setting (and `curate serve-llm --threads`) for either local runtime
+    assert make_backend({"backend": "llama_cpp", "threads": 2}).threads == 2
+    assert make_backend({"backend": "transformers", "threads": 2}).threads == 2
+
+
+def test_backend_for_builds_one_backend_per_settings():
+    """Stages share a process's backend, so a local model loads once however many batches and stages ask."""
+    from curation.llm.backends import backend_for
+
+    first = backend_for({"backend": "llama_cpp", "seed": 3, "threads": 1})
+    assert backend_for({"threads": 1, "seed": 3, "backend": "llama_cpp"}) is first
+    assert backend_for({"backend": "llama_cpp", "seed": 4, "threads": 1}) is not first
 
 
 def test_http_backend_can_chunk_with_the_packaged_tokenizer():

@@ -4,22 +4,37 @@ from __future__ import annotations
 import multiprocessing
 import random
 import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from curation.llm.cache import ReplyCache, cache_key
-from curation.llm.chunking import merge_chunks, split_into_chunks
+from curation.llm.chunking import (
+    merge_chunks,
+    split_into_chunks,
+    split_into_counted_chunks,
+)
 from curation.llm.hooks import (
     ANNOTATE,
     MATH_CLEANUP,
     NO_USEFUL_CONTENT,
     QUALITY_ANNOTATE,
+    QUALITY_ANNOTATE_SYSTEM,
+    Hook,
     ReplyParseError,
     get_hook,
     parse_quality_score,
+    prompt_fingerprint,
 )
 from curation.llm.openai_http import OpenAIBackend, parse_retry_after
-from curation.llm.protocol import Completion
+from curation.llm.protocol import (
+    BackendError,
+    ChatRequest,
+    Completion,
+    complete_one,
+    completion_from_payload,
+)
 
 
 def words(text: str) -> int:
@@ -36,6 +51,7 @@ def test_chunks_keep_every_character_and_respect_the_limit():
     assert "".join(chunks) == text
     assert all(words(chunk) <= 25 for chunk in chunks)
     assert len(chunks) > 5
+    assert split_into_counted_chunks(text, words, 25) == [(chunk, words(chunk)) for chunk in chunks]
 
 
 def test_chunks_break_on_paragraph_boundaries_when_paragraphs_fit():
@@ -69,6 +85,8 @@ def test_chunks_hold_the_limit_even_when_token_counts_do_not_add_up():
     chunks = split_into_chunks(text, superadditive, 20)
     assert "".join(chunks) == text
     assert all(superadditive(chunk) <= 20 for chunk in chunks)
+    # the counts handed to the runner are the real ones, also for chunks the repair pass re-packed
+    assert split_into_counted_chunks(text, superadditive, 20) == [(chunk, superadditive(chunk)) for chunk in chunks]
 
 
 def test_empty_text_has_no_chunks_and_bad_limit_is_refused():
@@ -126,6 +144,22 @@ def test_template_hook_from_config():
     other = get_hook({"name": "grade", "system": "You grade.", "prompt": "Grade it:\n{text}", "mode": "annotate",
                       "value_pattern": r"grade:\s*(\d+)"})
     assert other.fingerprint != hook.fingerprint  # an edited prompt must not reuse cached replies
+    reparsed = get_hook({"name": "grade", "system": "You grade.", "prompt": "Grade this:\n{text}",
+                         "mode": "annotate", "value_pattern": r"mark:\s*(\d+)"})
+    assert reparsed.fingerprint == hook.fingerprint  # a parser edit reads the cached raw replies again
+
+
+def test_fingerprint_covers_the_whole_prompt_and_nothing_else():
+    """The built-ins hash the messages they send, user template included, not only their system prompt."""
+    assert QUALITY_ANNOTATE.fingerprint == prompt_fingerprint(QUALITY_ANNOTATE.build_messages)
+    new_template = Hook("quality-annotate", lambda chunk: [{"role": "system", "content": QUALITY_ANNOTATE_SYSTEM},
+                                                           {"role": "user", "content": f"Page:\n{chunk}"}],
+                        parse_quality_score, mode=ANNOTATE, max_tokens=128)
+    assert new_template.fingerprint != QUALITY_ANNOTATE.fingerprint
+    new_parser = Hook("quality-annotate", QUALITY_ANNOTATE.build_messages, lambda reply: 0, mode=ANNOTATE,
+                      max_tokens=128)
+    assert new_parser.fingerprint == QUALITY_ANNOTATE.fingerprint
+    assert MATH_CLEANUP.fingerprint not in ("", QUALITY_ANNOTATE.fingerprint)
 
 
 @pytest.mark.parametrize("spec, message", [
@@ -207,6 +241,90 @@ def test_backoff_grows_is_jittered_capped_and_honours_retry_after():
     assert max(delays) <= 2.0
     assert backend._backoff(0, 1.5) >= 1.5
     assert backend._backoff(0, 500.0) == 2.0  # a server asking for minutes is capped at backoff_max
+
+
+class BrokenTransferServer:
+    """A loopback server whose answers break mid-transfer (a chunked body with an unreadable chunk size), which
+    requests raises as ``ChunkedEncodingError`` rather than a ``ConnectionError``. ``GET /v1/models`` breaks
+    ``broken_listings`` times and then answers; every ``POST`` breaks."""
+
+    def __init__(self, broken_listings: int):
+        self.broken_listings, self.gets, self.posts = broken_listings, 0, 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _broken(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                self.wfile.write(b"zz\r\n{}\r\n")
+                self.close_connection = True
+
+            def do_GET(self):
+                server.gets += 1
+                if server.gets <= server.broken_listings:
+                    return self._broken()
+                body = b'{"object": "list", "data": [{"id": "m"}]}'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                server.posts += 1
+                self._broken()
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.http.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/v1"
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.http.shutdown()
+        self.http.server_close()
+
+
+def test_a_transfer_broken_midway_is_retried_and_then_fails_only_its_request():
+    server = BrokenTransferServer(broken_listings=2)
+    try:
+        backend = OpenAIBackend(server.url, max_retries=2, backoff_base=0.01, timeout=10)
+        assert backend.model == "m"  # GET /models is retried like a completion: two blips cost nothing
+        assert server.gets == 3 and backend.stats.retries == 2
+        with pytest.raises(BackendError) as failed:
+            complete_one(backend, ChatRequest([{"role": "user", "content": "hi"}], 4))
+        assert failed.value.reason == "connection_error" and "after 3 attempts" in failed.value.detail
+        assert server.posts == 3 and backend.stats.errors == 1
+    finally:
+        server.close()
+
+
+def test_a_models_listing_that_keeps_failing_is_a_backend_error_after_the_retries():
+    server = BrokenTransferServer(broken_listings=10)
+    try:
+        backend = OpenAIBackend(server.url, max_retries=1, backoff_base=0.01, timeout=10)
+        with pytest.raises(BackendError, match="after 2 attempts") as failed:
+            _ = backend.model
+        assert failed.value.reason == "connection_error" and server.gets == 2
+    finally:
+        server.close()
+
+
+def test_completion_payloads_are_read_one_way_and_bad_shapes_are_malformed():
+    payload = {"choices": [{"message": {"role": "assistant", "content": "4"}, "finish_reason": "length"}],
+               "usage": {"prompt_tokens": 9, "completion_tokens": 1}}
+    assert completion_from_payload(payload) == Completion("4", "length", 9, 1)
+    assert completion_from_payload({"choices": [{"message": {"content": None}}]}) == Completion("", "stop", 0, 0)
+    for bad in ({"choices": []}, {"choices": [{"text": "4"}]}, "not a dict", None):
+        with pytest.raises(BackendError) as failed:
+            completion_from_payload(bad)
+        assert failed.value.reason == "malformed_response"
 
 
 def test_http_backend_needs_a_base_url(monkeypatch):

@@ -1,11 +1,9 @@
 """Maths detection on raw HTML: real pages and one snippet per format."""
 
 import pytest
+from conftest import DATA
 
-from curation.shared_data import shared_data_dir
 from math_extract import detect
-
-DATA = shared_data_dir()
 
 
 def test_mathjax3_page_is_detected_with_its_formulas():

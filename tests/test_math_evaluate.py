@@ -3,9 +3,15 @@
 import pytest
 
 from curation.shared_data import shared_data_dir
-
-from math_extract.evaluate import (bag_of_words_prf, formula_recall, gold_formulas, load_evaldata,
-                                   load_scrapinghub, score_evaldata, score_formulas)
+from math_extract.evaluate import (
+    bag_of_words_prf,
+    formula_recall,
+    gold_formulas,
+    load_evaldata,
+    load_scrapinghub,
+    score_evaldata,
+    score_formulas,
+)
 
 DATA = shared_data_dir()
 

@@ -3,19 +3,23 @@ import gzip
 import multiprocessing
 import os
 import pickle
+import shlex
+import shutil
 import stat
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
-from curation.shared_data import shared_data_dir
+from conftest import CURATE, DATA, REPO
 
 from math_extract import Extraction, MathExtractor, decode_html
-from math_extract.evaluate import bag_of_words_prf, formula_recall, gold_formulas, load_scrapinghub
+from math_extract.evaluate import (
+    bag_of_words_prf,
+    formula_recall,
+    gold_formulas,
+    load_scrapinghub,
+)
 
-DATA = shared_data_dir()
 MATHJAX = (DATA / "math/readability-mathjax/source.html").read_text()
 WIKI = (DATA / "math/readability-wikipedia-3/source.html").read_text()
 TSNE = decode_html((DATA / "extraction/trafilatura-cache/en.wikipedia.org.tsne.html").read_bytes())
@@ -95,8 +99,7 @@ def test_peak_memory_stays_bounded_over_many_large_pages():
         "results = MathExtractor(timeout_s=120).extract_many([(page, None)] * 5)\n"
         "assert all(r.reason is None and r.n_formulas > 90_000 for r in results), [r.reason for r in results]\n"
         "print([int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')][0])\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=Path(__file__).resolve().parents[1])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr[-2000:]
     assert int(out.stdout.strip()) < 1024 * 1024  # kB
 
@@ -143,9 +146,11 @@ def _fake_lynx(tmp_path, body: str) -> str:
 
 
 def test_lynx_killed_mid_batch_falls_back_to_one_page_at_a_time(tmp_path):
-    # the real lynx, except that a process given a whole batch (several markers) is killed
+    # the real lynx (wherever PATH has it), except that a process given a whole batch (several markers) is killed
+    real = shutil.which("lynx")
+    assert real, "lynx is not on PATH (make setup installs it)"
     lynx = _fake_lynx(tmp_path, 'input=$(cat)\ncase "$input" in *MXSEP*B1*) kill -9 $$;; esac\n'
-                                'printf "%s" "$input" | exec /usr/bin/lynx "$@"\n')
+                                f'printf "%s" "$input" | exec {shlex.quote(real)} "$@"\n')
     pages = [(f"<p>page {i} says \\(x_{i}\\)</p>", None) for i in range(5)]
     results = MathExtractor(lynx=lynx, batch_size=5).extract_many(pages)
     assert [r.text for r in results] == [f"page {i} says \\(x_{i}\\)" for i in range(5)]
@@ -166,10 +171,9 @@ def test_missing_lynx_is_named():
 def test_cli_extract_html_from_file_and_stdin(tmp_path):
     page = tmp_path / "page.html"
     page.write_bytes(b"<html><body><p>Euler: <script type='math/tex'>e^{i\\pi}+1=0</script>.</p></body></html>")
-    cmd = [sys.executable, "-m", "pipelines.cli", "extract-html"]
-    root = Path(__file__).resolve().parents[1]
-    from_file = subprocess.run(cmd + [str(page)], capture_output=True, text=True, cwd=root)
-    from_stdin = subprocess.run(cmd + ["-"], input=page.read_text(), capture_output=True, text=True, cwd=root)
+    cmd = [*CURATE, "extract-html"]
+    from_file = subprocess.run(cmd + [str(page)], capture_output=True, text=True, cwd=REPO)
+    from_stdin = subprocess.run(cmd + ["-"], input=page.read_text(), capture_output=True, text=True, cwd=REPO)
     assert from_file.returncode == 0 and from_file.stdout.strip() == "Euler: $e^{i\\pi}+1=0$."
     assert from_stdin.stdout == from_file.stdout
 
@@ -177,7 +181,5 @@ def test_cli_extract_html_from_file_and_stdin(tmp_path):
 def test_cli_extract_html_names_the_reason_for_binary(tmp_path):
     page = tmp_path / "image.html"
     page.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(2000))
-    root = Path(__file__).resolve().parents[1]
-    out = subprocess.run([sys.executable, "-m", "pipelines.cli", "extract-html", str(page)],
-                         capture_output=True, text=True, cwd=root)
+    out = subprocess.run([*CURATE, "extract-html", str(page)], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 1 and "binary_payload" in out.stderr

@@ -9,23 +9,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import DATA, run_dedup_stage
 from datatrove.data import Document
 from pydantic import ValidationError
 
-from curation.shared_data import shared_data_dir
 from curation.minhash import (
     DedupConfig,
     MinHasher,
     bucket_pairs,
     compute_signatures,
-    drop_duplicates,
     find_duplicate_clusters,
     lsh_probability,
     parquet_texts,
     shingle_hashes,
 )
-
-DATA = shared_data_dir()
 
 
 @pytest.fixture(scope="module")
@@ -143,9 +140,26 @@ def test_empty_and_short_documents_are_counted_not_lost():
     assert table["id"].to_pylist() == ["s1", "s2"]
     result = find_duplicate_clusters([table], texts=texts_of(docs))
     assert result.removed["id"].to_pylist() == ["s2"]
-    kept, reasons = drop_duplicates(docs, result)
-    assert [d.id for d in kept] == ["empty", "s1"] and reasons["minhash:near_duplicate"] == 1
+
+
+def test_dedup_stage_drops_near_duplicates_and_labels_the_kept_member(memory_rundir):
+    docs = [Document(text="", id="empty"), Document(text="hi there", id="s1"), Document(text="Hi  there", id="s2")]
+    _found, stats, kept = run_dedup_stage(memory_rundir, [docs], exact=False)  # exact would take s2 first
+    assert [d.id for d in kept] == ["empty", "s1"] and stats[0]["dropped"] == {"near_duplicate": 1}
     assert kept[1].metadata["dup_cluster"] == "s1"
+
+
+def test_dedup_stage_verifies_exactly_with_texts_from_a_remote_run_dir(planted, memory_rundir):
+    """Exact verification reads the candidates' texts from the filter stage's parts in the run directory's own
+    filesystem (here ``memory://``), not from local paths of the same name."""
+    originals, copies = planted
+    found, stats, kept = run_dedup_stage(memory_rundir, [originals, copies], exact=False)
+    assert found["missing_text_pairs"] == 0 and found["removed"] == 15
+    assert all(set(s["dropped"]) <= {"near_duplicate"} for s in stats)
+    assert sum(s["dropped"].get("near_duplicate", 0) for s in stats) == 15
+    assert len(kept) == len(originals) + len(copies) - 15
+    dups = memory_rundir.read_table("dedup", "duplicates.parquet").to_pylist()
+    assert {r["reason"] for r in dups} == {"near_duplicate"} and len(dups) == 15
 
 
 def test_bad_settings_and_mismatched_tables_are_named(tmp_path):

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import CURATE, REPO, curate, make_config
 
 pytestmark = pytest.mark.slow
@@ -27,8 +26,8 @@ def outputs(run_dir: Path) -> dict[str, bytes]:
 def benchmark(corpus, tmp_path_factory) -> Path:
     """A benchmark whose one item quotes 30 words of a news page in the corpus (so that page must go)."""
     import pyarrow.parquet as pq  # noqa: F401
-    from conftest import sample_pages
     import trafilatura
+    from conftest import sample_pages
 
     news, _ = sample_pages()
     words = trafilatura.extract(news[5][1].decode("utf-8", "replace")).split()

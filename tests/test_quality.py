@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections import Counter
 
 import pytest
 import trafilatura
 from datatrove.data import Document
 from pydantic import ValidationError
 
-from curation.shared_data import shared_data_dir
 from curation.math_score import find_formula_spans, mask_formulas, math_score
 from curation.quality import QualityConfig, QualityFilter, QualityStep
+from curation.shared_data import shared_data_dir
 from curation.step import drops_of
 
 DATA = shared_data_dir()
@@ -147,12 +148,15 @@ def test_mask_formulas_replaces_formulas_and_leaves_prices():
 def test_reasons_are_named_by_family_and_rule_and_counted(articles):
     docs = [Document(text="too short to be a page", id="short"), Document(text="   ", id="blank")]
     docs += [Document(text=d.text, id=d.id) for d in articles[:10]]
-    kept, dropped, reasons = QualityFilter().filter_documents(docs)
+    decisions = _decisions(QualityFilter(), docs)
+    step = QualityStep()
+    kept = list(step.run(docs))
+    reasons = drops_of([step])
     # FineWeb's order: repetition first, and in six words any 2-gram is over 20 % of the characters.
-    assert docs[0].metadata["drop_reason"] == "gopher_repetition:top_2_gram"
+    assert decisions["short"] == "gopher_repetition:top_2_gram"
     assert reasons["quality:empty"] == 1
-    assert sum(reasons.values()) == len(dropped) == len(docs) - len(kept)
-    assert {d.metadata["drop_reason"] for d in dropped} <= set(reasons)
+    assert sum(reasons.values()) == len(docs) - len(kept)
+    assert reasons == Counter(v for v in decisions.values() if v != "kept")
 
 
 def test_each_family_can_be_disabled_and_parameters_pass_through():
@@ -193,10 +197,19 @@ def test_maths_aware_mode_still_drops_repetitive_maths_pages(maths_docs):
     assert not keep and reason.startswith("gopher_repetition:")
 
 
-def test_the_shard_step_forwards_and_counts_like_the_work_function(articles):
-    kept, _dropped, reasons = QualityFilter().filter_documents(
-        [Document(text=d.text, id=d.id) for d in articles[:12]])
+def test_the_shard_step_forwards_and_counts_what_check_decides(articles):
+    decisions = _decisions(QualityFilter(), articles[:12])
     step = QualityStep()
     forwarded = list(step.run([Document(text=d.text, id=d.id) for d in articles[:12]]))
-    assert [d.id for d in forwarded] == [d.id for d in kept]
-    assert drops_of([step]) == reasons
+    assert [d.id for d in forwarded] == [k for k, v in decisions.items() if v == "kept"]
+    assert drops_of([step]) == Counter(v for v in decisions.values() if v != "kept")
+
+
+def test_math_score_is_set_with_maths_aware_mode_off(articles, maths_docs):
+    docs = [Document(text=d.text, id=d.id, metadata=dict(d.metadata)) for d in articles[:12] + maths_docs]
+    flt = QualityFilter(QualityConfig(math_aware={"enabled": False}))
+    for doc in docs:
+        flt.check(doc)
+        assert doc.metadata["quality_mode"] == "plain"
+        assert doc.metadata["math_score"] == math_score(doc.text, doc.metadata), doc.id
+    assert any(d.metadata["math_score"] >= flt.config.math_aware.threshold for d in docs)

@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from conftest import REPO
 from tokenizers import Tokenizer
 
 from curation.tokens import _bytelevel_bpe_counter, load_counter, smollm2_tokenizer_json
 from math_extract.baselines import warc_pages
-
-REPO = Path(__file__).resolve().parent.parent
 
 EDGE_CASES = [
     "",

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import DATA, run_dedup_stage
 from datatrove.data import Document
 from pydantic import ValidationError
 
-from curation.shared_data import shared_data_dir
-from curation.urldedup import UrlDedupConfig, dedup_urls, find_url_duplicates, normalize_url
-
-DATA = shared_data_dir()
+from curation.rundir import RunDir
+from curation.urldedup import UrlDedupConfig, find_url_duplicates, normalize_url
 
 
 @pytest.mark.parametrize(
@@ -35,7 +34,7 @@ def test_different_pages_stay_different():
     assert normalize_url("http://a.test/p#x", strict) != normalize_url("https://a.test/p", strict)
 
 
-def test_real_urls_recaptured_keep_latest_date_then_smallest_id():
+def test_real_urls_recaptured_keep_latest_date_then_smallest_id(tmp_path):
     truth = json.loads((DATA / "extraction/scrapinghub/ground-truth.json").read_text())
     urls = sorted(v["url"] for v in truth.values())[:20]
     docs = [Document(text="t", id=f"a{i:02d}", metadata={"url": u, "warc_date": "2024-01-01T00:00:00Z"})
@@ -47,11 +46,15 @@ def test_real_urls_recaptured_keep_latest_date_then_smallest_id():
         Document(text="t", id="c00", metadata={"url": urls[2]}),
         Document(text="t", id="nourl", metadata={}),
     ]
-    kept, removed, reasons = dedup_urls(docs + recaptured)
-    gone = {d.id: d.metadata["duplicate_of"] for d in removed}
+    # the dedup stage with only its URL pass (every text is "t"), the recaptures in a second shard
+    rundir = RunDir(str(tmp_path / "run"))
+    _found, stats, kept = run_dedup_stage(rundir, [docs, recaptured], exact=False, fuzzy=False)
+    dups = rundir.read_table("dedup", "duplicates.parquet").to_pylist()
+    gone = {r["id"]: r["duplicate_of"] for r in dups}
     # later capture wins; same date -> smaller id; a missing date loses to a dated capture
     assert gone == {"a00": "b00", "a99": "a01", "c00": "a02"}
-    assert reasons["url_dedup:same_url"] == 3
+    assert {r["reason"] for r in dups} == {"url_duplicate"}
+    assert [s["dropped"] for s in stats] == [{"url_duplicate": 1}, {"url_duplicate": 2}]  # a00; a99, c00
     assert "nourl" in {d.id for d in kept} and len(kept) == len(docs) + len(recaptured) - 3
 
 

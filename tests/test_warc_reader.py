@@ -6,6 +6,7 @@ import http.server
 import threading
 
 from conftest import DATA
+
 from curation.step import drops_of
 from curation.warc import WarcShardReader
 

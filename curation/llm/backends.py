@@ -8,6 +8,8 @@
 """
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,3 +31,17 @@ def make_backend(config: Mapping[str, Any] | None = None) -> Backend:
         return cls(**settings)
     except TypeError as err:
         raise ValueError(f"llm: bad settings for backend {kind!r}: {err}") from err
+
+
+def backend_for(config: Mapping[str, Any] | None) -> Backend:
+    """The backend for these settings, built once per process and shared by every stage that asks for it.
+
+    A local model then loads once per worker, not once per batch or per stage, and an HTTP backend keeps its
+    connections and its resolved model name. Settings are keyed by their sorted JSON, so equal mappings share.
+    """
+    return _cached_backend(json.dumps(dict(config or {}), sort_keys=True))
+
+
+@functools.lru_cache(maxsize=2)
+def _cached_backend(settings_json: str) -> Backend:
+    return make_backend(json.loads(settings_json))

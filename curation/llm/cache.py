@@ -18,6 +18,7 @@ from pathlib import Path
 from curation.llm.protocol import Completion
 
 CACHE_FILE = "llm_cache.sqlite"
+_BUSY_S = 60.0  # how long a writer waits for another process's lock
 
 
 def cache_key(*, hook: str, fingerprint: str, model: str, max_tokens: int, temperature: float,
@@ -33,7 +34,20 @@ class ReplyCache:
     def __init__(self, directory: str | Path):
         self.path = Path(directory) / CACHE_FILE
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        self._db = sqlite3.connect(self.path, timeout=_BUSY_S, isolation_level=None)
+        deadline = time.monotonic() + _BUSY_S
+        while True:
+            try:
+                self._setup()
+                break
+            except sqlite3.OperationalError as err:
+                # Two processes opening a fresh cache at once: switching it to WAL needs an exclusive lock that
+                # SQLite refuses at once ("database is locked") instead of waiting out the busy timeout.
+                if "locked" not in str(err) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    def _setup(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # in WAL: durable across process crashes
         self._db.execute(

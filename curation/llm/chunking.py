@@ -57,6 +57,16 @@ def split_into_chunks(text: str, count_tokens: Callable[[str], int], max_tokens:
     Token counts of pieces are summed as an estimate; a packed chunk whose real count exceeds the limit
     (tokenizers merge across piece boundaries) is packed again at a finer level.
     """
+    return [chunk for chunk, _ in split_into_counted_chunks(text, count_tokens, max_tokens)]
+
+
+def split_into_counted_chunks(text: str, count_tokens: Callable[[str], int],
+                              max_tokens: int) -> list[tuple[str, int]]:
+    """``split_into_chunks`` with each chunk's real token count, which the split has to measure anyway.
+
+    The runner sizes each reply from its chunk's count; taking it from here saves tokenizing every chunk a
+    second time.
+    """
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
     if not text:
@@ -71,26 +81,36 @@ def split_into_chunks(text: str, count_tokens: Callable[[str], int], max_tokens:
         current_n += n
     if current:
         chunks.append(current)
-    exact: list[str] = []
+    exact: list[tuple[str, int]] = []
     for chunk in chunks:
-        if count_tokens(chunk) > max_tokens:
+        n = count_tokens(chunk)
+        if n > max_tokens:
             exact.extend(split_into_chunks_strict(chunk, count_tokens, max_tokens))
         else:
-            exact.append(chunk)
+            exact.append((chunk, n))
     return exact
 
 
-def split_into_chunks_strict(text: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
-    """Re-pack one over-full chunk checking the real count at every step (slower, only used as a repair)."""
-    out: list[str] = []
-    current = ""
-    for piece, _ in _units(text, count_tokens, max_tokens):
-        if current and count_tokens(current + piece) > max_tokens:
-            out.append(current)
-            current = ""
-        current += piece
+def split_into_chunks_strict(text: str, count_tokens: Callable[[str], int],
+                             max_tokens: int) -> list[tuple[str, int]]:
+    """Re-pack one over-full chunk checking the real count at every step (slower, only used as a repair).
+
+    Returns ``(chunk, tokens)`` pairs: the count that admitted a chunk's last piece is the chunk's own count.
+    """
+    out: list[tuple[str, int]] = []
+    current, current_n = "", 0
+    for piece, n in _units(text, count_tokens, max_tokens):
+        if current:
+            joined_n = count_tokens(current + piece)
+            if joined_n > max_tokens:
+                out.append((current, current_n))
+                current, current_n = piece, n
+            else:
+                current, current_n = current + piece, joined_n
+        else:
+            current, current_n = piece, n
     if current:
-        out.append(current)
+        out.append((current, current_n))
     return out
 
 

@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-tokens", type=int, default=512, help="reply limit when a request gives none")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None,
-                        help="CPU threads for the transformers runtime (default: torch's; 1 is faster on a busy machine)")
+                        help="CPU threads for the model (default: the runtime's; 1 is faster on a busy machine)")
     parser.set_defaults(func=serve_llm)
 
 
@@ -33,9 +33,9 @@ def serve_llm(args: argparse.Namespace) -> int:
     from curation.llm.backends import make_backend
     from curation.llm.server import make_server
 
-    settings = {"backend": args.runtime, "model": args.model, "seed": args.seed}
+    settings = {"backend": args.runtime, "model": args.model, "seed": args.seed, "threads": args.threads}
     if args.runtime == "transformers":
-        settings.update(batch_size=args.batch_size, threads=args.threads)
+        settings.update(batch_size=args.batch_size)
     started = time.perf_counter()
     backend = make_backend(settings).load()
     server = make_server(backend, args.host, args.port, batch_size=args.batch_size,

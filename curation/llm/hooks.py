@@ -3,8 +3,10 @@
 A hook says how to turn a chunk of a document into chat messages and how to read the reply. It runs in one
 of two modes: ``rewrite`` (every chunk of the document is rewritten and the replies are merged back, e.g.
 ``math-cleanup``) or ``annotate`` (the document's first chunk is shown to the model and a value is parsed
-from the reply, e.g. ``quality-annotate``'s 0-5 score). A hook also carries a ``fingerprint`` of its prompt,
-which enters the cache key: editing a prompt invalidates exactly the replies it produced.
+from the reply, e.g. ``quality-annotate``'s 0-5 score). A hook also carries a ``fingerprint`` of what it sends
+to the model, which enters the cache key: editing any part of a prompt (system message or user template)
+invalidates exactly the replies it produced, while editing a parser invalidates nothing (raw replies are
+cached, so a new parser reads the old replies).
 
 A config names a hook as a built-in name, a template mapping, or ``module:function``.
 """
@@ -32,7 +34,11 @@ class ReplyParseError(ValueError):
 class Hook:
     """``parse`` returns the rewritten text (``None`` when the model says there is nothing worth keeping) in
     rewrite mode, or the annotation value in annotate mode; it raises ``ReplyParseError`` when it cannot.
-    ``max_tokens=None`` lets the runner size each reply from its chunk's length."""
+    ``max_tokens=None`` lets the runner size each reply from its chunk's length.
+
+    ``fingerprint`` left empty is computed by ``prompt_fingerprint`` from ``build_messages``, so every hook,
+    built-in, template or hand-made, is keyed by the prompt it really sends.
+    """
 
     name: str
     build_messages: Callable[[str], Messages]
@@ -44,10 +50,26 @@ class Hook:
     def __post_init__(self):
         if self.mode not in (REWRITE, ANNOTATE):
             raise ValueError(f"hook {self.name!r}: mode must be {REWRITE!r} or {ANNOTATE!r}, got {self.mode!r}")
+        if not self.fingerprint:
+            object.__setattr__(self, "fingerprint", prompt_fingerprint(self.build_messages))
 
 
 def _digest(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+# stands in for the chunk when fingerprinting: text no prompt template contains, so it marks where the chunk goes
+_PLACEHOLDER_CHUNK = "\x00chunk\x00"
+
+
+def prompt_fingerprint(build_messages: Callable[[str], Messages], *extra: object) -> str:
+    """Hash of the messages ``build_messages`` makes for a placeholder chunk, plus ``extra``.
+
+    That is exactly what the model is sent besides the chunk, which the cache key holds itself (as it holds
+    the model, max_tokens, temperature and seed). Parsers are left out on purpose. ``extra`` is for what the
+    placeholder cannot show, such as the source of a prompt function whose output depends on the chunk.
+    """
+    return _digest(build_messages(_PLACEHOLDER_CHUNK), *extra)
 
 
 def _messages(system: str | None, user: str) -> Messages:
@@ -90,7 +112,6 @@ MATH_CLEANUP = Hook(
     build_messages=lambda chunk: _messages(MATH_CLEANUP_SYSTEM, chunk),
     parse=sentinel_parser(NO_USEFUL_CONTENT),
     mode=REWRITE,
-    fingerprint=_digest("math-cleanup", MATH_CLEANUP_SYSTEM, 1),
 )
 
 # -- quality-annotate ------------------------------------------------------------------------------------
@@ -129,7 +150,6 @@ QUALITY_ANNOTATE = Hook(
     build_messages=lambda chunk: _messages(QUALITY_ANNOTATE_SYSTEM, f"Extract:\n{chunk}"),
     parse=parse_quality_score,
     mode=ANNOTATE,
-    fingerprint=_digest("quality-annotate", QUALITY_ANNOTATE_SYSTEM, 1),
     max_tokens=128,
 )
 
@@ -173,7 +193,7 @@ def template_hook(spec: Mapping[str, Any]) -> Hook:
     else:
         parse = sentinel_parser(spec.get("sentinel"))
     return Hook(name=spec["name"], build_messages=lambda chunk: _messages(system, prompt.replace("{text}", chunk)),
-                parse=parse, mode=mode, fingerprint=_digest(dict(spec)), max_tokens=spec.get("max_tokens"))
+                parse=parse, mode=mode, max_tokens=spec.get("max_tokens"))
 
 
 def callable_hook(target: str) -> Hook:
@@ -200,7 +220,7 @@ def callable_hook(target: str) -> Hook:
         return _messages(None, messages) if isinstance(messages, str) else list(messages)
 
     return Hook(name=target, build_messages=build, parse=sentinel_parser(None), mode=REWRITE,
-                fingerprint=_digest(target, source))
+                fingerprint=prompt_fingerprint(build, source))
 
 
 def get_hook(spec: str | Mapping[str, Any] | Hook) -> Hook:

@@ -23,8 +23,9 @@ from curation.llm.protocol import (
     Completion,
     OnResult,
     UsageStats,
+    completion_from_payload,
 )
-from curation.models import PACKAGED_GGUF, packaged_gguf_path, user_cache_dir  # noqa: F401 (re-exported)
+from curation.models import packaged_gguf_path, user_cache_dir
 
 
 def model_display_name(model: str | os.PathLike | None) -> str:
@@ -178,13 +179,17 @@ def _as_list(value) -> list:
 
 class LlamaCppBackend:
     """The same GGUF through llama-cpp-python: ~70 tokens/s here against ~10 for transformers, but the package
-    compiles llama.cpp from source on install. Imported lazily; absent, it says how to get it."""
+    compiles llama.cpp from source on install. Imported lazily; absent, it says how to get it.
+
+    ``threads`` is named as in ``TransformersBackend`` (llama.cpp's ``n_threads``), so one ``threads`` setting
+    and ``curate serve-llm --threads`` work for either runtime; ``None`` leaves llama.cpp's default.
+    """
 
     def __init__(self, model: str | os.PathLike | None = None, *, n_ctx: int = 4096, seed: int = 0,
-                 n_threads: int | None = None, name: str | None = None):
+                 threads: int | None = None, name: str | None = None):
         self.model_path = Path(model) if model is not None else packaged_gguf_path()
         self.model = name or model_display_name(self.model_path)
-        self.n_ctx, self.seed, self.n_threads = n_ctx, seed, n_threads
+        self.n_ctx, self.seed, self.threads = n_ctx, seed, threads
         self.stats = UsageStats()
         self._llama = None
         self._lock = threading.Lock()
@@ -200,7 +205,7 @@ class LlamaCppBackend:
                         "(about 8 minutes on 2 cores): `uv pip install llama-cpp-python`; or use "
                         "backend: transformers") from err
                 self._llama = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, seed=self.seed,
-                                    n_threads=self.n_threads, verbose=False)
+                                    n_threads=self.threads, verbose=False)
         return self
 
     def count_tokens(self, text: str) -> int:
@@ -215,9 +220,9 @@ class LlamaCppBackend:
                     reply = self._llama.create_chat_completion(
                         messages=request.messages, max_tokens=request.max_tokens, temperature=request.temperature,
                         seed=request.seed if request.seed is not None else self.seed)
-                choice, usage = reply["choices"][0], reply.get("usage") or {}
-                result = Completion(choice["message"]["content"] or "", choice.get("finish_reason") or "stop",
-                                    usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
+                result = completion_from_payload(reply)
+            except BackendError as err:
+                result = err
             except Exception as err:  # noqa: BLE001 - one failed request, not the run
                 result = BackendError("local_model_error", f"{type(err).__name__}: {err}")
             self.stats.add(attempts=1)

@@ -14,8 +14,9 @@ import os
 import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import TypeVar
 
 from curation.llm.protocol import (
     BackendError,
@@ -23,8 +24,11 @@ from curation.llm.protocol import (
     Completion,
     OnResult,
     UsageStats,
+    completion_from_payload,
 )
 from curation.llm.tokens import TokenCounter, approximate_token_count
+
+T = TypeVar("T")
 
 ENV_BASE_URL = ("CURATION_LLM_BASE_URL", "OPENAI_BASE_URL")
 ENV_MODEL = ("CURATION_LLM_MODEL",)
@@ -93,10 +97,7 @@ class OpenAIBackend:
     @property
     def model(self) -> str:
         if self._model is None:
-            try:
-                listing = self._get_json("/models")
-            except _Retryable as err:
-                raise BackendError(err.reason, err.detail) from err
+            listing = self._with_retries(lambda: self._get_json("/models"))
             try:
                 self._model = listing["data"][0]["id"]
             except (KeyError, IndexError, TypeError) as err:
@@ -128,19 +129,29 @@ class OpenAIBackend:
                 "temperature": request.temperature}
         if request.seed is not None:
             body["seed"] = request.seed
+        try:
+            return self._with_retries(lambda: completion_from_payload(self._post("/chat/completions", body)))
+        except BackendError as err:
+            return err
+
+    def _with_retries(self, call: Callable[[], T]) -> T:
+        """``call()``, retried with backoff while it raises ``_Retryable``; then that failure as a ``BackendError``.
+
+        The one retry policy for every request: ``GET /models`` goes through it too, because a single blip
+        there would otherwise fail every document of the run. Each HTTP attempt and retry is counted in
+        ``stats``.
+        """
         attempt = 0
         while True:
             self.stats.add(attempts=1)
             try:
-                return self._parse_completion(self._post("/chat/completions", body))
+                return call()
             except _Retryable as err:
                 if attempt >= self.max_retries:
-                    return BackendError(err.reason, f"{err.detail} (after {attempt + 1} attempts)")
+                    raise BackendError(err.reason, f"{err.detail} (after {attempt + 1} attempts)") from err
                 self.stats.add(retries=1)
                 time.sleep(self._backoff(attempt, err.wait))
                 attempt += 1
-            except BackendError as err:
-                return err
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         """Exponential backoff with jitter; a server's Retry-After is a floor, not a suggestion."""
@@ -150,19 +161,6 @@ class OpenAIBackend:
         if retry_after is not None:
             delay = max(delay, min(retry_after, self.backoff_max))
         return delay
-
-    @staticmethod
-    def _parse_completion(payload: object) -> Completion:
-        try:
-            choice = payload["choices"][0]
-            text = choice["message"]["content"] or ""
-            finish_reason = choice.get("finish_reason") or "stop"
-            usage = payload.get("usage") or {}
-            return Completion(text=text, finish_reason=finish_reason,
-                              prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                              completion_tokens=int(usage.get("completion_tokens") or 0))
-        except (KeyError, IndexError, TypeError, AttributeError, ValueError) as err:
-            raise BackendError("malformed_response", f"unexpected completion shape: {str(payload)[:200]}") from err
 
     # -- transport -----------------------------------------------------------------------------------
     def _session(self):
@@ -191,6 +189,12 @@ class OpenAIBackend:
             raise _Retryable("timeout", f"{method} {url}: no answer within {self.timeout}s") from err
         except requests.ConnectionError as err:
             raise _Retryable("connection_error", f"{method} {url}: {err}") from err
+        except requests.RequestException as err:
+            if isinstance(err, ValueError):  # InvalidURL, MissingSchema, InvalidHeader: a setting, not a blip
+                raise BackendError("invalid_request", f"{method} {url}: {err}") from err
+            # the transfer broke after the connection was made (ChunkedEncodingError, ContentDecodingError ...):
+            # as transient as a dropped connection, and it must fail this request, not the run
+            raise _Retryable("connection_error", f"{method} {url}: {type(err).__name__}: {err}") from err
         status = response.status_code
         if status == 429:
             raise _Retryable("http_429", f"{method} {url}: rate limited",

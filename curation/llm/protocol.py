@@ -49,6 +49,24 @@ class BackendError(Exception):
         self.detail = detail
 
 
+def completion_from_payload(payload: object) -> Completion:
+    """Read an OpenAI-shaped ``chat.completion`` dict, which both an HTTP server and llama-cpp-python return.
+
+    One reader keeps the two backends agreeing on defaults (a missing ``finish_reason`` is ``stop``, missing
+    usage counts are 0) and on the failure: any other shape is ``malformed_response``, never a crash.
+    """
+    try:
+        choice = payload["choices"][0]
+        text = choice["message"]["content"] or ""
+        finish_reason = choice.get("finish_reason") or "stop"
+        usage = payload.get("usage") or {}
+        return Completion(text=text, finish_reason=finish_reason,
+                          prompt_tokens=int(usage.get("prompt_tokens") or 0),
+                          completion_tokens=int(usage.get("completion_tokens") or 0))
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as err:
+        raise BackendError("malformed_response", f"unexpected completion shape: {str(payload)[:200]}") from err
+
+
 Result = Completion | BackendError
 OnResult = Callable[[int, Result], None]
 

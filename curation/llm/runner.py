@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.llm.cache import ReplyCache, cache_key
-from curation.llm.chunking import merge_chunks, split_into_chunks
+from curation.llm.chunking import merge_chunks, split_into_counted_chunks
 from curation.llm.hooks import ANNOTATE, Hook, ReplyParseError, get_hook
 from curation.llm.protocol import Backend, BackendError, ChatRequest, Completion, Result
 
@@ -32,8 +32,9 @@ class HookResult:
 
     ``text`` is the rewritten text (rewrite hooks, ``ok``), the original text (annotate hooks, or ``kept``), or
     ``None`` (``dropped``). ``value`` is the parsed annotation. ``reason`` is set whenever status is not ``ok``:
-    ``truncated``, ``unparseable_reply``, ``no_useful_content``, ``empty_document``, or the backend's error
-    reason (``timeout``, ``http_500``, ``http_429``, ``connection_error``, ``malformed_response`` ...).
+    ``truncated``, ``unparseable_reply``, ``no_useful_content``, ``empty_document``, ``no_reply`` (the backend
+    never reported a result for a chunk), or the backend's error reason (``timeout``, ``http_500``, ``http_429``,
+    ``connection_error``, ``malformed_response`` ...).
     """
 
     id: Any
@@ -83,12 +84,12 @@ def run_hook(hook: Hook | str | Mapping, texts: Sequence[str], backend: Backend,
     doc_keys: list[list[str]] = []
     requests: dict[str, ChatRequest] = {}
     for text in texts:
-        chunks = split_into_chunks(text, backend.count_tokens, chunk_tokens) if text.strip() else []
+        chunks = split_into_counted_chunks(text, backend.count_tokens, chunk_tokens) if text.strip() else []
         if hook.mode == ANNOTATE:
             chunks = chunks[:1]
         keys = []
-        for chunk in chunks:
-            budget = reply_budget(hook, backend.count_tokens(chunk), max_tokens)
+        for chunk, n_tokens in chunks:
+            budget = reply_budget(hook, n_tokens, max_tokens)
             key = cache_key(hook=hook.name, fingerprint=hook.fingerprint, model=model, max_tokens=budget,
                             temperature=temperature, seed=seed, chunk=chunk)
             requests.setdefault(key, ChatRequest(hook.build_messages(chunk), budget, temperature, seed))
