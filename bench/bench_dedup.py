@@ -34,15 +34,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _common import peak_rss_mb  # noqa: E402  (bench/ is sys.path[0] for a script)
 
 from curation.minhash import (  # noqa: E402
-    DedupConfig,
+    MinHashSettings,
     MinHasher,
     compute_signatures,
     find_duplicate_clusters,
     lsh_probability,
-    normalize_text,
     shingle_hashes,
     signatures_to_table,
 )
+from curation.textnorm import normalise_text  # noqa: E402
 
 THRESHOLD = 0.8
 
@@ -159,7 +159,7 @@ def brute_force_jaccard(docs, shingle_size: int, floor: float = 0.5) -> dict[tup
 # ------------------------------------------------------------------------------------------ tables
 
 
-def quality_tables(docs, provenance, config: DedupConfig, n_shards: int) -> None:
+def quality_tables(docs, provenance, config: MinHashSettings, n_shards: int) -> None:
     truth_all = brute_force_jaccard(docs, config.shingle_size)
     truth = {p for p, j in truth_all.items() if j >= THRESHOLD}
     shards = [docs[i::n_shards] for i in range(n_shards)]
@@ -222,7 +222,7 @@ def quality_tables(docs, provenance, config: DedupConfig, n_shards: int) -> None
               f"{sum(j >= THRESHOLD for j, _ in rows) / len(rows):.2f} | {sum(c for _, c in rows) / len(rows):.2f} |")
 
 
-def speed_table(docs, config: DedupConfig, sample: int) -> None:
+def speed_table(docs, config: MinHashSettings, sample: int) -> None:
     import xxhash
     from datasketch import MinHash
     from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
@@ -254,7 +254,7 @@ def speed_table(docs, config: DedupConfig, sample: int) -> None:
 
     def sketch():
         for d in subset:
-            norm = normalize_text(d.text)
+            norm = normalise_text(d.text)
             m = MinHash(num_perm=config.num_hashes, seed=config.seed)
             m.update_batch([norm[i : i + config.shingle_size].encode() for i in range(max(1, len(norm) - config.shingle_size + 1))])
 
@@ -269,7 +269,7 @@ def speed_table(docs, config: DedupConfig, sample: int) -> None:
 # ------------------------------------------------------------------------------------------ memory
 
 
-def synthetic_tables(docs, config: DedupConfig, n_docs: int, out: Path, n_shards: int, seed: int) -> list[Path]:
+def synthetic_tables(docs, config: MinHashSettings, n_docs: int, out: Path, n_shards: int, seed: int) -> list[Path]:
     """Parquet signature tables of ``n_docs`` documents made from the real signatures.
 
     Each synthetic document is a real signature with half of its values redrawn (so it is nobody's
@@ -304,7 +304,7 @@ def memory_child(paths: list[str]) -> None:
     Synthetic documents have no text, so candidates are verified on signatures here; exact verification
     adds at most ``verify_batch_docs`` texts and their shingle sets on top.
     """
-    config = DedupConfig(verify="signature")
+    config = MinHashSettings(verify="signature")
     before = peak_rss_mb()
     start = time.perf_counter()
     result = find_duplicate_clusters(paths, config)
@@ -313,7 +313,7 @@ def memory_child(paths: list[str]) -> None:
     print(json.dumps({"before_mb": before, "peak_mb": after, "seconds": seconds, **result.stats}))
 
 
-def memory_table(docs, config: DedupConfig, sizes: list[int], html_kb_per_doc: float, seed: int) -> None:
+def memory_table(docs, config: MinHashSettings, sizes: list[int], html_kb_per_doc: float, seed: int) -> None:
     out = Path("/tmp/bench-dedup-memory")
     out.mkdir(exist_ok=True)
     print("\n## Memory of the global step (fresh process per size; parquet tables of 16 shards; signature verification)\n")
@@ -356,8 +356,8 @@ def main() -> None:
     pages, html_mb = load_pages(args.warcs, args.cache)
     overrides = {k: v for k, v in (("bands", args.bands), ("rows", args.rows), ("verify", args.verify)) if v}
     if "bands" in overrides or "rows" in overrides:
-        overrides["num_hashes"] = overrides.get("bands", DedupConfig().bands) * overrides.get("rows", DedupConfig().rows)
-    config = DedupConfig(**overrides)
+        overrides["num_hashes"] = overrides.get("bands", MinHashSettings().bands) * overrides.get("rows", MinHashSettings().rows)
+    config = MinHashSettings(**overrides)
     docs, provenance = plant(pages, args.seed)
     print(f"{len(pages)} real pages with text from {html_mb:.1f} MB of HTML ({html_mb * 1000 / len(pages):.0f} KB per page)")
     if "quality" not in args.skip:

@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from _common import cpu_seconds, datatrove_anchor, peak_rss_mb  # noqa: E402  (bench/ is sys.path[0] for a script)
 
-from curation.shared_data import shared_data_dir  # noqa: E402
+from pipelines.shared_data import shared_data_dir  # noqa: E402
 
 NAMES = ["ours", "trafilatura", "resiliparse", "lynx", "datatrove"]
 
@@ -57,12 +57,9 @@ def _datatrove_speed(args: argparse.Namespace) -> tuple[int, float, float]:
 
 
 def worker(name: str, args: argparse.Namespace) -> dict:
-    from math_extract.baselines import EXTRACTORS, warc_pages
-    from math_extract.evaluate import (
-        load_scrapinghub,
-        score_formulas,
-        score_scrapinghub,
-    )
+    from math_extract.baselines import EXTRACTORS
+    from math_extract.evaluate import score_formulas, score_scrapinghub
+    from pipelines.eval_data import load_scrapinghub, warc_pages
 
     if name == "datatrove":
         docs, cpu, wall = _datatrove_speed(args)
@@ -93,9 +90,9 @@ def worker(name: str, args: argparse.Namespace) -> dict:
 
 def _maths_pages(args: argparse.Namespace, path: str) -> None:
     """Pick the maths pages once (pages that carry TeX source), for every worker to score on."""
-    from math_extract.baselines import maths_pages
     from math_extract.detect import detect
     from math_extract.evaluate import gold_formulas
+    from pipelines.eval_data import maths_pages
 
     pages = []
     per_warc: dict = {}

@@ -100,7 +100,7 @@ def main() -> None:
         bench_local(args.max_tokens, args.requests, args.threads)
     if args.only != "local":
         bench_server(args.max_tokens, args.requests, args.threads)
-    print("\nanchor (measured on this machine kind, see DESIGN.md): llama-cpp-python ~70 tok/s with the prompt "
+    print("\nanchor (measured on this machine kind, see curation/llm/README.md): llama-cpp-python ~70 tok/s with the prompt "
           "counted, transformers ~9 tok/s, on 2 cores")
 
 

@@ -37,7 +37,7 @@ def debian_shard(max_mb: float, packages: tuple[str, ...] = MATHS_PACKAGES) -> P
     cache = REPO / "bench" / ".cache" / name
     shards = sorted(cache.glob("*.warc.gz"))
     if not shards:
-        from curation.shared_data import shared_dir
+        from pipelines.shared_data import shared_dir
 
         tool = shared_dir() / "tools" / "debian_doc_warcs.py"
         subprocess.run([sys.executable, str(tool), "--out", str(cache), "--max-mb", str(max_mb),
@@ -53,12 +53,15 @@ def measure(name: str, fn) -> dict:
     return {"name": name, "docs": docs, "wall": wall, "cpu": cpu}
 
 
-def ours(shard: Path, out: Path, extractor: str, tokenizer: str | None = "smollm2") -> int:
-    from curation.extract import ExtractStage
+def ours(shard: Path, out: Path, extractor: str, count_tokens: bool = True) -> int:
+    """The pipeline's extract stage, as ``pipelines.stages`` builds it, on one shard in this process."""
+    from curation.extract import ExtractSettings, ExtractStage
     from curation.rundir import RunDir
-    from pipelines.config import ExtractSettings
+    from curation.tokens import TokenSettings
+    from pipelines.stages import make_extractor
 
-    stage = ExtractStage([str(shard)], ExtractSettings(extractor=extractor), tokenizer=tokenizer)
+    settings = ExtractSettings(extractor=extractor)
+    stage = ExtractStage([str(shard)], settings, make_extractor(settings), TokenSettings() if count_tokens else None)
     return stage.task(RunDir(str(out)), str(shard), 0)["out"]
 
 
@@ -77,7 +80,7 @@ def main() -> int:
                         lambda: datatrove_anchor(shard, tmp / "dt")[1]),  # documents written, as ours counts
                 measure("curate extract (trafilatura)", lambda: ours(shard, tmp / "t", "trafilatura")),
                 measure("curate extract (math: lynx)", lambda: ours(shard, tmp / "m", "math")),
-                measure("curate extract (math), no token count", lambda: ours(shard, tmp / "n", "math", None))]
+                measure("curate extract (math), no token count", lambda: ours(shard, tmp / "n", "math", count_tokens=False))]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     base = rows[0]["docs"] / rows[0]["cpu"]

@@ -1,16 +1,37 @@
-"""K-means over document embeddings (scikit-learn), the clusters CLIMB searches a mixture over.
+"""The cluster stage: k-means over the document embeddings (scikit-learn), the clusters CLIMB searches a
+mixture over.
 
-Writes ``climb/assignments.parquet`` (one row per document: id, part, row, n_tokens, cluster) and
-``climb/clusters.json`` (per cluster: documents, tokens, token share, example URLs nearest the centroid).
+Writes ``cluster/assignments.parquet`` (one row per document: id, part, row, n_tokens, cluster) and, last,
+``cluster/clusters.json`` (per cluster: documents, tokens, token share, example URLs nearest the centroid).
 """
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
 
+from curation.embed import load_embeddings
+from curation.executor import Executor
 from curation.rundir import RunDir
+from curation.stage import Stage
 
-from .embed import load_embeddings
+
+class ClusterStage(Stage):
+    """One global task on a worker: read the embeddings of the source's parts, fit k-means, write both files."""
+
+    name = "cluster"
+    outputs = ("assignments.parquet", "clusters.json")
+
+    def __init__(self, source: str, n_clusters: int, seed: int):
+        super().__init__(source)
+        self.n_clusters, self.seed = n_clusters, seed
+
+    def done(self, rundir: RunDir) -> bool:
+        return rundir.exists(self.name, "clusters.json")
+
+    def run(self, executor: Executor, rundir: RunDir) -> list[dict]:
+        assert self.source is not None
+        executor.submit_call(cluster_documents, rundir, self.source, self.n_clusters, self.seed)
+        return []
 
 
 def cluster_documents(rundir: RunDir, source: str, n_clusters: int, seed: int, n_init: int = 4) -> dict:
@@ -34,7 +55,7 @@ def cluster_documents(rundir: RunDir, source: str, n_clusters: int, seed: int, n
     part_of = np.concatenate([np.full(t.num_rows, i, np.int32) for i, t in enumerate(tables)])
     row_of = np.concatenate([np.arange(t.num_rows, dtype=np.int32) for t in tables])
     rundir.write_table(pa.table({"id": ids, "part": part_of, "row": row_of, "n_tokens": tokens,
-                                 "cluster": labels}), "climb", "assignments.parquet")
+                                 "cluster": labels}), ClusterStage.name, "assignments.parquet")
     distances = km.transform(X)[np.arange(n_docs), labels]
     total = int(tokens.sum())
     clusters = []
@@ -47,5 +68,5 @@ def cluster_documents(rundir: RunDir, source: str, n_clusters: int, seed: int, n
                          "examples": [urls[i] for i in nearest]})
     summary = {"n_clusters": k, "n_documents": n_docs, "tokens": total, "seed": seed,
                "inertia": round(float(km.inertia_), 4), "clusters": clusters}
-    rundir.write_json(summary, "climb", "clusters.json")
+    rundir.write_json(summary, ClusterStage.name, "clusters.json")
     return summary

@@ -1,4 +1,4 @@
-"""Write the chosen mixture: documents sampled per cluster by the best weights up to a token budget.
+"""The mixture stage: documents sampled per cluster by the best weights up to a token budget.
 
 For each cluster, a seeded permutation of its documents is walked (again from the start when exhausted, so a
 small cluster is repeated, never beyond the search's epoch cap) until the cluster's share of the budget is
@@ -7,13 +7,25 @@ writes its selected rows, with their cluster, as ``mixture/part-NNNNN.parquet``;
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import Field
 
 from curation.documents import SCHEMA
 from curation.executor import Executor
 from curation.rundir import RunDir, part_name
+from curation.settings import Settings
+from curation.stage import ShardStage
+
+from .cluster import ClusterStage
+from .search import SearchStage
+
+
+class MixtureSettings(Settings):
+    token_budget: int = Field(..., ge=1)
 
 
 def select(assignments: pa.Table, weights: list[float], budget: int, seed: int) -> pa.Table:
@@ -39,52 +51,65 @@ def select(assignments: pa.Table, weights: list[float], budget: int, seed: int) 
                      "n_tokens": assignments.column("n_tokens").take(keep)})
 
 
-class MixtureStage:
+class MixtureStage(ShardStage):
+    """``provenance`` (config hash, inputs, source stage) is written into the manifest as it is."""
+
     name = "mixture"
+    outputs = ("_selection.parquet", "part-NNNNN.parquet", "manifest.json", "_stats/", "_done/")
 
-    def __init__(self, source: str, budget: int, seed: int):
-        self.source, self.budget, self.seed = source, budget, seed
+    def __init__(self, source: str, settings: MixtureSettings, seed: int, provenance: dict[str, Any]):
+        super().__init__(source)
+        self.budget, self.seed, self.provenance = settings.token_budget, seed, provenance
 
-    def run(self, executor: Executor, rundir: RunDir, manifest: dict) -> list[dict]:
-        """The selection is read once here and each part task gets its own rows (sorted by part, so a slice),
-        instead of every task reading the whole selection to keep a sliver of it."""
-        best = rundir.read_json("climb", "search", "best.json")["best"]
-        if not rundir.exists("mixture", "_selection.parquet"):
-            assignments = rundir.read_table("climb", "assignments.parquet")
-            rundir.write_table(select(assignments, best["weights"], self.budget, self.seed),
-                               "mixture", "_selection.parquet")
-        sel = rundir.read_table("mixture", "_selection.parquet")
+    def done(self, rundir: RunDir) -> bool:
+        return rundir.exists(self.name, "manifest.json")
+
+    def tasks(self, rundir: RunDir) -> dict[str, dict]:
+        """Each part's task gets its own selected rows (the selection is sorted by part, so a slice), instead of
+        every task reading the whole selection to keep a sliver of it."""
+        sel = rundir.read_table(self.name, "_selection.parquet")
         cols = {c: sel.column(c).to_numpy() for c in ("row", "copies", "cluster")}
-        parts = rundir.parts(self.source)
+        parts = self.inputs(rundir)
         bounds = np.searchsorted(sel.column("part").to_numpy(), np.arange(len(parts) + 1), side="left")
-        tasks = {part_name(i, ""): {"part": p, **{c: v[bounds[i]:bounds[i + 1]] for c, v in cols.items()}}
-                 for i, p in enumerate(parts)}
-        stats = executor.run(rundir, self.name, self.task, tasks, desc="mixture")
-        rundir.write_json(self.manifest(rundir, best, manifest, sel), "mixture", "manifest.json")
+        return {part_name(i, ""): {"source": p, "index": i,
+                                   "selected": {c: v[bounds[i]:bounds[i + 1]] for c, v in cols.items()}}
+                for i, p in enumerate(parts)}
+
+    def run(self, executor: Executor, rundir: RunDir) -> list[dict]:
+        best = rundir.read_json(SearchStage.name, "best.json")["best"]
+        if not rundir.exists(self.name, "_selection.parquet"):
+            assignments = rundir.read_table(ClusterStage.name, "assignments.parquet")
+            rundir.write_table(select(assignments, best["weights"], self.budget, self.seed),
+                               self.name, "_selection.parquet")
+        stats = super().run(executor, rundir)
+        sel = rundir.read_table(self.name, "_selection.parquet")
+        rundir.write_json(self.manifest(rundir, best, sel), self.name, "manifest.json")
         return stats
 
-    def task(self, rundir: RunDir, part: str, row: np.ndarray, copies: np.ndarray, cluster: np.ndarray) -> dict:
-        """Write the part's selected rows (``row``), each ``copies`` times, with its ``cluster``."""
-        table = rundir.read_table(self.source, part)
+    def task(self, rundir: RunDir, source: str, index: int, selected: dict[str, np.ndarray] | None = None) -> dict:
+        """Write the part's ``selected`` rows (``row``), each ``copies`` times, with its ``cluster``."""
+        assert self.source is not None and selected is not None
+        row, copies, cluster = selected["row"], selected["copies"], selected["cluster"]
+        table = rundir.read_table(self.source, source)
         out = table.take(pa.array(np.repeat(row, copies), pa.int64()))
         out = out.set_column(out.schema.get_field_index("cluster"), "cluster",
                              pa.array(np.repeat(cluster, copies), pa.int32()))
         out = out.cast(SCHEMA)
         if out.num_rows:
-            rundir.write_table(out, "mixture", part)
+            rundir.write_table(out, self.name, source)
         not_sampled = table.num_rows - len(row)
         return {"in": table.num_rows, "out": int(out.num_rows),
                 "tokens_in": int(pc.sum(table.column("n_tokens")).as_py() or 0),
                 "tokens_out": int(pc.sum(out.column("n_tokens")).as_py() or 0),
                 "dropped": {"not_sampled": not_sampled} if not_sampled else {}}
 
-    def manifest(self, rundir: RunDir, best: dict, extra: dict, selection: pa.Table) -> dict:
-        clusters = rundir.read_json("climb", "clusters.json")["clusters"]
+    def manifest(self, rundir: RunDir, best: dict, selection: pa.Table) -> dict:
+        clusters = rundir.read_json(ClusterStage.name, "clusters.json")["clusters"]
         s = selection.to_pandas()
         s["tokens"] = s["copies"] * s["n_tokens"]
         per_cluster = s.groupby("cluster")["tokens"].sum().to_dict()
         return {
-            **extra,
+            **self.provenance,
             "token_budget": self.budget,
             "seed": self.seed,
             "weights": {str(c["cluster"]): w for c, w in zip(clusters, best["weights"])},
@@ -96,5 +121,5 @@ class MixtureStage:
             "documents": int(s["copies"].sum()),
             "unique_documents": len(s),
             "proxy_bpb": best["bpb"],
-            "files": rundir.parts("mixture"),
+            "files": rundir.parts(self.name),
         }

@@ -9,8 +9,8 @@ that would repeat a cluster more than ``max_epochs`` times within the mixture's 
 candidates are a pure function of the seed and the earlier rounds' results, so a resumed search redraws the
 same candidates and reruns only the missing runs.
 
-Outputs: ``climb/search/pool.parquet`` (the per-cluster text pool proxies sample from),
-``climb/search/runs.parquet``, ``climb/search/predictor.txt`` (LightGBM model), ``climb/search/best.json``.
+Outputs, in ``search/``: ``pool.parquet`` (the per-cluster text pool proxies sample from), ``round-N/`` (one
+task per proxy run), ``runs.parquet``, ``predictor.txt`` (LightGBM model) and, last, ``best.json``.
 """
 from __future__ import annotations
 
@@ -18,11 +18,33 @@ import functools
 
 import numpy as np
 import pyarrow as pa
+from pydantic import Field, field_validator
 
 from curation.executor import Executor
 from curation.rundir import RunDir
+from curation.settings import Settings
+from curation.stage import Stage
 
+from .cluster import ClusterStage
 from .proxy import NGramLM
+from .target import read_target_texts
+
+
+class SearchSettings(Settings):
+    target: str = Field(..., description="target validation set: text/jsonl/parquet files (glob, file or folder)")
+    runs_per_round: list[int] = Field(default_factory=lambda: [16, 8, 4])
+    candidate_pool: int = Field(2000, ge=10)
+    dirichlet_scale: float = Field(1.0, gt=0)
+    max_epochs: float = Field(15.0, gt=0)
+    proxy_order: int = Field(5, ge=1, le=7)
+    proxy_tokens: int = Field(200_000, ge=1000)
+
+    @field_validator("runs_per_round")
+    @classmethod
+    def _positive(cls, v: list[int]) -> list[int]:
+        if not v or any(n < 1 for n in v):
+            raise ValueError("must be a non-empty list of positive run counts, e.g. [16, 8, 4]")
+        return v
 
 
 def dirichlet_prior(token_share: np.ndarray, scale: float) -> np.ndarray:
@@ -56,7 +78,7 @@ def draw_candidates(rng: np.random.Generator, alpha: np.ndarray, n: int, cluster
 @functools.lru_cache(maxsize=2)
 def _pool(root: str) -> tuple:
     rundir = RunDir(root)
-    t = rundir.read_table("climb", "search", "pool.parquet")
+    t = rundir.read_table(SearchStage.name, "pool.parquet")
     clusters = t.column("cluster").to_numpy()
     texts = [s.encode("utf-8", "surrogatepass") for s in t.column("text").to_pylist()]
     tokens = t.column("n_tokens").to_numpy()
@@ -65,8 +87,6 @@ def _pool(root: str) -> tuple:
 
 @functools.lru_cache(maxsize=2)
 def _target(path: str) -> bytes:
-    from climb.target import read_target_texts
-
     return "\n\n".join(read_target_texts(path)).encode("utf-8", "surrogatepass")
 
 
@@ -101,7 +121,7 @@ def round_(x: float) -> float:
 # -- the search (driver side) -------------------------------------------------------------------------------
 def build_pool(rundir: RunDir, source: str, proxy_tokens: int, seed: int) -> None:
     """Per cluster, a seeded shuffle of its documents up to ``proxy_tokens`` tokens (a proxy never needs more)."""
-    a = rundir.read_table("climb", "assignments.parquet").to_pandas()
+    a = rundir.read_table(ClusterStage.name, "assignments.parquet").to_pandas()
     rng = np.random.default_rng([seed, 7])
     picked = []
     for c, group in a.groupby("cluster", sort=True):
@@ -118,7 +138,7 @@ def build_pool(rundir: RunDir, source: str, proxy_tokens: int, seed: int) -> Non
         texts.update(zip(rows.index, column.take(pa.array(rows["row"].to_numpy(), pa.int64())).to_pylist()))
     rundir.write_table(pa.table({"cluster": pool["cluster"].to_numpy(np.int32),
                                  "n_tokens": pool["n_tokens"].to_numpy(np.int64),
-                                 "text": [texts[i] for i in pool.index]}), "climb", "search", "pool.parquet")
+                                 "text": [texts[i] for i in pool.index]}), SearchStage.name, "pool.parquet")
 
 
 def fit_predictor(weights: np.ndarray, scores: np.ndarray, seed: int):
@@ -130,40 +150,65 @@ def fit_predictor(weights: np.ndarray, scores: np.ndarray, seed: int):
     return model.fit(weights, scores)
 
 
-def search(executor: Executor, rundir: RunDir, source: str, settings, budget: int, seed: int) -> dict:
-    clusters = rundir.read_json("climb", "clusters.json")
-    cluster_tokens = np.array([c["tokens"] for c in clusters["clusters"]], dtype=np.float64)
-    share = np.array([c["token_share"] for c in clusters["clusters"]])
-    if not rundir.exists("climb", "search", "pool.parquet"):
-        build_pool(rundir, source, settings.proxy_tokens, seed)
-    alpha = dirichlet_prior(share, settings.dirichlet_scale)
-    runs: list[dict] = []
-    model = None
-    for r, n_runs in enumerate(settings.runs_per_round):
-        rng = np.random.default_rng([seed, r])
-        if model is None:
-            candidates = draw_candidates(rng, alpha, n_runs, cluster_tokens, budget, settings.max_epochs)
-            predicted = [None] * len(candidates)
-        else:
-            pool = draw_candidates(rng, alpha, settings.candidate_pool, cluster_tokens, budget, settings.max_epochs)
-            pred = model.predict(pool)
-            best = np.argsort(pred, kind="stable")[:n_runs]
-            candidates, predicted = pool[best], [round_(p) for p in pred[best]]
-        tasks = {f"run-{j:03d}": {"weights": [float(x) for x in w], "proxy_tokens": settings.proxy_tokens,
-                                  "order": settings.proxy_order, "target": settings.target, "round": r, "run": j}
-                 for j, w in enumerate(candidates)}
-        results = executor.run(rundir, f"climb/search/round-{r}", proxy_run, tasks, desc=f"climb round {r}")
-        for res, p in zip(results, predicted):
-            runs.append({"round": r, "run": res["run"], "bpb": res["bpb"], "predicted_bpb": p,
-                         "weights": res["weights"]})
-        W = np.array([x["weights"] for x in runs])
-        model = fit_predictor(W, np.array([x["bpb"] for x in runs]), seed)
-    write_search_results(rundir, runs, model)
-    best = min(runs, key=lambda x: (x["bpb"], x["round"], x["run"]))
-    summary = {"best": best, "n_runs": len(runs), "rounds": list(settings.runs_per_round),
-               "prior_bpb": round_(float(np.mean([x["bpb"] for x in runs if x["round"] == 0])))}
-    rundir.write_json(summary, "climb", "search", "best.json")
-    return summary
+class SearchStage(Stage):
+    """Rounds of proxy runs (Dask tasks) driven from here; the source's documents feed the proxies' pool."""
+
+    name = "search"
+    outputs = ("pool.parquet", "round-N/", "runs.parquet", "predictor.txt", "best.json")
+
+    def __init__(self, source: str, settings: SearchSettings, budget: int, seed: int):
+        super().__init__(source)
+        self.settings, self.budget, self.seed = settings, budget, seed
+
+    def preflight(self) -> None:
+        """A missing or empty target set stops the run before any work (the proxy runs read it last)."""
+        read_target_texts(self.settings.target)
+
+    def done(self, rundir: RunDir) -> bool:
+        return rundir.exists(self.name, "best.json")
+
+    def run(self, executor: Executor, rundir: RunDir) -> list[dict]:
+        """Each round's candidates are a pure function of the seed and the earlier rounds' results, so a rerun
+        redraws the same ones and its executor skips the runs already done."""
+        assert self.source is not None
+        settings, budget, seed = self.settings, self.budget, self.seed
+        clusters = rundir.read_json(ClusterStage.name, "clusters.json")
+        cluster_tokens = np.array([c["tokens"] for c in clusters["clusters"]], dtype=np.float64)
+        share = np.array([c["token_share"] for c in clusters["clusters"]])
+        if not rundir.exists(self.name, "pool.parquet"):
+            build_pool(rundir, self.source, settings.proxy_tokens, seed)
+        alpha = dirichlet_prior(share, settings.dirichlet_scale)
+        runs: list[dict] = []
+        stats: list[dict] = []
+        model = None
+        for r, n_runs in enumerate(settings.runs_per_round):
+            rng = np.random.default_rng([seed, r])
+            if model is None:
+                candidates = draw_candidates(rng, alpha, n_runs, cluster_tokens, budget, settings.max_epochs)
+                predicted = [None] * len(candidates)
+            else:
+                pool = draw_candidates(rng, alpha, settings.candidate_pool, cluster_tokens, budget,
+                                       settings.max_epochs)
+                pred = model.predict(pool)
+                best = np.argsort(pred, kind="stable")[:n_runs]
+                candidates, predicted = pool[best], [round_(p) for p in pred[best]]
+            tasks = {f"run-{j:03d}": {"weights": [float(x) for x in w], "proxy_tokens": settings.proxy_tokens,
+                                      "order": settings.proxy_order, "target": settings.target, "round": r,
+                                      "run": j}
+                     for j, w in enumerate(candidates)}
+            results = executor.run(rundir, f"{self.name}/round-{r}", proxy_run, tasks, desc=f"climb round {r}")
+            stats.extend(results)
+            for res, p in zip(results, predicted):
+                runs.append({"round": r, "run": res["run"], "bpb": res["bpb"], "predicted_bpb": p,
+                             "weights": res["weights"]})
+            W = np.array([x["weights"] for x in runs])
+            model = fit_predictor(W, np.array([x["bpb"] for x in runs]), seed)
+        write_search_results(rundir, runs, model)
+        best_run = min(runs, key=lambda x: (x["bpb"], x["round"], x["run"]))
+        summary = {"best": best_run, "n_runs": len(runs), "rounds": list(settings.runs_per_round),
+                   "prior_bpb": round_(float(np.mean([x["bpb"] for x in runs if x["round"] == 0])))}
+        rundir.write_json(summary, self.name, "best.json")
+        return stats
 
 
 def write_search_results(rundir: RunDir, runs: list[dict], model) -> None:
@@ -172,5 +217,5 @@ def write_search_results(rundir: RunDir, runs: list[dict], model) -> None:
             "bpb": [x["bpb"] for x in runs], "predicted_bpb": [x["predicted_bpb"] for x in runs]}
     for c in range(k):
         cols[f"w_{c}"] = [x["weights"][c] for x in runs]
-    rundir.write_table(pa.table(cols), "climb", "search", "runs.parquet")
-    rundir.write_bytes(model.booster_.model_to_string().encode(), "climb", "search", "predictor.txt")
+    rundir.write_table(pa.table(cols), SearchStage.name, "runs.parquet")
+    rundir.write_bytes(model.booster_.model_to_string().encode(), SearchStage.name, "predictor.txt")

@@ -3,23 +3,72 @@ document gets ``quality_score``.
 
 Global part (once): a seeded sample of ``sample_size`` documents is annotated with a hook (default
 ``quality-annotate``, a 0-5 FineMath-style score parsed from the reply), embedded, and fitted with
-``curation.llm.classify.train_quality_classifier``; the model (``classify/model.pkl``), the annotations
+:func:`train_quality_classifier`; the model (``classify/model.pkl``), the annotations
 (``classify/annotations.parquet``) and the held-out error (``classify/metrics.json``) are written. Shard part:
 every document is embedded and scored. The LLM sees only the sample, so the cost does not grow with the data.
+
+The model is ridge regression on embeddings, which is what FineWeb-Edu's classifier is (a linear head on
+frozen embeddings): cheap enough to score billions of rows; the held-out mean absolute error is kept with it
+so the run records how far the scores can be trusted.
 """
+
 from __future__ import annotations
 
 import functools
 import io
 import pickle
 from collections import Counter
+from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
+from datatrove.data import Document, DocumentsPipeline
+from pydantic import Field
 
+from .embed import Embedder
+from .executor import Executor
+from .llm.backends import LLMSettings
+from .llm.hooks import HookSpec
 from .rundir import RunDir
+from .settings import Settings
 from .stage import ShardStage
 from .step import Step, batches
+
+
+class ClassifySettings(Settings):
+    enabled: bool = False
+    hook: HookSpec = "quality-annotate"
+    sample_size: int = Field(64, ge=5, description="documents the LLM annotates to train the classifier")
+    chunk_tokens: int = Field(512, ge=32)
+    max_tokens: int | None = Field(None, ge=1)
+
+
+def train_quality_classifier(embeddings, scores, random_state: int = 0, *, test_size: float = 0.2,
+                             alpha: float = 1.0):
+    """Fit ``Ridge`` on a train split; return ``(model, heldout_mae)`` measured on the held-out split.
+
+    ``scores`` are numbers on the annotation scale (0-5); documents whose annotation failed are left out by
+    the caller. Needs at least five documents so both splits are non-empty.
+    """
+    from sklearn.linear_model import Ridge
+    from sklearn.metrics import mean_absolute_error
+    from sklearn.model_selection import train_test_split
+
+    x = np.asarray(embeddings, dtype=np.float32)
+    y = np.asarray(scores, dtype=np.float64)
+    if x.ndim != 2 or len(x) != len(y):
+        raise ValueError(f"embeddings must be 2-D with one row per score, got {x.shape} and {y.shape}")
+    if len(y) < 5:
+        raise ValueError(f"need at least 5 annotated documents to train and hold out, got {len(y)}")
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=test_size, random_state=random_state)
+    model = Ridge(alpha=alpha, random_state=random_state).fit(x_train, y_train)
+    heldout_mae = float(mean_absolute_error(y_test, predict_quality(model, x_test)))
+    return model, heldout_mae
+
+
+def predict_quality(model, embeddings, low: float = 0.0, high: float = 5.0) -> np.ndarray:
+    """Scores clipped to the annotation scale (a linear model extrapolates past it)."""
+    return np.clip(model.predict(np.asarray(embeddings, dtype=np.float32)), low, high)
 
 
 @functools.lru_cache(maxsize=2)
@@ -32,18 +81,14 @@ def _model(root: str):
 class ScoreQuality(Step):
     name = "score-quality"
 
-    def __init__(self, root: str, embedding_model: str, batch: int = 256):
+    def __init__(self, root: str, embedder: Embedder, batch: int = 256):
         super().__init__()
-        self.root, self.embedding_model, self.batch = root, embedding_model, batch
+        self.root, self.embedder, self.batch = root, embedder, batch
 
-    def run(self, data, rank: int = 0, world_size: int = 1):
-        from climb.embed import embed_texts
-
-        from .llm.classify import predict_quality
-
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
         model = _model(self.root)
         for batch in batches(data, self.batch):
-            scores = predict_quality(model, embed_texts([d.text for d in batch], self.embedding_model))
+            scores = predict_quality(model, self.embedder.embed([d.text for d in batch]))
             for d, s in zip(batch, scores):
                 d.metadata["quality_score"] = round(float(s), 4)
                 yield d
@@ -51,21 +96,23 @@ class ScoreQuality(Step):
 
 class ClassifyStage(ShardStage):
     name = "classify"
+    outputs = ("annotations.parquet", "metrics.json", "model.pkl", "_llm/", *ShardStage.outputs)
 
-    def __init__(self, source: str, settings, llm: dict, embedding_model: str, seed: int):
-        self.source, self.settings, self.llm = source, settings, llm
-        self.embedding_model, self.seed = embedding_model, seed
+    def __init__(self, source: str, settings: ClassifySettings, llm: LLMSettings, embedder: Embedder, seed: int):
+        super().__init__(source)
+        self.settings, self.llm, self.embedder, self.seed = settings, llm, embedder, seed
 
-    def run(self, executor, rundir: RunDir) -> list[dict]:
-        if not rundir.exists("classify", "model.pkl"):
+    def run(self, executor: Executor, rundir: RunDir) -> list[dict]:
+        if not rundir.exists("classify", "model.pkl"):  # written last by the global part
             executor.submit_call(self.train, rundir)
         return super().run(executor, rundir)
 
-    def steps(self, rundir: RunDir) -> list:
-        return [ScoreQuality(rundir.root, self.embedding_model)]
+    def steps(self, rundir: RunDir) -> list[Step]:
+        return [ScoreQuality(rundir.root, self.embedder)]
 
     def sample(self, rundir: RunDir) -> pa.Table:
         """A seeded sample of (id, text): rows are chosen from the row counts, and only their texts are read."""
+        assert self.source is not None
         parts = self.inputs(rundir)
         sizes = np.array([rundir.read_table(self.source, p, columns=["id"]).num_rows for p in parts], dtype=np.int64)
         rng = np.random.default_rng([self.seed, 13])
@@ -81,16 +128,13 @@ class ClassifyStage(ShardStage):
                                                                  "text": pa.array([], pa.string())})
 
     def train(self, rundir: RunDir) -> dict:
-        from climb.embed import embed_texts
-
         from .llm.backends import backend_for
-        from .llm.classify import train_quality_classifier
         from .llm.runner import OK, run_hook
 
         sample = self.sample(rundir)
         texts, ids = sample["text"].to_pylist(), sample["id"].to_pylist()
         s = self.settings
-        results = run_hook(s.hook, texts, backend_for(self.llm),
+        results = run_hook(s.hook, texts, backend_for(self.llm.model_dump()),
                            rundir.path("classify", "_llm"), ids=ids, chunk_tokens=s.chunk_tokens,
                            max_tokens=s.max_tokens, seed=self.seed, on_failure="keep")
         ok = [i for i, r in enumerate(results) if r.status == OK]
@@ -101,7 +145,7 @@ class ClassifyStage(ShardStage):
             reasons = sorted({r.reason for r in results if r.status != OK})
             raise ValueError(f"classify: only {len(ok)} of {len(results)} sampled documents were annotated "
                              f"(failures: {', '.join(map(str, reasons))}); need 5 to train")
-        vectors = embed_texts([texts[i] for i in ok], self.embedding_model)
+        vectors = self.embedder.embed([texts[i] for i in ok])
         model, mae = train_quality_classifier(vectors, [float(results[i].value) for i in ok], random_state=self.seed)
         metrics = {"annotated": len(ok), "sampled": len(results), "heldout_mae": round(mae, 4),
                    "failed": dict(Counter(str(r.reason) for r in results if r.status != OK))}

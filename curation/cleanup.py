@@ -7,11 +7,31 @@ chunks did not all come back whole keeps its original text with ``llm_status = "
 dropped under ``llm:<reason>`` when ``on_failure: drop``; it is never half-merged. ``cleaned_text`` holds the
 rewrite; ``text`` is left as extracted.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Literal
+
+from datatrove.data import Document, DocumentsPipeline
+from pydantic import Field
+
+from .llm.backends import LLMSettings
+from .llm.hooks import HookSpec
 from .rundir import RunDir
+from .settings import Settings
 from .stage import ShardStage
 from .step import Step, batches
+
+
+class CleanupSettings(Settings):
+    enabled: bool = False
+    hook: HookSpec = Field("math-cleanup", description="built-in name, module:function, or a template mapping")
+    min_math_score: float = Field(0.3, ge=0, le=1, description="documents routed to the LLM; 0 sends all")
+    chunk_tokens: int = Field(1024, ge=32)
+    max_tokens: int | None = Field(None, ge=1, description="per reply; default: 1.5x the chunk + 32")
+    on_failure: Literal["keep", "drop"] = "keep"
+    batch_documents: int = Field(32, ge=1)
 
 
 class LLMHookStep(Step):
@@ -19,28 +39,26 @@ class LLMHookStep(Step):
 
     name = "llm-hook"
 
-    def __init__(self, hook, llm: dict, cache_dir: str, min_math_score: float = 0.0, chunk_tokens: int = 1024,
-                 max_tokens: int | None = None, on_failure: str = "keep", batch_documents: int = 32, seed: int = 0):
+    def __init__(self, settings: CleanupSettings, llm: LLMSettings, cache_dir: str, seed: int = 0):
         super().__init__()
-        self.hook, self.llm, self.cache_dir = hook, llm, cache_dir
-        self.min_math_score, self.chunk_tokens, self.max_tokens = min_math_score, chunk_tokens, max_tokens
-        self.on_failure, self.batch_documents, self.seed = on_failure, batch_documents, seed
+        self.settings, self.llm, self.cache_dir, self.seed = settings, llm, cache_dir, seed
 
-    def run(self, data, rank: int = 0, world_size: int = 1):
-        for batch in batches(data, self.batch_documents):
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
+        for batch in batches(data, self.settings.batch_documents):
             yield from self._apply(batch)
 
-    def _apply(self, batch):
+    def _apply(self, batch: list[Document]) -> Iterator[Document]:
         from .llm.backends import backend_for
         from .llm.runner import DROPPED, OK, run_hook
 
-        routed = [d for d in batch if (d.metadata.get("math_score") or 0.0) >= self.min_math_score]
+        s = self.settings
+        routed = [d for d in batch if (d.metadata.get("math_score") or 0.0) >= s.min_math_score]
         results = {}
         if routed:
-            backend = backend_for(self.llm)
-            for r in run_hook(self.hook, [d.text for d in routed], backend, self.cache_dir,
-                              ids=[d.id for d in routed], chunk_tokens=self.chunk_tokens,
-                              max_tokens=self.max_tokens, seed=self.seed, on_failure=self.on_failure):
+            backend = backend_for(self.llm.model_dump())
+            for r in run_hook(s.hook, [d.text for d in routed], backend, self.cache_dir,
+                              ids=[d.id for d in routed], chunk_tokens=s.chunk_tokens,
+                              max_tokens=s.max_tokens, seed=self.seed, on_failure=s.on_failure):
                 results[r.id] = r
                 self.stat_update("llm_chunks", value=r.n_chunks)
                 self.stat_update("llm_cached_chunks", value=r.cached_chunks)
@@ -59,12 +77,11 @@ class LLMHookStep(Step):
 
 class CleanupStage(ShardStage):
     name = "cleanup"
+    outputs = ("_llm/", *ShardStage.outputs)
 
-    def __init__(self, source: str, settings, llm: dict, seed: int):
-        self.source, self.settings, self.llm, self.seed = source, settings, llm, seed
+    def __init__(self, source: str, settings: CleanupSettings, llm: LLMSettings, seed: int):
+        super().__init__(source)
+        self.settings, self.llm, self.seed = settings, llm, seed
 
-    def steps(self, rundir: RunDir) -> list:
-        s = self.settings
-        return [LLMHookStep(s.hook, self.llm, rundir.path("cleanup", "_llm"), min_math_score=s.min_math_score,
-                            chunk_tokens=s.chunk_tokens, max_tokens=s.max_tokens, on_failure=s.on_failure,
-                            batch_documents=s.batch_documents, seed=self.seed)]
+    def steps(self, rundir: RunDir) -> list[Step]:
+        return [LLMHookStep(self.settings, self.llm, rundir.path("cleanup", "_llm"), seed=self.seed)]

@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from curation.minhash import window_hashes
+from .minhash import window_hashes
+from .settings import Settings
 
 WORD = re.compile(r"\w+")
 
@@ -35,10 +36,8 @@ class BenchmarkError(ValueError):
     """A benchmark file cannot be used; the message names the file (and line)."""
 
 
-class DecontaminationConfig(BaseModel):
-    """Settings of decontamination; nestable in the run config."""
-
-    model_config = ConfigDict(extra="forbid")
+class DecontaminationSettings(Settings):
+    """Settings of decontamination (``filter.decontamination`` in the run config)."""
 
     benchmarks: list[str] = Field(default_factory=list, description="benchmark files: jsonl, json, parquet or text")
     ngram: int = Field(13, ge=1, description="words per n-gram (GPT-3: 13)")
@@ -134,8 +133,8 @@ def read_benchmark(path: str | Path, text_fields: list[str] | None = None) -> li
 class BenchmarkIndex:
     """Hashes of every benchmark n-gram, with the example each came from; built once, used per shard."""
 
-    def __init__(self, config: DecontaminationConfig):
-        self.config = config
+    def __init__(self, settings: DecontaminationSettings):
+        self.settings = settings
         self.names: list[str] = []
         self.stats: Counter = Counter()
         self._hashes = np.empty(0, dtype=np.uint64)
@@ -146,23 +145,23 @@ class BenchmarkIndex:
         self._cache: dict[str, int] = {}
 
     @classmethod
-    def from_config(cls, config: DecontaminationConfig) -> BenchmarkIndex:
+    def from_settings(cls, settings: DecontaminationSettings) -> BenchmarkIndex:
         """Read and index every benchmark; raises :class:`BenchmarkError` on the first bad file."""
-        index = cls(config)
-        loaded = [(str(p), read_benchmark(p, config.text_fields)) for p in config.benchmarks]
+        index = cls(settings)
+        loaded = [(str(p), read_benchmark(p, settings.text_fields)) for p in settings.benchmarks]
         for name, examples in loaded:
             index.add(name, examples)
         return index
 
     def add(self, name: str, examples: Iterable[str]) -> None:
         """Index the examples of one benchmark under ``name``."""
-        n, bench = self.config.ngram, len(self.names)
+        n, bench = self.settings.ngram, len(self.names)
         self.names.append(name)
         hashes, refs, lengths = [self._hashes], [self._refs], set(self._lengths)
         for item, text in enumerate(examples):
             words = words_of(text)
             self.stats[f"{name}:examples"] += 1
-            if len(words) < self.config.min_item_words:
+            if len(words) < self.settings.min_item_words:
                 self.stats[f"{name}:skipped_short_examples"] += 1
                 continue
             width = min(n, len(words))

@@ -2,8 +2,8 @@
 
 Three passes, each resumable on its own:
 
-1. per shard (``dedup/signatures/``): for every document its URL and date, a hash of its normalised text, and
-   its MinHash signature with LSH band keys (``curation.minhash``);
+1. per shard (``dedup/signatures/``): for every document its URL and date, a hash of its normalised text
+   (``curation.textnorm``), and its MinHash signature with LSH band keys (``curation.minhash``);
 2. globally (``dedup/duplicates.parquet``): URL duplicates first (the same page captured twice; the latest
    capture is kept), then exact text duplicates among the rest (first in (shard, row) order kept), then
    MinHash LSH clusters among the rest (one document per cluster kept by ``dedup.keep``). Every removed
@@ -17,37 +17,39 @@ many.
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
+from datatrove.data import Document
+from pydantic import Field
 
 from .executor import Executor
-from .minhash import compute_signatures, find_duplicate_clusters, parquet_texts
+from .minhash import MinHashSettings, compute_signatures, find_duplicate_clusters, parquet_texts
 from .rundir import RunDir, part_name
 from .stage import ParquetDocReader, ShardStage
-from .step import Step
-from .urldedup import find_url_duplicates
+from .step import Filter, Step
+from .textnorm import normalise_text
+from .urldedup import UrlDedupSettings, find_url_duplicates
 
-_SPACE = re.compile(r"\s+")
 HASHES_SCHEMA = pa.schema([("id", pa.string()), ("url", pa.string()), ("warc_date", pa.string()), ("hash", pa.int64())])
 DUPLICATES_SCHEMA = pa.schema([("id", pa.string()), ("duplicate_of", pa.string()), ("reason", pa.string()),
                                ("similarity", pa.float64())])
 
 
-def normalise(text: str) -> str:
-    """What counts as the same text: Unicode NFKC, case-folded, whitespace collapsed."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+class DedupSettings(MinHashSettings):
+    """The ``dedup`` section: MinHash LSH settings, the URL pass's, and which passes run."""
+
+    url: UrlDedupSettings = Field(default_factory=UrlDedupSettings)
+    exact: bool = Field(True, description="exact duplicates on normalised text")
+    fuzzy: bool = Field(True, description="near duplicates with MinHash LSH")
 
 
 def text_hash(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(normalise(text).encode("utf-8", "surrogatepass"),
+    return int.from_bytes(hashlib.blake2b(normalise_text(text).encode("utf-8", "surrogatepass"),
                                           digest_size=8).digest(), "little", signed=True)
 
 
-class DropDuplicates(Step):
+class DropDuplicates(Filter):
     """Drops documents listed in ``duplicates`` under their pass's reason; labels kept cluster members."""
 
     name = "drop-duplicates"
@@ -56,33 +58,35 @@ class DropDuplicates(Step):
         super().__init__()
         self.reasons, self.clusters = reasons, clusters
 
-    def run(self, data, rank: int = 0, world_size: int = 1):
-        for doc in data:
-            reason = self.reasons.get(doc.id)
-            if reason:
-                self.drop(reason)
-                continue
-            if doc.id in self.clusters:
-                doc.metadata["dup_cluster"] = self.clusters[doc.id]
-            yield doc
+    def filter(self, doc: Document) -> bool | str:
+        reason = self.reasons.get(doc.id)
+        if reason:
+            return reason
+        if doc.id in self.clusters:
+            doc.metadata["dup_cluster"] = self.clusters[doc.id]
+        return True
 
 
 class DedupStage(ShardStage):
-    """``settings``: the run config's dedup section, a :class:`curation.minhash.DedupConfig` with the
-    ``exact`` and ``fuzzy`` switches added, so it is passed to the MinHash functions as it is."""
+    """Signatures per part, the global decision once, then the survivors per part (see the module doc)."""
 
     name = "dedup"
-    source = "filter"
+    outputs = ("signatures/", "duplicates.parquet", "clusters.parquet", *ShardStage.outputs)
+
+    def __init__(self, source: str, settings: DedupSettings):
+        super().__init__(source)
+        self.settings = settings
 
     def run(self, executor: Executor, rundir: RunDir) -> list[dict]:
         parts = self.inputs(rundir)
         tasks = {part_name(i, ""): {"part": p} for i, p in enumerate(parts)}
         executor.run(rundir, "dedup/signatures", self.signature_task, tasks, desc="dedup: signatures")
-        if not rundir.exists("dedup", "duplicates.parquet"):
+        if not rundir.exists("dedup", "duplicates.parquet"):  # written last by the global pass
             executor.submit_call(self.find_duplicates, rundir, parts)
         return super().run(executor, rundir)
 
     def signature_task(self, rundir: RunDir, part: str) -> dict:
+        assert self.source is not None
         docs = list(ParquetDocReader(rundir, self.source, part, columns=["id", "text", "url", "warc_date"])())
         if self.settings.fuzzy:
             table, notes = compute_signatures(docs, self.settings)
@@ -116,13 +120,10 @@ class DedupStage(ShardStage):
                 gone.add(removed)
         stats = {}
         if self.settings.fuzzy:
-            tables = []
-            excluded = pa.array(sorted(gone), pa.string())
-            for p in parts:
-                t = rundir.read_table("dedup", "signatures", p.replace(".parquet", ".minhash.parquet"))
-                tables.append(t.filter(pc.invert(pc.is_in(t["id"], excluded))))
+            assert self.source is not None
+            tables = [rundir.path("dedup", "signatures", p.replace(".parquet", ".minhash.parquet")) for p in parts]
             texts = parquet_texts([rundir.path(self.source, p) for p in parts], filesystem=rundir.fs)
-            clusters = find_duplicate_clusters(tables, self.settings,
+            clusters = find_duplicate_clusters(tables, self.settings, filesystem=rundir.fs, exclude=gone,
                                                texts=texts if self.settings.verify == "exact" else None)
             removed = clusters.removed
             rows.extend(zip(removed["id"].to_pylist(), removed["duplicate_of"].to_pylist(),
@@ -135,7 +136,7 @@ class DedupStage(ShardStage):
         rundir.write_table(table.sort_by("id"), "dedup", "duplicates.parquet")
         return stats
 
-    def steps(self, rundir: RunDir) -> list:
+    def steps(self, rundir: RunDir) -> list[Step]:
         dups = rundir.read_table("dedup", "duplicates.parquet", columns=["id", "reason"])
         clusters = {}
         if rundir.exists("dedup", "clusters.parquet"):

@@ -1,110 +1,71 @@
 """The extract stage: WARC shard -> documents with text, maths kept, every failure counted.
 
-Payloads are decoded here (charset evidence is the extractor's business: ``math_extract.decode_html``), then
-the text, with ``has_math``, ``math_formats`` and ``n_formulas``, comes from one of:
-
-- ``math`` (default): ``math_extract.MathExtractor`` - maths to TeX, boilerplate removed, lynx layout,
-  many pages per lynx process;
-- ``trafilatura``: datatrove's Trafilatura step (its sandbox process enforces the per-page timeout).
-
-WET records carry text already and pass through unchanged. Tokens are counted here, once, so that every
-later stage can report tokens in and out from the ``n_tokens`` column.
+Per record: the payload is decoded (``curation.decode``: charset evidence, binary payloads refused), then HTML
+goes through the stage's extractor a batch at a time; WET records carry text already and pass through. The
+extractor is given by ``pipelines`` (``math_extract.MathExtractor`` for ``extractor: math``,
+``math_extract.TrafilaturaExtractor`` for ``trafilatura``): anything with the :class:`PageExtractor`
+interface, reporting ``has_math``, ``math_formats`` and ``n_formulas`` with the text, or a ``reason`` instead.
+Tokens are counted here, once, so that every later stage can report tokens in and out from ``n_tokens``.
 """
+
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Literal, Protocol
 
-from datatrove.data import Document
+from datatrove.data import Document, DocumentsPipeline
+from pydantic import Field
 
+from .decode import DecodeError, decode_html
 from .rundir import RunDir
+from .settings import Settings
 from .stage import ShardStage
 from .step import Step, batches
-from .tokens import TokenCounter
-from .warc import WarcShardReader
-
-# datatrove's extractor stats -> our drop reasons
-_TRAFILATURA_DROPS = {"timeout": "extract_timeout", "clean_error": "extract_error",
-                      "broken_process": "extract_crash", "dropped": "empty_text"}
+from .tokens import CountTokens, TokenSettings
+from .warc import WarcShardReader, charset_of
 
 
-def _charset(content_type: str) -> str | None:
-    for part in (content_type or "").split(";")[1:]:
-        key, _, value = part.partition("=")
-        if key.strip().lower() == "charset":
-            return value.strip().strip("\"'") or None
-    return None
+class ExtractSettings(Settings):
+    extractor: Literal["math", "trafilatura"] = "math"
+    timeout_s: float = Field(10.0, gt=0, description="per page (trafilatura) or per lynx batch (math)")
+    batch_size: int = Field(32, ge=1, le=1024, description="pages per lynx process")
+    main_content: bool = True
+    max_payload_bytes: int = Field(50_000_000, ge=1024)
+
+
+class PageExtraction(Protocol):
+    """One page's result: ``reason`` is None on success, else why ``text`` is empty."""
+
+    text: str
+    has_math: bool
+    formats: tuple[str, ...]
+    n_formulas: int
+    reason: str | None
+
+
+class PageExtractor(Protocol):
+    """What the stage needs of an extractor: decoded ``(html, url)`` pages in, one result per page out."""
+
+    batch_size: int
+
+    def extract_many(self, pages: list[tuple[str, str | None]]) -> Sequence[PageExtraction]: ...
 
 
 class ExtractText(Step):
-    """Decoded payload -> extracted text, with ``has_math``, ``math_formats``, ``n_formulas`` and ``extractor``."""
+    """Decoded payload -> extracted text with ``has_math``, ``math_formats``, ``n_formulas``; ``extractor``
+    names where the text came from (``label``, or ``wet`` for text records)."""
 
     name = "extract-text"
 
-    def __init__(self, extractor: str = "math", timeout_s: float = 10.0, batch_size: int = 32,
-                 main_content: bool = True):
+    def __init__(self, extractor: PageExtractor, label: str):
         super().__init__()
         self.extractor = extractor
-        self.timeout_s = timeout_s
-        self.batch_size = batch_size
-        self.main_content = main_content
+        self.label = label
 
-    def run(self, data, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
-        docs = self._decoded(data)
-        yield from (self._trafilatura(docs) if self.extractor == "trafilatura" else self._math(docs))
-
-    def _decoded(self, data) -> Iterator[Document]:
-        from math_extract.decode import decode_html
-        from math_extract.errors import ExtractError
-
-        for doc in data:
-            payload = doc.metadata.pop("payload")
-            content_type = doc.metadata.pop("content_type", "")
-            try:
-                doc.text = decode_html(payload, _charset(content_type))
-            except ExtractError as err:
-                self.drop(err.reason)
-                continue
-            doc.metadata["extractor"] = "wet" if doc.metadata.pop("kind", "html") == "text" else self.extractor
-            yield doc
-
-    def _trafilatura(self, docs: Iterator[Document]) -> Iterator[Document]:
-        """Through datatrove's own step; WET text bypasses it and rejoins the stream in order. Maths is
-        detected on the HTML first (the math extractor reports what it kept instead)."""
-        from datatrove.pipeline.extractors import Trafilatura
-
-        from math_extract import detect
-
-        step = Trafilatura(favour_precision=True, timeout=self.timeout_s)
-        passthrough: list[Document] = []
-
-        def html_only():
-            for doc in docs:
-                if doc.metadata["extractor"] == "wet":
-                    passthrough.append(doc)
-                else:
-                    info = detect(doc.text)
-                    doc.metadata.update(has_math=info.has_math, math_formats=list(info.formats),
-                                        n_formulas=info.n_formulas)
-                    yield doc
-
-        for doc in step.run(html_only()):
-            yield from passthrough
-            passthrough.clear()
-            yield doc
-        yield from passthrough
-        for label, reason in _TRAFILATURA_DROPS.items():
-            if label in step.stats.stats:
-                self.drop(reason, int(step.stats[label].total))
-
-    def _math(self, docs: Iterator[Document]) -> Iterator[Document]:
-        """Batches of pages through one lynx process each (``MathExtractor.extract_many``)."""
-        from math_extract import MathExtractor
-
-        extractor = MathExtractor(timeout_s=self.timeout_s, batch_size=self.batch_size,
-                                  main_content=self.main_content)
-        for batch in batches(docs, self.batch_size):
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
+        for batch in batches(self._decoded(data), self.extractor.batch_size):
             html = [d for d in batch if d.metadata["extractor"] != "wet"]
-            results = iter(extractor.extract_many([(d.text, d.metadata.get("url")) for d in html]))
+            results = iter(self.extractor.extract_many([(d.text, d.metadata.get("url")) for d in html]))
             for doc in batch:
                 if doc.metadata["extractor"] != "wet":
                     result = next(results)
@@ -119,17 +80,32 @@ class ExtractText(Step):
                 else:
                     self.drop("empty_text")
 
+    def _decoded(self, data: DocumentsPipeline) -> Iterator[Document]:
+        for doc in data:
+            payload = doc.metadata.pop("payload")
+            content_type = doc.metadata.pop("content_type", "")
+            try:
+                doc.text = decode_html(payload, charset_of(content_type))
+            except DecodeError as err:
+                self.drop(err.reason)
+                continue
+            doc.metadata["extractor"] = "wet" if doc.metadata.pop("kind", "html") == "text" else self.label
+            yield doc
+
 
 class ExtractStage(ShardStage):
     """One task per input WARC/WET shard (local path or fsspec URL)."""
 
     name = "extract"
 
-    def __init__(self, shards: list[str], settings, tokenizer: str | None = "smollm2"):
-        """``tokenizer=None`` skips token counting (only the extraction benchmark does that)."""
+    def __init__(self, shards: list[str], settings: ExtractSettings, extractor: PageExtractor,
+                 tokens: TokenSettings | None = None):
+        """``tokens=None`` skips token counting (only the extraction benchmark does that)."""
+        super().__init__(source=None)
         self.shards = list(shards)
         self.settings = settings
-        self.tokenizer = tokenizer
+        self.extractor = extractor
+        self.tokens = tokens
 
     def inputs(self, rundir: RunDir) -> list[str]:
         return self.shards
@@ -138,7 +114,5 @@ class ExtractStage(ShardStage):
         return WarcShardReader(source, max_payload_bytes=self.settings.max_payload_bytes)
 
     def steps(self, rundir: RunDir) -> list:
-        s = self.settings
-        steps = [ExtractText(extractor=s.extractor, timeout_s=s.timeout_s, batch_size=s.batch_size,
-                             main_content=s.main_content)]
-        return steps + [TokenCounter(self.tokenizer)] if self.tokenizer else steps
+        steps: list = [ExtractText(self.extractor, self.settings.extractor)]
+        return steps + [CountTokens(self.tokens.tokenizer)] if self.tokens else steps

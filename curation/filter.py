@@ -5,56 +5,77 @@ counted under ``language:<code>``, ``<family>:<rule>`` or ``decontamination:<ben
 contaminated document is recorded in ``filter/_aside/`` with the benchmark item it overlaps. In flag mode a
 contaminated document is kept with a ``contamination`` column and counted under ``flagged`` instead.
 """
+
 from __future__ import annotations
 
 import functools
 import json
 
-from .decontaminate import BenchmarkIndex, DecontaminationConfig
+from datatrove.data import Document
+from pydantic import Field
+
+from .decontaminate import BenchmarkIndex, DecontaminationSettings
 from .langid import LanguageFilter
-from .quality import QualityStep
+from .quality import MathsView, QualityFilter, QualitySettings
+from .rundir import RunDir
+from .settings import Settings
 from .stage import ShardStage
-from .step import Step
+from .step import Drop, Filter, Step
+
+
+class FilterSettings(Settings):
+    languages: list[str] = Field(default_factory=lambda: ["en"], description="ISO codes kept; empty keeps all")
+    min_language_score: float = Field(0.5, ge=0, le=1)
+    quality: QualitySettings = QualitySettings()
+    decontamination: DecontaminationSettings = DecontaminationSettings()
 
 
 @functools.lru_cache(maxsize=2)
-def _benchmark_index(config_json: str) -> BenchmarkIndex:
+def _benchmark_index(settings_json: str) -> BenchmarkIndex:
     """Built once per worker process and reused by every shard task it runs."""
-    return BenchmarkIndex.from_config(DecontaminationConfig.model_validate_json(config_json))
+    return BenchmarkIndex.from_settings(DecontaminationSettings.model_validate_json(settings_json))
 
 
-class DecontaminateStep(Step):
-    """Removes (or flags, by config) documents sharing an ``ngram``-word sequence with a benchmark example."""
+class DecontaminateStep(Filter):
+    """Removes (or flags, by settings) documents sharing an ``ngram``-word sequence with a benchmark example."""
 
     name = "decontaminate"
 
-    def __init__(self, config: DecontaminationConfig):
+    def __init__(self, settings: DecontaminationSettings):
         super().__init__()
-        self.config = config
+        self.settings = settings
 
-    def run(self, data, rank: int = 0, world_size: int = 1):
-        index = _benchmark_index(self.config.model_dump_json())
-        for doc in data:
-            match = index.find(doc.text or "")
-            if match is None:
-                yield doc
-                continue
-            benchmark = match.benchmark.rsplit("/", 1)[-1]
-            if self.config.mode == "remove":
-                self.drop(f"decontamination:{benchmark}", doc=doc, **match.as_metadata())
-            else:
-                self.flag(f"decontamination:{benchmark}")
-                doc.metadata["contamination"] = json.dumps(match.as_metadata(), sort_keys=True)
-                yield doc
+    def filter(self, doc: Document) -> bool | Drop:
+        match = _benchmark_index(self.settings.model_dump_json()).find(doc.text or "")
+        if match is None:
+            return True
+        benchmark = match.benchmark.rsplit("/", 1)[-1]
+        if self.settings.mode == "remove":
+            return Drop(f"decontamination:{benchmark}", match.as_metadata())
+        self.flag(f"decontamination:{benchmark}")
+        doc.metadata["contamination"] = json.dumps(match.as_metadata(), sort_keys=True)
+        return True
 
 
 class FilterStage(ShardStage):
-    name = "filter"
-    source = "extract"
+    """``maths`` gives the quality filter its maths score and formula masking (see ``curation.quality``)."""
 
-    def steps(self, rundir) -> list:
+    name = "filter"
+
+    def __init__(self, source: str, settings: FilterSettings, maths: MathsView):
+        super().__init__(source)
+        self.settings = settings
+        self.maths = maths
+
+    def preflight(self) -> None:
+        """A missing or unreadable benchmark stops the run before any work (raises ``BenchmarkError``)."""
+        if self.settings.decontamination.benchmarks:
+            BenchmarkIndex.from_settings(self.settings.decontamination)
+
+    def steps(self, rundir: RunDir) -> list[Step]:
         s = self.settings
-        steps = [LanguageFilter(languages=s.languages, min_score=s.min_language_score), QualityStep(s.quality)]
+        steps: list[Step] = [LanguageFilter(languages=s.languages, min_score=s.min_language_score),
+                             QualityFilter(s.quality, self.maths)]
         if s.decontamination.benchmarks:
             steps.append(DecontaminateStep(s.decontamination))
         return steps

@@ -5,9 +5,10 @@ The model file is located in the installed package (no download), loaded once pe
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 
-from .step import Step
+from datatrove.data import Document
+
+from .step import Filter
 
 
 @functools.lru_cache(maxsize=2)
@@ -28,7 +29,7 @@ def identify(text: str, model=None, max_chars: int = 10_000) -> tuple[str, float
     return labels[0].removeprefix("__label__"), float(probs[0])
 
 
-class LanguageFilter(Step):
+class LanguageFilter(Filter):
     """Sets ``language``/``language_score``; drops documents not in ``languages`` (all kept if empty) or below
     ``min_score``, under ``language:<code>`` and ``language_low_score``."""
 
@@ -40,14 +41,11 @@ class LanguageFilter(Step):
         self.min_score = min_score
         self.model_path = model_path
 
-    def run(self, data, rank: int = 0, world_size: int = 1) -> Iterator:
-        model = load_lid_model(self.model_path)
-        for doc in data:
-            lang, score = identify(doc.text, model)
-            doc.metadata["language"], doc.metadata["language_score"] = lang, score
-            if score < self.min_score:
-                self.drop("language_low_score")
-            elif self.languages and lang not in self.languages:
-                self.drop(f"language:{lang}")
-            else:
-                yield doc
+    def filter(self, doc: Document) -> bool | str:
+        lang, score = identify(doc.text, load_lid_model(self.model_path))
+        doc.metadata["language"], doc.metadata["language_score"] = lang, score
+        if score < self.min_score:
+            return "language_low_score"
+        if self.languages and lang not in self.languages:
+            return f"language:{lang}"
+        return True

@@ -4,8 +4,8 @@ Why: near-duplicate pages (the same article under another template, a mirror wit
 waste training tokens and skew the mixture; exact hashing misses them. The shape follows datatrove and
 NeMo Curator: a shard-parallel step and a global step.
 
-1. :func:`compute_signatures` (one shard, run in parallel by the executor): normalise the text (lower case,
-   whitespace collapsed), hash every character shingle once with a vectorised 64-bit rolling hash, then
+1. :func:`compute_signatures` (one shard, run in parallel by the executor): normalise the text
+   (:func:`curation.textnorm.normalise_text`, the exact pass's normal form too), hash every character shingle once with a vectorised 64-bit rolling hash, then
    apply ``num_hashes`` strongly universal hashes ``(a*h + b) mod 2**64 >> 32`` as numpy affine
    transforms and keep the minima (see :meth:`MinHasher.signature` for why not mod a Mersenne prime).
    Each band of ``rows`` minima is folded into one 64-bit band key. Returns a pyarrow table
@@ -15,8 +15,9 @@ NeMo Curator: a shard-parallel step and a global step.
    texts (``verify="exact"``, texts read for candidates only; a signature estimate more than 0.15 below
    the threshold skips the exact check) or by the signature estimate. Union-find over verified pairs gives
    clusters; one document per cluster is kept by a deterministic rule (most characters, then smallest id);
-   every other member is listed with the document it duplicates. Only one band's keys are in memory at a
-   time, plus the signatures of candidate documents.
+   every other member is listed with the document it duplicates. Given parquet paths, only one column of
+   one table is read at a time: one band's keys are in memory at a time, plus the signatures of candidate
+   documents (the dedup stage passes its signature files this way).
 
 Defaults. 24-character shingles and 260 hashes as in Nemotron-CC-Math (NeMo Curator), but split as
 26 bands of 10 rows rather than 20 of 13. The S-curve ``1 - (1 - s**r)**b`` of 20x13 is only 0.68 at
@@ -40,19 +41,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from curation.urldedup import UrlDedupConfig
+from .settings import Settings
+from .textnorm import normalise_text
 
 _MASK32 = np.uint64(0xFFFFFFFF)
 _POLY = np.uint64(0x100000001B3)  # FNV-1a 64-bit prime: odd, spreads code points across the word
 _SCHEMA_KEY = b"curation.minhash"
 
 
-class DedupConfig(BaseModel):
-    """Settings of the dedup stage: MinHash LSH (and URL dedup, which runs first)."""
-
-    model_config = ConfigDict(extra="forbid")
+class MinHashSettings(Settings):
+    """MinHash LSH settings (the dedup stage's ``DedupSettings`` adds which passes run)."""
 
     shingle_size: int = Field(24, ge=1, description="characters per shingle (Nemotron-CC-Math: 24)")
     num_hashes: int = Field(260, ge=1, description="MinHash permutations; must equal bands * rows")
@@ -71,10 +71,9 @@ class DedupConfig(BaseModel):
     verify_batch_docs: int = Field(50000, ge=1, description="texts held at once during exact verification")
     keep: Literal["longest", "smallest_id"] = "longest"
     block_size: int = Field(256, ge=1, description="shingles per numpy block (bounds per-doc memory)")
-    url: UrlDedupConfig = Field(default_factory=UrlDedupConfig)
 
     @model_validator(mode="after")
-    def _bands_times_rows(self) -> DedupConfig:
+    def _bands_times_rows(self) -> MinHashSettings:
         if self.bands * self.rows != self.num_hashes:
             raise ValueError(
                 f"dedup: bands ({self.bands}) x rows ({self.rows}) = {self.bands * self.rows} "
@@ -134,11 +133,6 @@ def window_hashes(values: np.ndarray, width: int) -> np.ndarray:
         return _mix64(acc)
 
 
-def normalize_text(text: str) -> str:
-    """Lower case, whitespace runs collapsed to one space: copies differing only in layout match."""
-    return " ".join(text.lower().split())
-
-
 def shingle_hashes(text: str, shingle_size: int) -> np.ndarray:
     """32-bit hashes of the character shingles of the normalised text, in text order (uint64 array).
 
@@ -148,7 +142,11 @@ def shingle_hashes(text: str, shingle_size: int) -> np.ndarray:
     A text shorter than one shingle is one shingle (so two identical short pages still match); an empty
     text has none. 32-bit keys are what multiply-add-shift hashing is strongly universal for.
     """
-    norm = normalize_text(text)
+    return _shingles(normalise_text(text), shingle_size)
+
+
+def _shingles(norm: str, shingle_size: int) -> np.ndarray:
+    """:func:`shingle_hashes` of an already normalised text."""
     if not norm:
         return np.empty(0, dtype=np.uint64)
     codepoints = np.frombuffer(norm.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
@@ -165,13 +163,13 @@ def permutations(num_hashes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 class MinHasher:
-    """Signatures and band keys for one config; holds the permutation parameters (settings only)."""
+    """Signatures and band keys for one set of settings; holds the permutation parameters (settings only)."""
 
-    def __init__(self, config: DedupConfig | None = None):
-        self.config = config or DedupConfig()
-        self.a, self.b = permutations(self.config.num_hashes, self.config.seed)
-        rng = np.random.default_rng(self.config.seed + 1)
-        self.band_seeds = rng.integers(1, np.iinfo(np.int64).max, size=self.config.bands, dtype=np.int64).astype(np.uint64)
+    def __init__(self, settings: MinHashSettings | None = None):
+        self.settings = settings or MinHashSettings()
+        self.a, self.b = permutations(self.settings.num_hashes, self.settings.seed)
+        rng = np.random.default_rng(self.settings.seed + 1)
+        self.band_seeds = rng.integers(1, np.iinfo(np.int64).max, size=self.settings.bands, dtype=np.int64).astype(np.uint64)
 
     def signature(self, shingles: np.ndarray) -> np.ndarray:
         """uint32 MinHash signature (``num_hashes``) of a non-empty array of 32-bit shingle hashes.
@@ -184,9 +182,9 @@ class MinHasher:
         the minima.) The shift is monotone, so it is applied once to the minima: two numpy passes per
         block (multiply, add) and a min, with preallocated buffers.
         """
-        out = np.full(self.config.num_hashes, np.iinfo(np.uint64).max, dtype=np.uint64)
-        step = self.config.block_size
-        buf = np.empty((min(step, shingles.shape[0]), self.config.num_hashes), dtype=np.uint64)
+        out = np.full(self.settings.num_hashes, np.iinfo(np.uint64).max, dtype=np.uint64)
+        step = self.settings.block_size
+        buf = np.empty((min(step, shingles.shape[0]), self.settings.num_hashes), dtype=np.uint64)
         for start in range(0, shingles.shape[0], step):
             block = shingles[start : start + step, None]
             x = buf[: block.shape[0]]
@@ -197,11 +195,11 @@ class MinHasher:
 
     def band_keys(self, signatures: np.ndarray) -> np.ndarray:
         """(n_docs, bands) uint64 keys: each band's ``rows`` values folded with a per-band seed."""
-        n, rows = signatures.shape[0], self.config.rows
-        keys = np.empty((n, self.config.bands), dtype=np.uint64)
+        n, rows = signatures.shape[0], self.settings.rows
+        keys = np.empty((n, self.settings.bands), dtype=np.uint64)
         sig64 = signatures.astype(np.uint64)
         with np.errstate(over="ignore"):
-            for band in range(self.config.bands):
+            for band in range(self.settings.bands):
                 k = np.full(n, self.band_seeds[band], dtype=np.uint64)
                 for j in range(band * rows, (band + 1) * rows):
                     k = _mix64(k * _POLY + sig64[:, j])
@@ -216,7 +214,7 @@ def band_column(band: int) -> str:
     return f"band_{band:02d}"
 
 
-def compute_signatures(docs: Iterable, config: DedupConfig | None = None) -> tuple[pa.Table, Counter]:
+def compute_signatures(docs: Iterable, settings: MinHashSettings | None = None) -> tuple[pa.Table, Counter]:
     """Shard-level work: MinHash signatures and LSH band keys of every document with text.
 
     Returns ``(table, notes)``. ``table`` columns: ``id`` (string), ``n_chars`` (int64, normalised length,
@@ -226,8 +224,8 @@ def compute_signatures(docs: Iterable, config: DedupConfig | None = None) -> tup
     (``minhash:empty_text``, ``minhash:missing_id``); ``minhash:shorter_than_shingle`` counts documents
     signed as one short shingle.
     """
-    config = config or DedupConfig()
-    hasher = MinHasher(config)
+    settings = settings or MinHashSettings()
+    hasher = MinHasher(settings)
     ids: list[str] = []
     n_chars: list[int] = []
     sigs: list[np.ndarray] = []
@@ -236,33 +234,34 @@ def compute_signatures(docs: Iterable, config: DedupConfig | None = None) -> tup
         if not doc.id:
             notes["minhash:missing_id"] += 1
             continue
-        shingles = shingle_hashes(doc.text or "", config.shingle_size)
+        norm = normalise_text(doc.text or "")
+        shingles = _shingles(norm, settings.shingle_size)
         if shingles.size == 0:
             notes["minhash:empty_text"] += 1
             continue
-        length = len(normalize_text(doc.text))
-        if length < config.shingle_size:
+        length = len(norm)
+        if length < settings.shingle_size:
             notes["minhash:shorter_than_shingle"] += 1
         ids.append(str(doc.id))
         n_chars.append(length)
         sigs.append(hasher.signature(shingles))
         notes["minhash:signed"] += 1
-    matrix = np.vstack(sigs) if sigs else np.empty((0, config.num_hashes), dtype=np.uint32)
-    return signatures_to_table(ids, n_chars, matrix, hasher, config), notes
+    matrix = np.vstack(sigs) if sigs else np.empty((0, settings.num_hashes), dtype=np.uint32)
+    return signatures_to_table(ids, n_chars, matrix, hasher, settings), notes
 
 
-def signatures_to_table(ids, n_chars, matrix: np.ndarray, hasher: MinHasher, config: DedupConfig) -> pa.Table:
+def signatures_to_table(ids, n_chars, matrix: np.ndarray, hasher: MinHasher, settings: MinHashSettings) -> pa.Table:
     """Assemble the signature table (see :func:`compute_signatures`) from its columns."""
     keys = hasher.band_keys(matrix)
     columns = {
         "id": pa.array(ids, type=pa.string()),
         "n_chars": pa.array(n_chars, type=pa.int64()),
-        "signature": pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1), type=pa.uint32()), config.num_hashes),
+        "signature": pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1), type=pa.uint32()), settings.num_hashes),
     }
-    for band in range(config.bands):
+    for band in range(settings.bands):
         columns[band_column(band)] = pa.array(keys[:, band], type=pa.uint64())
     table = pa.table(columns)
-    return table.replace_schema_metadata({_SCHEMA_KEY: config.fingerprint().encode()})
+    return table.replace_schema_metadata({_SCHEMA_KEY: settings.fingerprint().encode()})
 
 
 # --------------------------------------------------------------------------------------- global step
@@ -309,30 +308,38 @@ class DuplicateClusters:
 
 
 class _Source:
-    """One signature table, in memory or as a parquet path; reads single columns on demand."""
+    """One signature table, in memory or as a parquet path (local, or inside ``filesystem``), read a column at
+    a time; rows whose id is in ``exclude`` (removed by an earlier pass) are left out of every column."""
 
-    def __init__(self, item: pa.Table | str | Path, config: DedupConfig):
+    def __init__(self, item: pa.Table | str | Path, settings: MinHashSettings, filesystem=None,
+                 exclude: pa.Array | None = None):
         self.name = str(item) if not isinstance(item, pa.Table) else "<in-memory table>"
         self.table = item if isinstance(item, pa.Table) else None
+        self.filesystem = filesystem
         if self.table is None:
-            path = Path(item)
-            if not path.exists():
-                raise FileNotFoundError(f"minhash: signature table {path} does not exist")
-            self.path = path
-            schema = pq.read_schema(path)
+            self.path = str(item)
+            exists = filesystem.exists(self.path) if filesystem is not None else Path(self.path).exists()
+            if not exists:
+                raise FileNotFoundError(f"minhash: signature table {self.path} does not exist")
+            schema = pq.read_schema(self.path, filesystem=filesystem)
         else:
             schema = self.table.schema
         found = (schema.metadata or {}).get(_SCHEMA_KEY, b"").decode()
-        if found != config.fingerprint():
+        if found != settings.fingerprint():
             raise ValueError(
                 f"minhash: signature table {self.name} was made with settings {found or 'unknown'!r}, "
-                f"this run uses {config.fingerprint()!r}; recompute its signatures"
+                f"this run uses {settings.fingerprint()!r}; recompute its signatures"
             )
+        self.keep = None if exclude is None else pc.invert(pc.is_in(self._read("id"), exclude))
 
-    def column(self, name: str) -> pa.ChunkedArray:
+    def _read(self, name: str) -> pa.ChunkedArray:
         if self.table is not None:
             return self.table[name]
-        return pq.read_table(self.path, columns=[name])[name]
+        return pq.read_table(self.path, columns=[name], filesystem=self.filesystem)[name]
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        column = self._read(name)
+        return column if self.keep is None else column.filter(self.keep)
 
 
 def _pair_codes(first: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -395,7 +402,7 @@ def parquet_texts(paths: Iterable[str | Path], id_column: str = "id", text_colum
     return lookup
 
 
-def exact_jaccard(pairs: list[tuple[str, str]], texts: TextSource, config: DedupConfig) -> tuple[np.ndarray, int]:
+def exact_jaccard(pairs: list[tuple[str, str]], texts: TextSource, settings: MinHashSettings) -> tuple[np.ndarray, int]:
     """Exact Jaccard of each ``(id_a, id_b)`` on the shingles of their texts, in batches of documents.
 
     Returns (similarities, number of pairs whose text was missing); a pair with a missing text gets NaN.
@@ -409,7 +416,7 @@ def exact_jaccard(pairs: list[tuple[str, str]], texts: TextSource, config: Dedup
         nonlocal missing
         needed = sorted(batch_ids)
         found = texts(needed) if callable(texts) else {i: texts[i] for i in needed if i in texts}
-        shingles = {i: np.unique(shingle_hashes(found[i], config.shingle_size)) for i in needed if i in found}
+        shingles = {i: np.unique(shingle_hashes(found[i], settings.shingle_size)) for i in needed if i in found}
         for k in batch:
             a, b = pairs[k]
             if a not in shingles or b not in shingles:
@@ -423,7 +430,7 @@ def exact_jaccard(pairs: list[tuple[str, str]], texts: TextSource, config: Dedup
     for k, (a, b) in enumerate(pairs):
         batch.append(k)
         batch_ids.update((a, b))
-        if len(batch_ids) >= config.verify_batch_docs:
+        if len(batch_ids) >= settings.verify_batch_docs:
             flush()
     if batch:
         flush()
@@ -437,23 +444,28 @@ PREFILTER_MARGIN = 0.15
 
 def find_duplicate_clusters(
     signature_tables: Sequence[pa.Table | str | Path],
-    config: DedupConfig | None = None,
+    settings: MinHashSettings | None = None,
     texts: TextSource | None = None,
+    filesystem=None,
+    exclude: Iterable[str] = (),
 ) -> DuplicateClusters:
     """Global step: candidate pairs band by band, verified, union-find clusters, keep rule.
 
     ``signature_tables``: the tables from :func:`compute_signatures`, or paths of the parquet files the
-    caller wrote them to (read one column at a time). ``texts``: ``{id: text}`` or a callable
-    ``ids -> {id: text}`` (e.g. :func:`parquet_texts`), required when ``config.verify == "exact"``.
+    caller wrote them to (read one column at a time), inside the fsspec ``filesystem`` when given.
+    ``exclude``: ids to leave out (documents an earlier pass already removed). ``texts``: ``{id: text}`` or a
+    callable ``ids -> {id: text}`` (e.g. :func:`parquet_texts`), required when ``settings.verify == "exact"``.
     Raises ``ValueError``/``FileNotFoundError`` naming the table or setting at fault before any work.
     """
-    config = config or DedupConfig()
-    if config.verify == "exact" and texts is None:
+    settings = settings or MinHashSettings()
+    if settings.verify == "exact" and texts is None:
         raise ValueError(
             "dedup.verify is 'exact' but no texts were given: pass texts= (e.g. parquet_texts(paths)) "
             "or set dedup.verify to 'signature'"
         )
-    sources = [_Source(item, config) for item in signature_tables]
+    exclude = set(exclude)
+    excluded = pa.array(sorted(exclude), pa.string()) if exclude else None
+    sources = [_Source(item, settings, filesystem, excluded) for item in signature_tables]
     stats: Counter = Counter()
     ids = pa.chunked_array([c for s in sources for c in s.column("id").chunks], type=pa.string()).combine_chunks()
     n = len(ids)
@@ -463,9 +475,9 @@ def find_duplicate_clusters(
 
     # 1. Candidate pairs, one band in memory at a time.
     candidates: list[np.ndarray] = []
-    for band in range(config.bands):
+    for band in range(settings.bands):
         keys = np.concatenate([s.column(band_column(band)).to_numpy() for s in sources] or [np.empty(0, np.uint64)])
-        codes, large = bucket_pairs(keys, config.max_bucket_pairs)
+        codes, large = bucket_pairs(keys, settings.max_bucket_pairs)
         stats["large_buckets"] += large
         candidates.append(codes)
         del keys
@@ -479,14 +491,14 @@ def find_duplicate_clusters(
     involved = np.unique(np.concatenate([first, second]))
     local = np.full(n, -1, dtype=np.int64)
     local[involved] = np.arange(involved.size)
-    sig_rows = np.empty((involved.size, config.num_hashes), dtype=np.uint32)
+    sig_rows = np.empty((involved.size, settings.num_hashes), dtype=np.uint32)
     offset = 0
     for s in sources:
         col = s.column("signature").combine_chunks()
         size = len(col)
         mine = involved[(involved >= offset) & (involved < offset + size)]
         if mine.size:
-            flat = col.flatten().to_numpy().reshape(size, config.num_hashes)
+            flat = col.flatten().to_numpy().reshape(size, settings.num_hashes)
             sig_rows[local[mine]] = flat[mine - offset]
         offset += size
         del col
@@ -501,16 +513,16 @@ def find_duplicate_clusters(
 
     # 3. Verification.
     sims = estimate(first, second) if codes.size else np.empty(0)
-    if config.verify == "exact":
-        check = np.flatnonzero(sims >= config.jaccard_threshold - PREFILTER_MARGIN)
+    if settings.verify == "exact":
+        check = np.flatnonzero(sims >= settings.jaccard_threshold - PREFILTER_MARGIN)
         stats["prefiltered_pairs"] = int(codes.size - check.size)
         pairs = list(zip(ids.take(first[check]).to_pylist(), ids.take(second[check]).to_pylist()))
-        exact, missing = exact_jaccard(pairs, texts, config)
+        exact, missing = exact_jaccard(pairs, texts, settings)
         stats["missing_text_pairs"] = missing  # verified on the signature estimate instead, counted
         sims_checked = np.where(np.isnan(exact), sims[check], exact)
         sims = np.zeros(codes.size)
         sims[check] = sims_checked
-    ok = sims >= config.jaccard_threshold if config.verify != "none" else np.ones(sims.size, bool)
+    ok = sims >= settings.jaccard_threshold if settings.verify != "none" else np.ones(sims.size, bool)
     first, second, sims = first[ok], second[ok], sims[ok]
     stats["verified_pairs"] = int(first.size)
     stats["rejected_pairs"] = int(codes.size - first.size)
@@ -528,7 +540,7 @@ def find_duplicate_clusters(
     boundaries = np.flatnonzero(np.diff(roots[order])) + 1
     for group in np.split(in_pairs[order], boundaries) if in_pairs.size else []:
         group_ids = ids.take(group).to_pylist()
-        if config.keep == "longest":
+        if settings.keep == "longest":
             best = min(range(len(group)), key=lambda k: (-int(n_chars[group[k]]), group_ids[k]))
         else:
             best = min(range(len(group)), key=lambda k: group_ids[k])

@@ -8,31 +8,31 @@ filters, reused as they are; this module adds
 * one pydantic settings model per rule family, each with ``enabled`` and datatrove's own parameters
   (the defaults are datatrove's, except C4's terminal-punctuation line rule, off as in FineWeb);
 * a maths-aware mode (on by default): a document whose maths score reaches ``math_aware.threshold`` is
-  judged on its masked text (each formula one placeholder word, equation-only lines removed, see
-  :func:`curation.math_score.mask_formulas`) by filters built with ``math_aware.overrides``;
-* named drop reasons ``"<family>:<datatrove reason>"``, counted by :class:`QualityStep`, so nothing is silent.
+  judged on its masked text (each formula one placeholder word, equation-only lines removed) by filters built
+  with ``math_aware.overrides``. The score and the masking come from a :class:`MathsView` the filter is given
+  (``pipelines`` gives it ``math_extract.MathScorer``, which reads formulas with the extractor's own TeX rules);
+* named drop reasons ``"<family>:<datatrove reason>"``, counted by the :class:`~curation.step.Filter` base, so
+  nothing is silent.
 
 A filter never rewrites the document text: C4's line removal only decides whether the document passes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from datatrove.data import Document
+from datatrove.pipeline.filters.base_filter import BaseFilter
+from pydantic import Field, field_validator
 
-from curation.math_score import mask_formulas, math_score
-from curation.step import Step
+from .settings import Settings
+from .step import Filter
 
 FAMILIES = ("gopher_repetition", "gopher_quality", "c4", "fineweb")
 
 
-class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class GopherQualitySettings(_Settings):
+class GopherQualitySettings(Settings):
     """datatrove ``GopherQualityFilter`` parameters (Rae et al. 2021, table A1); ``None`` disables a rule."""
 
     enabled: bool = True
@@ -48,7 +48,7 @@ class GopherQualitySettings(_Settings):
     stop_words: list[str] | None = None
 
 
-class GopherRepetitionSettings(_Settings):
+class GopherRepetitionSettings(Settings):
     """datatrove ``GopherRepetitionFilter`` parameters: duplicate line/paragraph/n-gram fractions."""
 
     enabled: bool = True
@@ -60,7 +60,7 @@ class GopherRepetitionSettings(_Settings):
     dup_n_grams: list[tuple[int, float]] = [(5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10)]
 
 
-class C4Settings(_Settings):
+class C4Settings(Settings):
     """datatrove ``C4QualityFilter`` parameters.
 
     ``filter_no_terminal_punct`` defaults to False as in FineWeb's pipeline: with it on, C4 keeps only
@@ -80,7 +80,7 @@ class C4Settings(_Settings):
     filter_policy: bool = True
 
 
-class FineWebSettings(_Settings):
+class FineWebSettings(Settings):
     """datatrove ``FineWebQualityFilter`` parameters (Penedo et al. 2024)."""
 
     enabled: bool = True
@@ -92,7 +92,7 @@ class FineWebSettings(_Settings):
     new_line_ratio: float = 0.3
 
 
-SETTINGS_MODELS: dict[str, type[_Settings]] = {
+SETTINGS_MODELS: dict[str, type[Settings]] = {
     "gopher_repetition": GopherRepetitionSettings,
     "gopher_quality": GopherQualitySettings,
     "c4": C4Settings,
@@ -111,7 +111,7 @@ def _default_math_overrides() -> dict[str, dict[str, Any]]:
     }
 
 
-class MathAwareSettings(_Settings):
+class MathAwareSettings(Settings):
     """Maths-aware mode: how a document with maths is protected from rules that punish formulas."""
 
     enabled: bool = True
@@ -133,8 +133,8 @@ class MathAwareSettings(_Settings):
         return overrides
 
 
-class QualityConfig(_Settings):
-    """Settings of the quality filter stage; nestable in the run config."""
+class QualitySettings(Settings):
+    """Settings of the quality filter (``filter.quality`` in the run config)."""
 
     language: str = "en"
     min_chars: int = Field(1, ge=0, description="docs with fewer non-space characters drop as quality:empty")
@@ -144,7 +144,7 @@ class QualityConfig(_Settings):
     fineweb: FineWebSettings = Field(default_factory=FineWebSettings)
     math_aware: MathAwareSettings = Field(default_factory=MathAwareSettings)
 
-    def family(self, name: str, maths: bool = False) -> _Settings:
+    def family(self, name: str, maths: bool = False) -> Settings:
         """Settings of one family; with ``maths`` the maths-aware overrides applied."""
         base = getattr(self, name)
         if maths and name in self.math_aware.overrides:
@@ -152,7 +152,7 @@ class QualityConfig(_Settings):
         return base
 
 
-def _build_filter(name: str, settings: _Settings, language: str):
+def _build_filter(name: str, settings: Settings, language: str) -> BaseFilter:
     """Instantiate the datatrove filter for one family (imports are lazy, as in datatrove)."""
     params = settings.model_dump(exclude={"enabled"})
     if name == "gopher_quality":
@@ -176,75 +176,60 @@ def _build_filter(name: str, settings: _Settings, language: str):
     raise ValueError(f"unknown quality filter {name!r}")
 
 
-class QualityFilter:
+class MathsView(Protocol):
+    """How the maths-aware mode sees a document: its maths score (from its text and the extraction metadata)
+    and its text with formulas masked."""
+
+    def score(self, text: str, metadata: Mapping[str, Any]) -> float: ...
+
+    def mask(self, text: str) -> str: ...
+
+
+class QualityFilter(Filter):
     """Applies the enabled rule families in FineWeb's order and names the first rule a document fails.
 
-    Settings are stored in ``__init__``; the datatrove filters (plain and maths-relaxed) are built once.
-    ``check`` judges one document; :class:`QualityStep` applies it to a shard.
+    Every document gets ``math_score`` (cleanup routes on it), whether or not the maths-aware mode is on.
+    Settings are stored in ``__init__``; the datatrove filters (plain and maths-relaxed) are built on first
+    use, on the worker.
     """
 
-    def __init__(self, config: QualityConfig | None = None):
-        self.config = config or QualityConfig()
-        lang = self.config.language
-        self._plain = [(n, _build_filter(n, self.config.family(n), lang)) for n in FAMILIES if self.config.family(n).enabled]
-        self._maths = [
-            (n, _build_filter(n, self.config.family(n, maths=True), lang))
-            for n in FAMILIES
-            if self.config.family(n, maths=True).enabled
-        ]
+    name = "quality"
 
-    def score(self, doc) -> float:
-        """The document's maths score, computed once and cached in ``metadata["math_score"]``."""
-        if "math_score" not in doc.metadata:
-            doc.metadata["math_score"] = math_score(doc.text, doc.metadata)
-        return doc.metadata["math_score"]
+    def __init__(self, settings: QualitySettings, maths: MathsView):
+        super().__init__()
+        self.settings = settings
+        self.maths = maths
+        self._families: dict[bool, list[tuple[str, BaseFilter]]] | None = None
 
-    def check(self, doc) -> tuple[bool, str | None]:
-        """Return ``(keep, reason)`` for one document; ``reason`` is ``"family:rule"`` when dropped.
+    def families(self, maths: bool) -> list[tuple[str, BaseFilter]]:
+        """The enabled datatrove filters, plain or with the maths-aware overrides, in FineWeb's order."""
+        if self._families is None:
+            lang = self.settings.language
+            self._families = {m: [(n, _build_filter(n, self.settings.family(n, maths=m), lang))
+                                  for n in FAMILIES if self.settings.family(n, maths=m).enabled]
+                              for m in (False, True)}
+        return self._families[maths]
 
-        Side effect: sets ``metadata["math_score"]`` and ``metadata["quality_mode"]`` ("plain"/"maths").
-        """
-        from datatrove.data import Document
+    def filter(self, doc: Document) -> bool | str:
         from datatrove.pipeline.filters.base_filter import get_filter_result
 
         text = doc.text or ""
-        if len(text.strip()) < max(self.config.min_chars, 1):
-            return False, "quality:empty"
-        score = self.score(doc)  # always: every filtered document carries math_score (cleanup routes on it)
-        maths = self.config.math_aware.enabled and score >= self.config.math_aware.threshold
-        doc.metadata["quality_mode"] = "maths" if maths else "plain"
-        if maths and self.config.math_aware.mask_formulas:
-            text = mask_formulas(text)
+        if len(text.strip()) < max(self.settings.min_chars, 1):
+            return "quality:empty"
+        if "math_score" not in doc.metadata:
+            doc.metadata["math_score"] = self.maths.score(text, doc.metadata)
+        aware = self.settings.math_aware
+        maths = aware.enabled and doc.metadata["math_score"] >= aware.threshold
+        if maths and aware.mask_formulas:
+            text = self.maths.mask(text)
             if not text.strip():
-                return False, "quality:only_formulas"
-        for name, flt in self._maths if maths else self._plain:
+                return "quality:only_formulas"
+        for name, flt in self.families(maths):
             probe = Document(text=text, id=doc.id, metadata=dict(doc.metadata))
             try:
                 keep, reason = get_filter_result(flt.filter(probe))
             except ZeroDivisionError:
                 keep, reason = False, "degenerate_text"
             if not keep:
-                return False, f"{name}:{reason or 'dropped'}"
-        return True, None
-
-
-class QualityStep(Step):
-    """The quality filter as a shard step of the filter stage: drops counted as ``dropped/<family>:<rule>``.
-
-    Settings only in ``__init__``; the datatrove filters are built in ``run`` on the worker.
-    """
-
-    name = "quality"
-
-    def __init__(self, config: QualityConfig | None = None):
-        super().__init__()
-        self.config = config or QualityConfig()
-
-    def run(self, data: Iterable, rank: int = 0, world_size: int = 1):
-        quality = QualityFilter(self.config)
-        for doc in data:
-            keep, reason = quality.check(doc)
-            if keep:
-                yield doc
-            else:
-                self.drop(reason)
+                return f"{name}:{reason or 'dropped'}"
+        return True

@@ -1,6 +1,6 @@
 """The run directory: the only interface between stages, and what makes a killed run resumable.
 
-Layout (see DESIGN.md): ``RUN/<stage>/part-00000.parquet`` outputs, ``RUN/<stage>/_stats/<task>.json`` per-task
+Layout (see ARCHITECTURE.md): ``RUN/<stage>/part-00000.parquet`` outputs, ``RUN/<stage>/_stats/<task>.json`` per-task
 counts, ``RUN/<stage>/_done/<task>`` completion markers. Every output is written under a temporary name and
 renamed when whole, and the marker is written last, so a task is either fully done or redone from scratch.
 Paths may be local or any fsspec URL.

@@ -1,16 +1,30 @@
-"""Stages: the unit the pipeline is made of.
+"""Stages: the unit the pipeline is made of, all behind one interface.
 
-A shard stage runs one task per part of its source (a WARC shard for ``extract``, the previous stage's
-``part-NNNNN.parquet`` otherwise): read documents, pass them through its datatrove steps, write
-``<stage>/part-NNNNN.parquet``. The executor turns the tasks' returned stats into ``_stats`` files and
-completion markers. Global stages (dedup decisions, clustering, the mixture search) override ``run``.
+A stage has a ``name`` (its folder in the run directory), a ``source`` (the stage whose documents it reads;
+None for the first), ``outputs`` (what it leaves in its folder, for readers of the run directory), and two
+methods: ``done(rundir)`` says whether its outputs are complete, ``run(executor, rundir)`` makes them and
+returns its task stats. ``preflight()`` checks, before any stage runs, what a stage can check up front (a
+benchmark file, the target set), so a bad setting costs nothing. ``pipelines.stages.build_stages`` builds the
+list from a config; the driver, ``curate stats`` and the report only iterate over it. ARCHITECTURE.md says
+how to add one.
+
+Most stages are :class:`ShardStage`: one task per part of the source (a WARC shard for ``extract``, the
+previous stage's ``part-NNNNN.parquet`` otherwise), each writing its own part atomically with a completion
+marker. By default a task reads the part's documents, passes them through the stage's datatrove steps and
+writes ``<stage>/part-NNNNN.parquet``; a stage that writes something else overrides ``task``. Work a stage
+must do across all parts first (dedup decisions, training a classifier, choosing the mixture) happens in its
+``run`` before the tasks, guarded by the file that work writes last, so a killed run resumes it too.
 """
+
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
 
 from .documents import SCHEMA, batched_tables, from_table
@@ -31,7 +45,7 @@ class ParquetDocReader(Step):
         super().__init__()
         self.rundir, self.stage, self.part, self.columns = rundir, stage, part, columns
 
-    def run(self, data=None, rank: int = 0, world_size: int = 1) -> Iterator:
+    def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
         import pyarrow.parquet as pq
 
         with self.rundir.fs.open(self.rundir.path(self.stage, self.part), "rb") as f:
@@ -44,38 +58,57 @@ class ParquetDocReader(Step):
                 yield from from_table(table)
 
 
-class Stage:
-    """Base: a named stage with ``run(executor, rundir) -> list of task stats``."""
+class Stage(ABC):
+    """``name``, ``source``, ``outputs``, ``preflight()``, ``done(rundir)``, ``run(executor, rundir)``."""
 
-    name: str = "stage"
+    name: ClassVar[str]
+    outputs: ClassVar[tuple[str, ...]] = ()
 
-    def run(self, executor: Executor, rundir: RunDir) -> list[dict]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def __init__(self, source: str | None):
+        self.source = source
+
+    def preflight(self) -> None:
+        """Raise (naming the file or setting) if the stage cannot run; called before any stage runs."""
+
+    @abstractmethod
+    def done(self, rundir: RunDir) -> bool:
+        """Whether the stage's outputs are complete in ``rundir`` (the driver then skips it)."""
+
+    @abstractmethod
+    def run(self, executor: Executor, rundir: RunDir) -> list[dict]:
+        """Make the outputs, skipping what a killed run finished; returns the stats of its tasks."""
 
 
 class ShardStage(Stage):
-    """One task per source part; subclasses say where parts come from and which steps to apply."""
+    """One task per source part; subclasses say which steps to apply, or override ``task``."""
 
-    source: str | None = None  # the stage whose parts are read; None for stages that read raw inputs
+    outputs = ("part-NNNNN.parquet", "_stats/", "_done/")
 
-    def __init__(self, settings=None):
-        self.settings = settings  # the stage's config section; steps() builds its datatrove steps from it
-
-    def inputs(self, rundir: RunDir) -> list:
+    def inputs(self, rundir: RunDir) -> list[str]:
         """One entry per task, in a fixed order: by default the source stage's parquet parts."""
+        assert self.source is not None, f"stage {self.name} reads no source: override inputs()"
         return rundir.parts(self.source)
 
-    def reader(self, rundir: RunDir, source) -> Step:
+    def tasks(self, rundir: RunDir) -> dict[str, dict]:
+        """``{task name: task keyword arguments}``; a task's name is its part's without the suffix."""
+        return {part_name(i, ""): {"source": src, "index": i} for i, src in enumerate(self.inputs(rundir))}
+
+    def done(self, rundir: RunDir) -> bool:
+        return all(rundir.is_done(self.name, task) for task in self.tasks(rundir))
+
+    def run(self, executor: Executor, rundir: RunDir) -> list[dict]:
+        return executor.run(rundir, self.name, self.task, self.tasks(rundir), desc=self.name)
+
+    def reader(self, rundir: RunDir, source: str) -> Step:
+        assert self.source is not None
         return ParquetDocReader(rundir, self.source, source)
 
     def steps(self, rundir: RunDir) -> list[PipelineStep]:
         return []
 
-    def run(self, executor: Executor, rundir: RunDir) -> list[dict]:
-        tasks = {part_name(i, ""): {"source": src, "index": i} for i, src in enumerate(self.inputs(rundir))}
-        return executor.run(rundir, self.name, self.task, tasks, desc=self.name)
-
-    def task(self, rundir: RunDir, source, index: int) -> dict:
+    def task(self, rundir: RunDir, source: str, index: int) -> dict:
+        """Reader -> steps -> ``<stage>/part-NNNNN.parquet``; drops, flags, errors and documents set aside are
+        collected from the steps into the task's stats."""
         reader = self.reader(rundir, source)
         steps = [reader, *self.steps(rundir)]
         data = None
@@ -83,7 +116,7 @@ class ShardStage(Stage):
             data = step(data)
         tokens_out = [0]
 
-        def counted(docs):
+        def counted(docs: Iterator[Document]) -> Iterator[Document]:
             for doc in docs:
                 tokens_out[0] += doc.metadata.get("n_tokens") or 0
                 yield doc

@@ -2,15 +2,20 @@
 
 Drops are datatrove stats under ``dropped/<reason>``, so datatrove's own steps (whose counters we translate)
 and ours are summed the same way into the per-task stats file. Documents a step marks but forwards (e.g.
-decontamination in flag mode) are counted the same way under ``flagged/<reason>``.
+decontamination in flag mode) are counted the same way under ``flagged/<reason>``. A step that only keeps or
+drops documents is a :class:`Filter`: it says why for one document, the base does the bookkeeping.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
+from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.batching import batched
 
@@ -28,12 +33,12 @@ class Step(PipelineStep):
 
     type = "curation"
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.errors: list[str] = []
         self.aside: list[dict] = []
 
-    def drop(self, reason: str, value: int = 1, doc=None, **detail) -> None:
+    def drop(self, reason: str, value: int = 1, doc: Document | None = None, **detail: Any) -> None:
         """Count a drop; with ``doc``, also record it (id, url, reason, detail) in the stage's ``_aside`` table."""
         self.stat_update(DROP_PREFIX + reason, value=value)
         if doc is not None:
@@ -48,6 +53,41 @@ class Step(PipelineStep):
         """A problem with the input that a user must see (named file/record); the run goes on."""
         log.warning(message)
         self.errors.append(message)
+
+
+@dataclass(frozen=True)
+class Drop:
+    """A filter's verdict when the dropped document must also be written aside, with why in ``detail``."""
+
+    reason: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+KEEP = True
+
+
+class Filter(Step):
+    """A step that keeps or drops each document, in the spirit of datatrove's ``BaseFilter``.
+
+    ``filter(doc)`` returns ``KEEP`` (``True``), a drop reason (``str``), or a :class:`Drop` when the document
+    should also be recorded in the stage's ``_aside`` table. It may set metadata on the document it keeps. The
+    base forwards kept documents and counts every drop under its reason, so no filter hand-writes that loop.
+    """
+
+    def filter(self, doc: Document) -> bool | str | Drop:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
+        for doc in data:
+            verdict = self.filter(doc)
+            if verdict is KEEP:
+                yield doc
+            elif isinstance(verdict, Drop):
+                self.drop(verdict.reason, doc=doc, **verdict.detail)
+            elif isinstance(verdict, str):
+                self.drop(verdict)
+            else:  # a bare False would be a drop without a reason
+                raise TypeError(f"{type(self).__name__}.filter returned {verdict!r}: KEEP, a reason or a Drop")
 
 
 def counts_of(steps: Iterable[PipelineStep], prefix: str) -> Counter:

@@ -14,7 +14,9 @@ import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from .settings import Settings
 
 DEFAULT_TRACKING_PARAMS = (
     "utm_*", "gclid", "fbclid", "msclkid", "dclid", "yclid", "mc_cid", "mc_eid", "_ga", "_gl",
@@ -22,10 +24,8 @@ DEFAULT_TRACKING_PARAMS = (
 )
 
 
-class UrlDedupConfig(BaseModel):
-    """How URLs are normalised before they are compared."""
-
-    model_config = ConfigDict(extra="forbid")
+class UrlDedupSettings(Settings):
+    """How URLs are normalised before they are compared (``dedup.url`` in the run config)."""
 
     enabled: bool = True
     ignore_scheme: bool = True
@@ -44,26 +44,26 @@ def _tracking_matcher(patterns: Iterable[str]) -> re.Pattern[str]:
     return re.compile("^(?:" + "|".join(alternatives or ["(?!)"]) + ")$", re.IGNORECASE)
 
 
-def normalize_url(url: str, config: UrlDedupConfig | None = None) -> str:
+def normalize_url(url: str, settings: UrlDedupSettings | None = None) -> str:
     """Canonical form of ``url`` for comparison (never for display): lower-case host, default port
-    dropped, and scheme, ``www.``, trailing slash, fragment and tracking parameters removed per config."""
-    config = config or UrlDedupConfig()
+    dropped, and scheme, ``www.``, trailing slash, fragment and tracking parameters removed per settings."""
+    settings = settings or UrlDedupSettings()
     url = url.strip().strip("<>")
     parts = urlsplit(url)
-    scheme = "" if config.ignore_scheme else parts.scheme.lower()
+    scheme = "" if settings.ignore_scheme else parts.scheme.lower()
     host = (parts.hostname or "").rstrip(".")
-    if config.strip_www and host.startswith("www."):
+    if settings.strip_www and host.startswith("www."):
         host = host[4:]
     port = parts.port if parts.port not in (None, 80, 443) else None
     netloc = host + (f":{port}" if port else "")
     path = re.sub(r"/{2,}", "/", parts.path or "/")
-    if config.strip_trailing_slash and len(path) > 1:
+    if settings.strip_trailing_slash and len(path) > 1:
         path = path.rstrip("/") or "/"
-    is_tracking = _tracking_matcher(config.tracking_params)
+    is_tracking = _tracking_matcher(settings.tracking_params)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking.match(k)]
-    if config.sort_query:
+    if settings.sort_query:
         query.sort()
-    fragment = "" if config.strip_fragment else parts.fragment
+    fragment = "" if settings.strip_fragment else parts.fragment
     return urlunsplit((scheme, netloc, path, urlencode(query), fragment))
 
 
@@ -78,17 +78,17 @@ def _negate(date: str) -> tuple[int, ...]:
 
 
 def find_url_duplicates(
-    records: Iterable[tuple[str, str, str | None]], config: UrlDedupConfig | None = None
+    records: Iterable[tuple[str, str, str | None]], settings: UrlDedupSettings | None = None
 ) -> dict[str, str]:
     """Global step over ``(id, url, warc_date)`` records from all shards.
 
     Returns ``{removed_id: kept_id}``. Records without a URL are never duplicates.
     """
-    config = config or UrlDedupConfig()
+    settings = settings or UrlDedupSettings()
     groups: dict[str, list[tuple[str, str, str | None]]] = {}
     for record in records:
         if record[1]:
-            groups.setdefault(normalize_url(record[1], config), []).append(record)
+            groups.setdefault(normalize_url(record[1], settings), []).append(record)
     removed: dict[str, str] = {}
     for members in groups.values():
         if len(members) > 1:

@@ -3,7 +3,7 @@
 Unlike datatrove's WarcReader, which silently skips what it cannot use, every HTTP response or WET
 conversion record becomes either a document or a counted drop, and a broken shard (missing, not a WARC,
 truncated) is reported by name while the records read before the break are kept. Decoding the payload is
-left to the extract stage, which owns charsets.
+left to the extract stage (``curation.decode``), which reads the charset with :func:`charset_of`.
 """
 from __future__ import annotations
 
@@ -17,6 +17,15 @@ from .step import Step
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 DOCUMENT_RECORDS = ("response", "conversion", "resource")
+
+
+def charset_of(content_type: str | None) -> str | None:
+    """The ``charset`` parameter of a Content-Type header, if any."""
+    for part in (content_type or "").split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip("\"'") or None
+    return None
 
 
 def clean_uri(uri: str | None) -> str | None:

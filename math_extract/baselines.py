@@ -1,13 +1,62 @@
 """The extractors we compare against, behind one batch interface: ours, trafilatura, resiliparse, plain lynx.
 
-Each factory returns ``extract(pages: list[str]) -> list[str]`` so evaluation and the benchmark treat all
-of them alike.  Heavy imports happen inside the factories.
+Each factory in ``EXTRACTORS`` returns ``extract(pages: list[str]) -> list[str]`` so evaluation and the
+benchmark treat all of them alike.  Heavy imports happen inside the factories. ``TrafilaturaExtractor`` is
+also the pipeline's ``extractor: trafilatura``: it has ``MathExtractor``'s interface, so the extract stage
+takes either.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from dataclasses import dataclass
 
+from .detect import detect
 from .evaluate import Extractor
+from .extractor import Extraction
+
+
+@dataclass
+class TrafilaturaExtractor:
+    """trafilatura (``favor_precision``), with the page's maths detected on its HTML (trafilatura reports none).
+
+    ``extract_many`` runs each page in datatrove's ``ExtractorSandbox``, a child process killed and restarted
+    when a page takes longer than ``timeout_s``, so one page cannot hang a shard; a failed page gets the reason
+    ``extract_timeout``, ``extract_crash`` (the child died) or ``extract_error``, an empty result ``empty_text``.
+    ``deduplicate`` is trafilatura's option (on in datatrove's Trafilatura step, whose call this is).
+    """
+
+    timeout_s: float = 10.0
+    batch_size: int = 32
+    deduplicate: bool = True
+
+    def text(self, html: str) -> str:
+        """The extracted text of one page, in this process (no timeout)."""
+        import trafilatura
+
+        return trafilatura.extract(html, favor_precision=True, include_comments=False,
+                                   deduplicate=self.deduplicate) or ""
+
+    def extract_many(self, pages: list[tuple[str, str | None]]) -> list[Extraction]:
+        from datatrove.pipeline.extractors.base import ExtractorSandbox
+
+        results = []
+        with ExtractorSandbox(timeout=self.timeout_s, warmup_text="") as sandbox:
+            for html, _url in pages:
+                info = detect(html)
+                maths = {"has_math": info.has_math, "formats": info.formats, "n_formulas": info.n_formulas}
+                try:
+                    text = sandbox.process_document(html, self.text)
+                except TimeoutError:
+                    results.append(Extraction("", reason="extract_timeout", **maths))
+                    continue
+                except EOFError:
+                    results.append(Extraction("", reason="extract_crash", **maths))
+                    continue
+                except Exception:  # trafilatura's own failure on this page, re-raised from the child process
+                    results.append(Extraction("", reason="extract_error", **maths))
+                    continue
+                results.append(Extraction(text or "", reason=None if text else "empty_text", **maths))
+        return results
 
 
 def ours(**settings) -> Extractor:
@@ -18,11 +67,9 @@ def ours(**settings) -> Extractor:
 
 
 def trafilatura_extractor() -> Extractor:
-    import trafilatura
-
-    def run(pages: list[str]) -> list[str]:
-        return [trafilatura.extract(html, favor_precision=True, include_comments=False) or "" for html in pages]
-    return run
+    """trafilatura as its own ``extract`` defaults have it (no deduplication), in this process."""
+    extractor = TrafilaturaExtractor(deduplicate=False)
+    return lambda pages: [extractor.text(html) for html in pages]
 
 
 def resiliparse_extractor() -> Extractor:
@@ -43,52 +90,3 @@ def plain_lynx(width: int = 80) -> Extractor:
 EXTRACTORS: dict[str, Callable[[], Extractor]] = {
     "ours": ours, "trafilatura": trafilatura_extractor, "resiliparse": resiliparse_extractor, "lynx": plain_lynx,
 }
-
-
-def maths_pages(data_root: str, warcs: list[str] = (), limit_per_warc: int = 0) -> list[tuple[str, str]]:
-    """Real maths pages: the readability maths tests, Wikipedia t-SNE, and HTML records of Debian-doc WARCs."""
-    from pathlib import Path
-
-    from .decode import decode_html
-
-    root = Path(data_root)
-    pages = [(str(p), decode_html(p.read_bytes())) for p in sorted((root / "math").glob("*/source.html"))]
-    tsne = root / "extraction" / "trafilatura-cache" / "en.wikipedia.org.tsne.html"
-    if tsne.exists():
-        pages.append((str(tsne), decode_html(tsne.read_bytes())))
-    for warc in warcs:
-        pages.extend(warc_pages(warc, limit_per_warc))
-    return pages
-
-
-def warc_pages(path: str, limit: int = 0) -> list[tuple[str, str]]:
-    """(url, decoded html) of the HTML response records of one WARC file; undecodable records are skipped.
-
-    Read as the extract stage reads a shard (``WarcShardReader``, the declared charset to ``decode_html``), so
-    benchmarks and evaluations see the pages the pipeline sees. A shard that cannot be read at all (missing,
-    empty, not a WARC) raises, as a wrong path given to a benchmark must not pass as zero pages."""
-    from contextlib import closing
-
-    from curation.extract import _charset
-    from curation.step import drops_of
-    from curation.warc import WarcShardReader
-
-    from .decode import decode_html
-    from .errors import ExtractError
-
-    reader = WarcShardReader(path)
-    out = []
-    with closing(reader.run()) as docs:
-        for doc in docs:
-            content_type = doc.metadata["content_type"]
-            if doc.metadata["kind"] != "html" or "html" not in content_type.lower():
-                continue
-            try:
-                out.append((doc.metadata["url"], decode_html(doc.metadata["payload"], _charset(content_type))))
-            except ExtractError:
-                continue
-            if limit and len(out) >= limit:
-                break
-    if drops_of([reader]).keys() & {"unreadable_shard", "empty_shard", "not_a_warc"}:
-        raise OSError(reader.errors[0])
-    return out

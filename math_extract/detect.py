@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .tex import count_formulas
+
 _I = re.I | re.S
 # Markup patterns run on the UTF-8 bytes of the page: lower-casing and scanning bytes is several times
 # cheaper than doing the same on a str holding non-ASCII text.
@@ -28,13 +30,6 @@ _FORUM_HINTS = (b"[/tex]", b"[/math]", b"[/latex]", b"[/itex]")
 # Text patterns (str), run on the page with its tags stripped
 FORUM_TEX = re.compile(r"\[(tex|math|latex|itex)\](.+?)\[/\1\]", _I)  # shared with the pre-pass
 _BACKTICKS = re.compile(r"`[^`\n]{1,200}`")
-# TeX delimiters in text, one regex per delimiter so that each scans for a literal prefix
-_DISPLAY_DOLLARS = re.compile(r"\$\$.+?\$\$", re.S)
-_BRACKETS = re.compile(r"\\\[.+?\\\]", re.S)
-_PARENS = re.compile(r"\\\(.+?\\\)", re.S)
-_ENVIRONMENTS = re.compile(r"\\begin\{([a-zA-Z*]+)\}.+?\\end\{\1\}", re.S)
-_DOLLAR = re.compile(r"(?<![\\$\w])\$(?=[^\s$])[^$<>\n]{1,400}?(?<=[^\s\\])\$(?![\w$])")
-_TEXISH = re.compile(r"[\\^_{}=]|^\s*[A-Za-z]\s*$")
 _SCRIPTS = re.compile(r"<script\b.*?</script\s*>", _I)
 _STYLES = re.compile(r"<style\b.*?</style\s*>", _I)
 _TAGS = re.compile(r"<[^>]*>")
@@ -46,23 +41,6 @@ class MathInfo:
     has_math: bool
     formats: tuple[str, ...]
     n_formulas: int
-
-
-def count_tex_delimited(text: str) -> int:
-    """Formulas written as TeX in running text; a lone ``$...$`` counts only if its inside looks like TeX."""
-    n = 0
-    if "$$" in text:
-        n += len(_DISPLAY_DOLLARS.findall(text))
-        text = _DISPLAY_DOLLARS.sub(" ", text)
-    if "\\[" in text:
-        n += len(_BRACKETS.findall(text))
-    if "\\(" in text:
-        n += len(_PARENS.findall(text))
-    if "\\begin{" in text:
-        n += len(_ENVIRONMENTS.findall(text))
-    if "$" in text:
-        n += sum(1 for m in _DOLLAR.finditer(text) if _TEXISH.search(m.group(0)[1:-1]))
-    return n
 
 
 def detect(html: str | bytes, count_text: bool = True) -> MathInfo:
@@ -119,7 +97,7 @@ def detect(html: str | bytes, count_text: bool = True) -> MathInfo:
     n_forum = len(FORUM_TEX.findall(text)) if forum_hint else 0
     if n_forum:
         formats.append("forum_tex")
-    n_delim = count_tex_delimited(text) if text and count_text else 0
+    n_delim = count_formulas(text) if text and count_text else 0
     if n_delim or (not count_text and tex_hint):
         formats.append("tex")
     elif not formats and has_mathjax:

@@ -6,12 +6,9 @@ pre-pass, so a pre-pass bug cannot hide itself.  ``bench/`` and the tests share 
 """
 from __future__ import annotations
 
-import gzip
-import json
 import re
 from collections import Counter
-from pathlib import Path
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 Extractor = Callable[[list[str]], list[str]]  # a batch of HTML pages -> their texts
 _WORD = re.compile(r"\w+")
@@ -68,31 +65,6 @@ def formula_recall(formulas: list[str], text: str) -> tuple[int, int]:
     """(found, total): formulas present in ``text``, whitespace-insensitively."""
     squashed = _squash(text)
     return sum(1 for f in formulas if f in squashed), len(formulas)
-
-
-def load_scrapinghub(root: str | Path) -> list[tuple[str, str, str]]:
-    """(id, html, gold article body) for every page of the ScrapingHub article-extraction benchmark."""
-    root = Path(root)
-    gold = json.loads((root / "ground-truth.json").read_text())
-    out = []
-    for key in sorted(gold):
-        path = root / "html" / f"{key}.html.gz"
-        if path.exists():
-            out.append((key, gzip.open(path).read().decode("utf-8", errors="replace"), gold[key]["articleBody"]))
-    return out
-
-
-def load_evaldata(evaldata: str | Path, cache: str | Path) -> list[tuple[str, str, list[str], list[str]]]:
-    """(file, html, must-contain snippets, must-not-contain snippets) from trafilatura's evaldata.json."""
-    from .decode import decode_html
-
-    cache = Path(cache)
-    out = []
-    for entry in json.loads(Path(evaldata).read_text()).values():
-        path = cache / entry["file"]
-        if path.exists():
-            out.append((entry["file"], decode_html(path.read_bytes()), entry.get("with", []), entry.get("without", [])))
-    return out
 
 
 def score_scrapinghub(extract: Extractor, pages: list[tuple[str, str, str]]) -> dict:

@@ -1,6 +1,7 @@
-"""The maths-preserving extractor: raw HTML in, clean text with TeX maths out.
+"""The maths-preserving extractor: decoded HTML in, clean text with TeX maths out.
 
-Per page: size and binary checks -> maths detection -> parse -> depth check -> DOM pre-pass (every maths
+Bytes are decoded before (``curation.decode.decode_html`` refuses binary payloads and guesses charsets).
+Per page: size checks -> maths detection -> parse -> depth check -> DOM pre-pass (every maths
 format to TeX text) -> main-content selection -> serialise; then a batch of pages goes through one lynx
 process, and each output is tidied.  Any page that cannot be extracted gets ``text=""`` and a named
 ``reason``; the other pages of the batch are unaffected.
@@ -13,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .decode import mostly_controls
-from .detect import count_tex_delimited, detect
+from .detect import detect
 from .postprocess import tidy
+from .tex import count_formulas
 
 # Attributes that do not change lynx -dump's text (it renders no styles and, with -nolist, no link targets):
 # removed before serialising, which halves the bytes that are written out and that lynx parses.
@@ -57,7 +58,7 @@ def _count_kept(body) -> tuple[int, int]:
     converted = int(body.xpath(f'count(.//*[@class="{MATH_CLASS}"])'))
     in_text = 0
     for el in body.xpath(f'.//*[@{TEX_MARK}]'):  # the prepass flagged the elements whose own text has TeX
-        in_text += count_tex_delimited(" ".join([el.text or ""] + [c.tail or "" for c in el]))
+        in_text += count_formulas(" ".join([el.text or ""] + [c.tail or "" for c in el]))
     return converted + in_text, in_text
 
 
@@ -94,8 +95,6 @@ class MathExtractor:
             return _Prepared(None, reason="too_large")
         if not html[:20000].strip():
             return _Prepared(None, reason="empty")
-        if mostly_controls(html):
-            return _Prepared(None, reason="binary")
         raw = html.replace("\x00", "").encode("utf-8", "replace")
         info = detect(raw, count_text=False)  # TeX in the text is counted on the kept content instead
         parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True)

@@ -17,8 +17,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from lxml import etree
 
 from .asciimath import asciimath_to_tex
-from .detect import FORUM_TEX, count_tex_delimited
+from .detect import FORUM_TEX
 from .mathml import _local, mathml_to_latex
+from .tex import count_formulas
 
 MATH_CLASS = "mx-math"
 MATH_TAG = "mx-math"  # inline formulas get their own tag (lynx renders unknown tags as inline text) so that
@@ -244,14 +245,14 @@ def _mark_tex_text(doc) -> int:
             continue
         text = el.text
         if text and tag not in _VERBATIM and any(d in text for d in _DELIMS):
-            k = count_tex_delimited(text)
+            k = count_formulas(text)
             if k:
                 el.set(TEX_MARK, "1")
                 n += k
         tail = el.tail
         if tail and any(d in tail for d in _DELIMS):
             owner = el.getparent()
-            k = count_tex_delimited(tail) if owner is not None and owner.tag not in _VERBATIM else 0
+            k = count_formulas(tail) if owner is not None and owner.tag not in _VERBATIM else 0
             if k:
                 owner.set(TEX_MARK, "1")
                 n += k

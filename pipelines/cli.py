@@ -1,7 +1,7 @@
 """The `curate` command line.
 
-Each package contributes its own subcommands through a ``register(subparsers)`` function in a module named
-``commands`` (``pipelines.commands``, ``math_extract.commands``, ``curation.llm.commands`` ...). A registered
+Subcommands come from modules with a ``register(subparsers)`` function: ``pipelines.commands`` (run, stats,
+extract-html, eval-extract) and ``curation.llm.commands`` (serve-llm, which needs nothing else). A registered
 subcommand sets ``func`` on its parser; ``func(args)`` returns the process exit code. Heavy imports stay inside
 the ``func`` bodies so that ``curate --help`` is instant.
 """
@@ -13,7 +13,6 @@ import sys
 
 COMMAND_MODULES = (
     "pipelines.commands",
-    "math_extract.commands",
     "curation.llm.commands",
 )
 

@@ -1,5 +1,7 @@
 """The run config: one YAML file, validated on load.
 
+Each section's settings class lives beside the stage that reads it; this module only assembles them.
+
 An unknown key or a bad value stops the run before any work with one line naming the field and what is
 allowed. Relative paths in the file are resolved against the file's own folder, so a config runs the same
 from any working directory.
@@ -9,124 +11,29 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Literal
 
 import yaml
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationError, model_validator
 
-from curation.decontaminate import DecontaminationConfig
-from curation.minhash import DedupConfig
-from curation.quality import QualityConfig
+from climb.mixture import MixtureSettings
+from climb.settings import ClimbSettings
+from curation.classify import ClassifySettings
+from curation.cleanup import CleanupSettings
+from curation.dedup import DedupSettings
+from curation.extract import ExtractSettings
+from curation.filter import FilterSettings
+from curation.llm.backends import LLMSettings
+from curation.settings import Settings
+from curation.tokens import TokenSettings
 
 
 class ConfigError(ValueError):
     """A config that cannot run; the message is one line naming the field."""
 
 
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class RunConfig(Settings):
+    """The whole run: each section is the settings class of the stage that reads it."""
 
-
-class ExtractSettings(Section):
-    extractor: Literal["math", "trafilatura"] = "math"
-    timeout_s: float = Field(10.0, gt=0, description="per page (trafilatura) or per lynx batch (math)")
-    batch_size: int = Field(32, ge=1, le=1024, description="pages per lynx process")
-    main_content: bool = True
-    max_payload_bytes: int = Field(50_000_000, ge=1024)
-
-
-class FilterSettings(Section):
-    languages: list[str] = Field(default_factory=lambda: ["en"], description="ISO codes kept; empty keeps all")
-    min_language_score: float = Field(0.5, ge=0, le=1)
-    quality: QualityConfig = QualityConfig()
-    decontamination: DecontaminationConfig = DecontaminationConfig()
-
-
-class DedupSettings(DedupConfig):
-    """MinHash LSH and URL settings (``curation.minhash.DedupConfig``) plus which passes run."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    exact: bool = Field(True, description="exact duplicates on normalised text")
-    fuzzy: bool = Field(True, description="near duplicates with MinHash LSH")
-
-
-class LLMSettings(Section):
-    """Backend settings passed to ``curation.llm.backends.make_backend``; fields beyond ``backend`` go to the
-    backend's constructor (openai: base_url, model, api_key, concurrency, timeout, max_retries, tokenizer;
-    transformers: model, batch_size, threads, device)."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-    backend: Literal["openai", "transformers", "llama_cpp"] = "transformers"
-
-
-def _check_hook(spec):
-    from curation.llm.hooks import get_hook
-
-    get_hook(spec)  # raises ValueError naming what is allowed
-    return spec
-
-
-HookSpec = Annotated[str | dict, AfterValidator(_check_hook)]  # one validator for every section with a hook
-
-
-class CleanupSettings(Section):
-    enabled: bool = False
-    hook: HookSpec = Field("math-cleanup", description="built-in name, module:function, or a template mapping")
-    min_math_score: float = Field(0.3, ge=0, le=1, description="documents routed to the LLM; 0 sends all")
-    chunk_tokens: int = Field(1024, ge=32)
-    max_tokens: int | None = Field(None, ge=1, description="per reply; default: 1.5x the chunk + 32")
-    on_failure: Literal["keep", "drop"] = "keep"
-    batch_documents: int = Field(32, ge=1)
-
-
-class ClassifySettings(Section):
-    enabled: bool = False
-    hook: HookSpec = "quality-annotate"
-    sample_size: int = Field(64, ge=5, description="documents the LLM annotates to train the classifier")
-    chunk_tokens: int = Field(512, ge=32)
-    max_tokens: int | None = Field(None, ge=1)
-
-
-class TokenSettings(Section):
-    tokenizer: str = Field("smollm2", description="'smollm2' (packaged), a tokenizer.json, a folder or HF name")
-
-
-class SearchSettings(Section):
-    target: str = Field(..., description="target validation set: text/jsonl/parquet files (glob, file or folder)")
-    runs_per_round: list[int] = Field(default_factory=lambda: [16, 8, 4])
-    candidate_pool: int = Field(2000, ge=10)
-    dirichlet_scale: float = Field(1.0, gt=0)
-    max_epochs: float = Field(15.0, gt=0)
-    proxy_order: int = Field(5, ge=1, le=7)
-    proxy_tokens: int = Field(200_000, ge=1000)
-
-    @field_validator("runs_per_round")
-    @classmethod
-    def _positive(cls, v: list[int]) -> list[int]:
-        if not v or any(n < 1 for n in v):
-            raise ValueError("must be a non-empty list of positive run counts, e.g. [16, 8, 4]")
-        return v
-
-
-class ClimbSettings(Section):
-    embedding_model: str = Field("minilm", description="'minilm' (packaged all-MiniLM-L6-v2) or a model path")
-    n_clusters: int = Field(8, ge=1)
-    search: SearchSettings
-
-
-class MixtureSettings(Section):
-    token_budget: int = Field(..., ge=1)
-
-
-class RunConfig(Section):
     run_dir: str
     inputs: list[str] = Field(..., min_length=1, description="WARC/WET shards: paths, globs or fsspec URLs")
     seed: int = 0

@@ -1,20 +1,21 @@
 """Per-stage accounting read from the run directory alone: documents in, out, dropped by reason, flagged
 (kept but marked, e.g. decontamination in flag mode), errors.
 
-Used at the end of ``curate run`` and by ``curate stats RUN``.
+Used at the end of ``curate run`` and by ``curate stats RUN``, over the run's own list of stages
+(``pipelines.stages.build_stages``); stages without per-document tasks (cluster, search) have no row.
 """
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 from curation.rundir import RunDir
+from curation.stage import Stage
 
-DOCUMENT_STAGES = ("extract", "filter", "dedup", "cleanup", "classify", "climb/embeddings", "mixture")
 
-
-def stage_totals(rundir: RunDir) -> list[dict]:
+def stage_totals(rundir: RunDir, stages: Sequence[Stage]) -> list[dict]:
     rows = []
-    for stage in DOCUMENT_STAGES:
+    for stage in (s.name for s in stages):
         stats = rundir.stage_stats(stage)
         if not stats:
             continue

@@ -1,4 +1,8 @@
-"""Shared fixtures: where the real data is, and a small real corpus for pipeline runs."""
+"""Shared fixtures: where the real data is, and a small real corpus for pipeline runs.
+
+Tests reach ``../shared/data`` only through :func:`shared`: without that folder, exactly the tests that read it
+are skipped, with the reason, and every other test still runs.
+"""
 from __future__ import annotations
 
 import gzip
@@ -12,11 +16,10 @@ from pathlib import Path
 import pytest
 from datatrove.data import Document
 
-from curation.dedup import DedupStage
+from curation.dedup import DedupSettings, DedupStage
 from curation.documents import from_table, to_table
 from curation.rundir import RunDir, part_name
-from curation.shared_data import shared_dir
-from pipelines.config import DedupSettings
+from pipelines.shared_data import shared_dir
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = shared_dir()
@@ -24,12 +27,12 @@ DATA = SHARED / "data"
 CURATE = [sys.executable, "-m", "pipelines.cli"]
 
 
-def pytest_configure(config) -> None:
-    """Stop at once with one line when the real data is absent: test modules read it at import, and a
-    FileNotFoundError per module says nothing about where the data should be."""
+def shared(relative: str) -> Path:
+    """A path inside the shared real data; skips the calling test or fixture, with the reason, when it is absent."""
     if not DATA.is_dir():
-        pytest.exit(f"the tests need the shared real data at {DATA}: put it in ../shared/data beside the checkout "
-                    "or point CURATION_SHARED at the folder that holds data/", returncode=2)
+        pytest.skip(f"needs the shared real data at {DATA}: put it in ../shared/data beside the checkout or point "
+                    "CURATION_SHARED at the folder that holds data/")
+    return DATA / relative
 
 
 def write_warc(path: Path, pages: list[tuple[str, bytes]]) -> Path:
@@ -50,8 +53,8 @@ def sample_pages(n_news: int = 24, n_docs: int = 16) -> tuple[list, list]:
     """Real news articles (ScrapingHub) and real maths documentation pages (the bundled Debian-doc sample)."""
     from warcio.archiveiterator import ArchiveIterator
 
-    truth = json.loads((DATA / "extraction/scrapinghub/ground-truth.json").read_text())
-    news = [(truth[k]["url"], gzip.decompress((DATA / f"extraction/scrapinghub/html/{k}.html.gz").read_bytes()))
+    truth = json.loads(shared("extraction/scrapinghub/ground-truth.json").read_text())
+    news = [(truth[k]["url"], gzip.decompress(shared(f"extraction/scrapinghub/html/{k}.html.gz").read_bytes()))
             for k in sorted(truth)[:n_news]]
     docs = []
     with open(REPO / "sample/warc/debian-maths-docs.warc.gz", "rb") as f:
@@ -75,7 +78,7 @@ def corpus(tmp_path_factory) -> Path:
     write_warc(root / "shard-b.warc.gz", news[12:] + docs[8:] + [(news[1][0] + "?v=2", near),
                                                                 (news[2][0] + "?utm_source=feed", news[2][1])])
     for name in ("truncated.warc", "clipped-record.warc.gz", "bad-target-uri.warc.gz"):
-        (root / name).write_bytes((DATA / "warc" / name).read_bytes())
+        (root / name).write_bytes(shared(f"warc/{name}").read_bytes())
     (root / "not-a-warc.warc.gz").write_bytes(b"this is a text file, not an archive\n" * 10)
     (root / "empty.warc.gz").write_bytes(b"")
     return root
@@ -120,7 +123,7 @@ def memory_rundir():
 def run_dedup_stage(rundir: RunDir, shards: list[list[Document]], **settings) -> tuple[dict, list[dict], list[Document]]:
     """The dedup stage's three passes in this process (what ``DedupStage.run`` hands to the executor) over
     ``shards`` written as the filter stage's parts. Returns (global pass stats, task stats, kept documents)."""
-    stage = DedupStage(DedupSettings(**settings))
+    stage = DedupStage("filter", DedupSettings(**settings))
     parts = [part_name(i) for i in range(len(shards))]
     for part, docs in zip(parts, shards):
         rundir.write_table(to_table(docs), "filter", part)

@@ -8,28 +8,27 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import shared
 from datatrove.data import Document
 from pydantic import ValidationError
 
 from curation.decontaminate import (
     BenchmarkError,
     BenchmarkIndex,
-    DecontaminationConfig,
+    DecontaminationSettings,
     words_of,
 )
 from curation.documents import to_table
-from curation.filter import DecontaminateStep, FilterStage
+from curation.filter import DecontaminateStep, FilterSettings, FilterStage
 from curation.rundir import RunDir, part_name
-from curation.shared_data import shared_data_dir
 from curation.step import drops_of, flags_of
-from pipelines.config import FilterSettings
+from math_extract import MathScorer
 
-DATA = shared_data_dir()
 
 
 @pytest.fixture(scope="module")
 def articles() -> list[Document]:
-    truth = json.loads((DATA / "extraction/scrapinghub/ground-truth.json").read_text())
+    truth = json.loads(shared("extraction/scrapinghub/ground-truth.json").read_text())
     items = [(k, v) for k, v in sorted(truth.items()) if len(v["articleBody"]) > 1500][:20]
     return [Document(text=v["articleBody"], id=k) for k, v in items]
 
@@ -54,16 +53,16 @@ def _fresh(docs):
     return [Document(text=d.text, id=d.id) for d in docs]
 
 
-def decontaminate(docs, config: DecontaminationConfig) -> tuple[DecontaminateStep, list[Document], dict]:
+def decontaminate(docs, settings: DecontaminationSettings) -> tuple[DecontaminateStep, list[Document], dict]:
     """The filter stage's decontamination step over fresh copies of ``docs``: (step, forwarded, removed),
     ``removed`` mapping each removed id to the benchmark item recorded for it in the stage's aside table."""
-    step = DecontaminateStep(config)
+    step = DecontaminateStep(settings)
     forwarded = list(step.run(_fresh(docs)))
     return step, forwarded, {a["id"]: json.loads(a["detail"]) for a in step.aside}
 
 
 def test_document_sharing_a_13_gram_is_removed_with_the_item_recorded(benchmark_jsonl, articles):
-    config = DecontaminationConfig(benchmarks=[str(benchmark_jsonl)])
+    config = DecontaminationSettings(benchmarks=[str(benchmark_jsonl)])
     step, kept, removed = decontaminate(articles, config)
     assert list(removed) == [articles[3].id]
     record = removed[articles[3].id]
@@ -72,12 +71,12 @@ def test_document_sharing_a_13_gram_is_removed_with_the_item_recorded(benchmark_
     assert [a["reason"] for a in step.aside] == ["decontamination:bench.jsonl"]
     assert drops_of([step]) == {"decontamination:bench.jsonl": 1} and len(kept) == len(articles) - 1
     assert articles[3].id not in {d.id for d in kept} and flags_of([step]) == {}
-    index = BenchmarkIndex.from_config(config)
+    index = BenchmarkIndex.from_settings(config)
     assert index.stats[f"{benchmark_jsonl}:skipped_short_examples"] == 1
 
 
 def test_flag_mode_keeps_the_document(benchmark_jsonl, articles):
-    config = DecontaminationConfig(benchmarks=[str(benchmark_jsonl)], mode="flag")
+    config = DecontaminationSettings(benchmarks=[str(benchmark_jsonl)], mode="flag")
     step, kept, removed = decontaminate(articles, config)
     hit = [d for d in kept if "contamination" in d.metadata]
     assert len(kept) == len(articles) and [d.id for d in hit] == [articles[3].id] and removed == {}
@@ -91,7 +90,7 @@ def test_flag_mode_counts_reach_the_stage_stats(benchmark_jsonl, articles, tmp_p
     rundir.write_table(to_table(_fresh(articles)), "extract", part_name(0))
     settings = FilterSettings(languages=[], min_language_score=0,
                               decontamination={"benchmarks": [str(benchmark_jsonl)], "mode": "flag"})
-    stats = FilterStage(settings).task(rundir, part_name(0), 0)
+    stats = FilterStage("extract", settings, MathScorer()).task(rundir, part_name(0), 0)
     assert stats["flagged"] == {"decontamination:bench.jsonl": 1}
     assert not any(k.startswith("decontamination") for k in stats["dropped"])
     assert stats["in"] == len(articles) == stats["out"] + sum(stats["dropped"].values())
@@ -103,7 +102,7 @@ def test_twelve_shared_words_are_not_enough(tmp_path, articles):
     path = tmp_path / "bench.txt"
     passage = " ".join(words_of(articles[5].text)[10:22])  # exactly 12 words as the index counts them
     path.write_text(f"{passage} zzzunrelated tail words here\n", encoding="utf-8")
-    step, kept, removed = decontaminate(articles, DecontaminationConfig(benchmarks=[str(path)]))
+    step, kept, removed = decontaminate(articles, DecontaminationSettings(benchmarks=[str(path)]))
     assert removed == {} and len(kept) == len(articles) and drops_of([step]) == {}
 
 
@@ -114,7 +113,7 @@ def test_text_and_parquet_benchmarks_and_short_whole_items(tmp_path, articles):
     parquet_path = tmp_path / "rows.parquet"
     short = _passage(articles[7], 3, 9)  # 9 words: matched whole (min_item_words=8 <= 9 < 13)
     pq.write_table(pa.table({"problem": ["nothing to see here", short], "id": [1, 2]}), parquet_path)
-    config = DecontaminationConfig(benchmarks=[str(text_path), str(parquet_path)], text_fields=["problem"])
+    config = DecontaminationSettings(benchmarks=[str(text_path), str(parquet_path)], text_fields=["problem"])
     _step, _kept, found = decontaminate(articles, config)
     assert found[articles[0].id]["benchmark"] == str(text_path) and found[articles[0].id]["item"] == 1
     assert found[articles[7].id] == {"benchmark": str(parquet_path), "item": 1, "ngram": " ".join(words_of(short))}
@@ -123,14 +122,14 @@ def test_text_and_parquet_benchmarks_and_short_whole_items(tmp_path, articles):
 def test_bad_benchmark_files_are_named(tmp_path):
     missing = tmp_path / "nope.jsonl"
     with pytest.raises(BenchmarkError, match="nope.jsonl does not exist"):
-        BenchmarkIndex.from_config(DecontaminationConfig(benchmarks=[str(missing)]))
+        BenchmarkIndex.from_settings(DecontaminationSettings(benchmarks=[str(missing)]))
     latin1 = tmp_path / "latin1.txt"
     latin1.write_bytes("a first fine line\nCrème brûlée recipe\n".encode("latin-1"))
     with pytest.raises(BenchmarkError, match=r"latin1.txt is not UTF-8 \(line 2"):
-        BenchmarkIndex.from_config(DecontaminationConfig(benchmarks=[str(latin1)]))
+        BenchmarkIndex.from_settings(DecontaminationSettings(benchmarks=[str(latin1)]))
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"q": "ok"}\n{"q": \n', encoding="utf-8")
     with pytest.raises(BenchmarkError, match="broken.jsonl line 2 is not JSON"):
-        BenchmarkIndex.from_config(DecontaminationConfig(benchmarks=[str(broken)]))
+        BenchmarkIndex.from_settings(DecontaminationSettings(benchmarks=[str(broken)]))
     with pytest.raises(ValidationError, match="ngram"):
-        DecontaminationConfig(ngram=0)
+        DecontaminationSettings(ngram=0)

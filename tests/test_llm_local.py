@@ -94,7 +94,7 @@ def test_backend_for_builds_one_backend_per_settings():
 
 def test_http_backend_can_chunk_with_the_packaged_tokenizer():
     from curation.llm.openai_http import OpenAIBackend
-    from curation.llm.tokens import approximate_token_count
+    from curation.tokens import approximate_token_count
 
     backend = OpenAIBackend("http://127.0.0.1:9/v1", "m", tokenizer="smollm2")
     text = "Let $f(x) = x^2 + 1$; then $f'(x) = 2x$."

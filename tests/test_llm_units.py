@@ -342,7 +342,7 @@ def test_http_backend_needs_a_base_url(monkeypatch):
 def test_quality_classifier_learns_a_score_from_embeddings_and_reports_heldout_error():
     import numpy as np
 
-    from curation.llm.classify import predict_quality, train_quality_classifier
+    from curation.classify import predict_quality, train_quality_classifier
 
     rng = np.random.default_rng(0)
     embeddings = rng.normal(size=(200, 16))

@@ -1,19 +1,11 @@
 """The scorers that bench/ and eval-extract share: bag-of-words F1, snippets, formula recall."""
 
 import pytest
+from conftest import shared
 
-from curation.shared_data import shared_data_dir
-from math_extract.evaluate import (
-    bag_of_words_prf,
-    formula_recall,
-    gold_formulas,
-    load_evaldata,
-    load_scrapinghub,
-    score_evaldata,
-    score_formulas,
-)
+from math_extract.evaluate import bag_of_words_prf, formula_recall, gold_formulas, score_evaldata, score_formulas
+from pipelines.eval_data import load_evaldata, load_scrapinghub
 
-DATA = shared_data_dir()
 
 
 def test_bag_of_words_counts_repeated_tokens_and_ignores_case_and_punctuation():
@@ -36,7 +28,7 @@ def test_formula_recall_is_whitespace_insensitive():
 
 
 def test_wikipedia_page_carries_its_tex_annotations():
-    html = (DATA / "math/readability-wikipedia-3/source.html").read_text()
+    html = shared("math/readability-wikipedia-3/source.html").read_text()
     formulas = gold_formulas(html)
     assert len(formulas) >= 60 and all("\\displaystyle" in f for f in formulas[:10])
 
@@ -48,9 +40,9 @@ def test_score_formulas_skips_pages_without_tex_source():
 
 
 def test_gold_sets_load():
-    sh = load_scrapinghub(DATA / "extraction/scrapinghub")
+    sh = load_scrapinghub(shared("extraction/scrapinghub"))
     assert len(sh) == 181 and all(gold for _, _, gold in sh)
-    ev = load_evaldata(DATA / "extraction/trafilatura-evaldata.json", DATA / "extraction/trafilatura-cache")
+    ev = load_evaldata(shared("extraction/trafilatura-evaldata.json"), shared("extraction/trafilatura-cache"))
     assert len(ev) >= 100
     wanted = {html: " | ".join(must) for _, html, must, _ in ev[:5]}
     oracle = score_evaldata(lambda htmls: [wanted[h] for h in htmls], ev[:5])

@@ -10,19 +10,20 @@ import subprocess
 import sys
 
 import pytest
-from conftest import CURATE, DATA, REPO
+from conftest import CURATE, REPO, shared
 
-from math_extract import Extraction, MathExtractor, decode_html
-from math_extract.evaluate import (
-    bag_of_words_prf,
-    formula_recall,
-    gold_formulas,
-    load_scrapinghub,
-)
+from curation.decode import decode_html
+from math_extract import Extraction, MathExtractor
+from math_extract.evaluate import bag_of_words_prf, formula_recall, gold_formulas
+from pipelines.eval_data import load_scrapinghub
 
-MATHJAX = (DATA / "math/readability-mathjax/source.html").read_text()
-WIKI = (DATA / "math/readability-wikipedia-3/source.html").read_text()
-TSNE = decode_html((DATA / "extraction/trafilatura-cache/en.wikipedia.org.tsne.html").read_bytes())
+
+@pytest.fixture(scope="module")
+def pages() -> dict[str, str]:
+    """Real maths pages of the shared data, decoded as the pipeline decodes them."""
+    paths = {"mathjax": "math/readability-mathjax/source.html", "wiki": "math/readability-wikipedia-3/source.html",
+             "tsne": "extraction/trafilatura-cache/en.wikipedia.org.tsne.html"}
+    return {name: decode_html(shared(path).read_bytes()) for name, path in paths.items()}
 
 
 @pytest.fixture(scope="module")
@@ -30,27 +31,27 @@ def extractor():
     return MathExtractor(timeout_s=20)
 
 
-def test_real_maths_pages_keep_every_tex_formula(extractor):
-    for html in (WIKI, TSNE):
+def test_real_maths_pages_keep_every_tex_formula(extractor, pages):
+    for html in (pages["wiki"], pages["tsne"]):
         found, total = formula_recall(gold_formulas(html), extractor.extract(html).text)
         assert total > 20 and found / total >= 0.98
 
 
-def test_mathjax3_page_without_tex_source_gets_converted_formulas(extractor):
-    result = extractor.extract(MATHJAX)
+def test_mathjax3_page_without_tex_source_gets_converted_formulas(extractor, pages):
+    result = extractor.extract(pages["mathjax"])
     assert result.reason is None and "mathjax3" in result.formats
     assert "x=\\frac{-b\\pm \\sqrt{b^2-4ac}}{2a}" in result.text
     assert result.n_formulas >= 12
 
 
-def test_boilerplate_is_removed_and_the_article_kept(extractor):
-    text = extractor.extract(WIKI).text
+def test_boilerplate_is_removed_and_the_article_kept(extractor, pages):
+    text = extractor.extract(pages["wiki"]).text
     assert "Hermitian matrices can be understood as the complex extension" in text
     assert "Navigation menu" not in text and "Privacy policy" not in text and "Edit links" not in text
 
 
 def test_scrapinghub_sample_f1(extractor):
-    pages = load_scrapinghub(DATA / "extraction/scrapinghub")[:40]
+    pages = load_scrapinghub(shared("extraction/scrapinghub"))[:40]
     texts = [r.text for r in extractor.extract_many([(html, None) for _, html, _ in pages])]
     f1 = sum(bag_of_words_prf(t, gold)[2] for t, (_, _, gold) in zip(texts, pages)) / len(pages)
     assert f1 >= 0.93
@@ -58,7 +59,7 @@ def test_scrapinghub_sample_f1(extractor):
 
 def test_batch_equals_one_at_a_time(extractor):
     pages = [gzip.open(p).read().decode("utf-8", "replace")
-             for p in sorted((DATA / "extraction/scrapinghub/html").glob("*.html.gz"))[:6]]
+             for p in sorted(shared("extraction/scrapinghub/html").glob("*.html.gz"))[:6]]
     batch = MathExtractor(batch_size=4).extract_many([(p, None) for p in pages])
     single = [extractor.extract(p) for p in pages]
     assert [b.text for b in batch] == [s.text for s in single]
@@ -79,11 +80,11 @@ def test_forum_thread_keeps_its_posts(extractor):
     assert "Powered by" not in text and "Forums" not in text
 
 
-def test_extraction_is_picklable_and_works_in_daemonic_workers(extractor):
+def test_extraction_is_picklable_and_works_in_daemonic_workers(extractor, pages):
     clone = pickle.loads(pickle.dumps(extractor))
     assert clone.timeout_s == extractor.timeout_s
     with multiprocessing.get_context("fork").Pool(2) as pool:  # pool workers are daemonic
-        results = pool.map(clone.extract, [WIKI, MATHJAX])
+        results = pool.map(clone.extract, [pages["wiki"], pages["mathjax"]])
     assert all(isinstance(r, Extraction) and r.reason is None and r.has_math for r in results)
 
 
@@ -115,11 +116,6 @@ def test_dom_nested_100000_deep_is_refused_as_too_deep():
     deep = "<html><body>" + "<div>" * 100_000 + "x" + "</div>" * 100_000 + "</body></html>"
     results = MathExtractor().extract_many([(deep, None), ("<p>next</p>", None)])
     assert [r.reason for r in results] == ["too_deep", None]
-
-
-def test_binary_text_is_refused_as_binary():
-    junk = bytes(range(256)).decode("latin-1") * 100
-    assert MathExtractor().extract(junk).reason == "binary"
 
 
 def test_invalid_utf8_and_wrong_charset_still_extract():

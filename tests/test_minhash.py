@@ -9,12 +9,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import DATA, run_dedup_stage
+from conftest import run_dedup_stage, shared
 from datatrove.data import Document
 from pydantic import ValidationError
 
 from curation.minhash import (
-    DedupConfig,
+    MinHashSettings,
     MinHasher,
     bucket_pairs,
     compute_signatures,
@@ -27,7 +27,7 @@ from curation.minhash import (
 
 @pytest.fixture(scope="module")
 def articles() -> list[Document]:
-    truth = json.loads((DATA / "extraction/scrapinghub/ground-truth.json").read_text())
+    truth = json.loads(shared("extraction/scrapinghub/ground-truth.json").read_text())
     items = [(k, v) for k, v in sorted(truth.items()) if len(v["articleBody"]) > 2000][:30]
     return [Document(text=v["articleBody"], id=f"orig-{i:02d}", metadata={"url": v["url"]}) for i, (k, v) in enumerate(items)]
 
@@ -66,7 +66,7 @@ def planted(articles):
 
 def test_planted_duplicates_are_clustered_and_the_rest_is_not(planted):
     originals, copies = planted
-    config = DedupConfig()
+    config = MinHashSettings()
     tables = [compute_signatures(originals, config)[0], compute_signatures(copies, config)[0]]
     result = find_duplicate_clusters(tables, config, texts=texts_of(originals + copies))
     removed = dict(zip(result.removed["id"].to_pylist(), result.removed["duplicate_of"].to_pylist()))
@@ -82,7 +82,7 @@ def test_planted_duplicates_are_clustered_and_the_rest_is_not(planted):
 
 def test_keep_rule_is_deterministic_whatever_the_shard_order(planted):
     originals, copies = planted
-    config = DedupConfig()
+    config = MinHashSettings()
     a, b = compute_signatures(originals, config)[0], compute_signatures(copies, config)[0]
     texts = texts_of(originals + copies)
     forward = find_duplicate_clusters([a, b], config, texts=texts).members
@@ -100,7 +100,7 @@ def test_keep_rule_is_deterministic_whatever_the_shard_order(planted):
 
 def test_signature_agreement_estimates_jaccard(articles):
     rng = random.Random(3)
-    config = DedupConfig()
+    config = MinHashSettings()
     hasher = MinHasher(config)
     for doc in articles[:6]:
         edited = edit_words(doc.text, 0.03, rng)
@@ -111,7 +111,7 @@ def test_signature_agreement_estimates_jaccard(articles):
 
 
 def test_unrelated_pairs_below_threshold_are_not_reported(articles):
-    config = DedupConfig()
+    config = MinHashSettings()
     table, _ = compute_signatures(articles, config)
     result = find_duplicate_clusters([table], config, texts=texts_of(articles))
     assert result.members.num_rows == 0
@@ -119,7 +119,7 @@ def test_unrelated_pairs_below_threshold_are_not_reported(articles):
 
 def test_parquet_paths_give_the_same_clusters_as_tables(planted, tmp_path):
     originals, copies = planted
-    config = DedupConfig()
+    config = MinHashSettings()
     tables = [compute_signatures(originals, config)[0], compute_signatures(copies, config)[0]]
     paths = []
     for i, table in enumerate(tables):
@@ -164,13 +164,13 @@ def test_dedup_stage_verifies_exactly_with_texts_from_a_remote_run_dir(planted, 
 
 def test_bad_settings_and_mismatched_tables_are_named(tmp_path):
     with pytest.raises(ValidationError, match=r"bands \(26\) x rows \(13\) = 338 does not match num_hashes \(260\)"):
-        DedupConfig(rows=13)
+        MinHashSettings(rows=13)
     with pytest.raises(ValidationError, match="unknown_field"):
-        DedupConfig(unknown_field=1)
+        MinHashSettings(unknown_field=1)
     table, _ = compute_signatures([Document(text="some text long enough to shingle twice over", id="a")])
     path = tmp_path / "sig.parquet"
     pq.write_table(table, path)
-    other = DedupConfig(num_hashes=100, bands=10, rows=10)
+    other = MinHashSettings(num_hashes=100, bands=10, rows=10)
     with pytest.raises(ValueError, match="sig.parquet was made with settings"):
         find_duplicate_clusters([path], other, texts={})
     with pytest.raises(FileNotFoundError, match="missing.parquet"):
@@ -180,7 +180,7 @@ def test_bad_settings_and_mismatched_tables_are_named(tmp_path):
 
 
 def test_lsh_curve_matches_the_documented_defaults():
-    config = DedupConfig()
+    config = MinHashSettings()
     assert (config.bands, config.rows) == (26, 10)
     assert lsh_probability(0.8, config.bands, config.rows) > 0.94
     assert lsh_probability(0.5, config.bands, config.rows) < 0.03
@@ -189,7 +189,7 @@ def test_lsh_curve_matches_the_documented_defaults():
 
 def test_signature_verification_needs_no_texts(planted):
     originals, copies = planted
-    config = DedupConfig(verify="signature")
+    config = MinHashSettings(verify="signature")
     tables = [compute_signatures(originals, config)[0], compute_signatures(copies, config)[0]]
     assert find_duplicate_clusters(tables, config).stats["removed"] == 15
 
@@ -204,9 +204,9 @@ def test_large_buckets_fall_back_to_a_star_and_are_counted():
 
 
 def test_signatures_are_seeded_and_reproducible(articles):
-    a = compute_signatures(articles[:3], DedupConfig(seed=1))[0]
-    b = compute_signatures(articles[:3], DedupConfig(seed=1))[0]
-    c = compute_signatures(articles[:3], DedupConfig(seed=2))[0]
+    a = compute_signatures(articles[:3], MinHashSettings(seed=1))[0]
+    b = compute_signatures(articles[:3], MinHashSettings(seed=1))[0]
+    c = compute_signatures(articles[:3], MinHashSettings(seed=2))[0]
     assert a.equals(b) and not a["signature"].equals(c["signature"])
     sig = np.asarray(a["signature"].combine_chunks().flatten())
     assert sig.dtype == np.uint32 and sig.size == 3 * 260

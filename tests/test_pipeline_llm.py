@@ -1,4 +1,4 @@
-"""Issue 5 in the pipeline: the cleanup and classify stages with the real packaged model (SmolLM2-135M through
+"""The cleanup and classify stages in a pipeline run with the real packaged model (SmolLM2-135M through
 transformers), on a small real corpus. Every routed document ends cleaned or with its reason, and every
 document reaching the mixture carries a quality score from a classifier trained on the model's annotations."""
 from __future__ import annotations

@@ -8,19 +8,20 @@ from collections import Counter
 
 import pytest
 import trafilatura
+from conftest import shared
 from datatrove.data import Document
 from pydantic import ValidationError
 
-from curation.math_score import find_formula_spans, mask_formulas, math_score
-from curation.quality import QualityConfig, QualityFilter, QualityStep
-from curation.shared_data import shared_data_dir
+from curation.quality import QualityFilter, QualitySettings
 from curation.step import drops_of
+from math_extract import MathScorer
+from math_extract.score import mask_formulas, math_score
+from math_extract.tex import formula_spans
 
-DATA = shared_data_dir()
 MATHS_PAGES = {
-    "readability-mathjax": DATA / "math/readability-mathjax/source.html",
-    "readability-wikipedia-3": DATA / "math/readability-wikipedia-3/source.html",
-    "wikipedia-tsne": DATA / "extraction/trafilatura-cache/en.wikipedia.org.tsne.html",
+    "readability-mathjax": "math/readability-mathjax/source.html",
+    "readability-wikipedia-3": "math/readability-wikipedia-3/source.html",
+    "wikipedia-tsne": "extraction/trafilatura-cache/en.wikipedia.org.tsne.html",
 }
 
 
@@ -62,24 +63,29 @@ EXTRACTORS = {
 def maths_docs(request) -> list[Document]:
     docs = []
     for name, path in MATHS_PAGES.items():
-        text, metadata = EXTRACTORS[request.param](path.read_text(encoding="utf-8", errors="replace"))
+        text, metadata = EXTRACTORS[request.param](shared(path).read_text(encoding="utf-8", errors="replace"))
         docs.append(Document(text=text, id=name, metadata={**metadata, "extractor": request.param}))
     return docs
 
 
 @pytest.fixture(scope="module")
 def articles() -> list[Document]:
-    truth = json.loads((DATA / "extraction/scrapinghub/ground-truth.json").read_text())
+    truth = json.loads(shared("extraction/scrapinghub/ground-truth.json").read_text())
     items = sorted(truth.items())[:40]
     return [Document(text=v["articleBody"], id=k, metadata={"url": v["url"]}) for k, v in items]
+
+
+def quality(settings: QualitySettings | None = None) -> QualityFilter:
+    """The filter as the filter stage builds it: with the maths scorer pipelines gives it."""
+    return QualityFilter(settings or QualitySettings(), MathScorer())
 
 
 def _decisions(flt: QualityFilter, docs: list[Document]) -> dict[str, str]:
     out = {}
     for doc in docs:
         copy = Document(text=doc.text, id=doc.id, metadata=dict(doc.metadata))
-        keep, reason = flt.check(copy)
-        out[doc.id] = "kept" if keep else reason
+        verdict = flt.filter(copy)
+        out[doc.id] = "kept" if verdict is True else verdict
     return out
 
 
@@ -92,8 +98,8 @@ FORMULA_RULES = {
 
 
 def test_maths_aware_mode_keeps_real_maths_pages_plain_mode_drops_them(maths_docs):
-    plain = _decisions(QualityFilter(QualityConfig(math_aware={"enabled": False})), maths_docs)
-    aware = _decisions(QualityFilter(), maths_docs)
+    plain = _decisions(quality(QualitySettings(math_aware={"enabled": False})), maths_docs)
+    aware = _decisions(quality(), maths_docs)
     extractor = maths_docs[0].metadata["extractor"]
     print(f"\n{extractor:12s} page                      plain                                        maths-aware")
     for name in MATHS_PAGES:
@@ -114,13 +120,13 @@ def test_maths_pages_score_high_and_news_articles_low(maths_docs, articles):
     assert all(math_score(d.text) > 0.5 for d in maths_docs)
     scores = sorted(math_score(d.text, d.metadata) for d in articles)
     assert scores[len(scores) // 2] < 0.05
-    assert sum(s >= QualityConfig().math_aware.threshold for s in scores) <= 1
+    assert sum(s >= QualitySettings().math_aware.threshold for s in scores) <= 1
 
 
 def test_maths_aware_mode_changes_nothing_for_documents_without_maths(articles):
-    plain = _decisions(QualityFilter(QualityConfig(math_aware={"enabled": False})), articles)
-    aware = _decisions(QualityFilter(), articles)
-    low = [d.id for d in articles if math_score(d.text) < QualityConfig().math_aware.threshold]
+    plain = _decisions(quality(QualitySettings(math_aware={"enabled": False})), articles)
+    aware = _decisions(quality(), articles)
+    low = [d.id for d in articles if math_score(d.text) < QualitySettings().math_aware.threshold]
     assert len(low) >= 39
     assert {k: aware[k] for k in low} == {k: plain[k] for k in low}
     # A real news sample is mostly kept, and every drop has a family-qualified reason.
@@ -142,14 +148,14 @@ def test_mask_formulas_replaces_formulas_and_leaves_prices():
     assert masked.splitlines()[-1] == "Again formulaa differs from formulac here."  # same formula, same word
     assert "\\int" not in masked  # the display-equation line is gone
     assert "It costs $5 and $10 to print." in masked
-    assert len(find_formula_spans("\\begin{align} a &= b \\\\ c &= d \\end{align} and $e$")) == 2
+    assert len(formula_spans("\\begin{align} a &= b \\\\ c &= d \\end{align} and $e$")) == 2
 
 
 def test_reasons_are_named_by_family_and_rule_and_counted(articles):
     docs = [Document(text="too short to be a page", id="short"), Document(text="   ", id="blank")]
     docs += [Document(text=d.text, id=d.id) for d in articles[:10]]
-    decisions = _decisions(QualityFilter(), docs)
-    step = QualityStep()
+    decisions = _decisions(quality(), docs)
+    step = quality()
     kept = list(step.run(docs))
     reasons = drops_of([step])
     # FineWeb's order: repetition first, and in six words any 2-gram is over 20 % of the characters.
@@ -161,45 +167,45 @@ def test_reasons_are_named_by_family_and_rule_and_counted(articles):
 
 def test_each_family_can_be_disabled_and_parameters_pass_through():
     doc = Document(text="too short to be a page", id="s")
-    only_fineweb = QualityConfig(
+    only_fineweb = QualitySettings(
         gopher_quality={"enabled": False}, gopher_repetition={"enabled": False}, c4={"enabled": False}
     )
-    assert QualityFilter(only_fineweb).check(doc)[1].startswith("fineweb:")
-    no_repetition = QualityConfig(gopher_repetition={"enabled": False})
-    assert QualityFilter(no_repetition).check(doc) == (False, "gopher_quality:gopher_short_doc")
-    lenient = QualityConfig(gopher_repetition={"enabled": False}, gopher_quality={"min_doc_words": 3})
-    assert QualityFilter(lenient).check(doc)[1] != "gopher_quality:gopher_short_doc"
+    assert quality(only_fineweb).filter(doc).startswith("fineweb:")
+    no_repetition = QualitySettings(gopher_repetition={"enabled": False})
+    assert quality(no_repetition).filter(doc) == "gopher_quality:gopher_short_doc"
+    lenient = QualitySettings(gopher_repetition={"enabled": False}, gopher_quality={"min_doc_words": 3})
+    assert quality(lenient).filter(doc) != "gopher_quality:gopher_short_doc"
 
 
 def test_filters_never_rewrite_the_text(articles):
     doc = Document(text=articles[0].text, id="x")
     before = doc.text
-    QualityFilter().check(doc)
+    quality().filter(doc)
     assert doc.text == before
 
 
 def test_config_errors_name_the_field():
     with pytest.raises(ValidationError, match="min_doc_wordz"):
-        QualityConfig(gopher_quality={"min_doc_wordz": 3})
+        QualitySettings(gopher_quality={"min_doc_wordz": 3})
     with pytest.raises(ValidationError, match="unknown filter 'gopher'"):
-        QualityConfig(math_aware={"overrides": {"gopher": {}}})
+        QualitySettings(math_aware={"overrides": {"gopher": {}}})
     with pytest.raises(ValidationError, match=r"overrides.fineweb: unknown field"):
-        QualityConfig(math_aware={"overrides": {"fineweb": {"line_punct": 0.1}}})
+        QualitySettings(math_aware={"overrides": {"fineweb": {"line_punct": 0.1}}})
     with pytest.raises(ValidationError, match="threshold"):
-        QualityConfig(math_aware={"threshold": 2})
+        QualitySettings(math_aware={"threshold": 2})
 
 
 def test_maths_aware_mode_still_drops_repetitive_maths_pages(maths_docs):
     page = next(d for d in maths_docs if d.id == "wikipedia-tsne")
     spam = Document(text="\n\n".join([page.text] * 3), id="spam", metadata=dict(page.metadata))
-    keep, reason = QualityFilter().check(spam)
-    assert spam.metadata["quality_mode"] == "maths"
-    assert not keep and reason.startswith("gopher_repetition:")
+    reason = quality().filter(spam)
+    assert spam.metadata["math_score"] >= QualitySettings().math_aware.threshold  # judged as maths
+    assert reason.startswith("gopher_repetition:")
 
 
-def test_the_shard_step_forwards_and_counts_what_check_decides(articles):
-    decisions = _decisions(QualityFilter(), articles[:12])
-    step = QualityStep()
+def test_the_shard_step_forwards_and_counts_what_filter_decides(articles):
+    decisions = _decisions(quality(), articles[:12])
+    step = quality()
     forwarded = list(step.run([Document(text=d.text, id=d.id) for d in articles[:12]]))
     assert [d.id for d in forwarded] == [k for k, v in decisions.items() if v == "kept"]
     assert drops_of([step]) == Counter(v for v in decisions.values() if v != "kept")
@@ -207,9 +213,8 @@ def test_the_shard_step_forwards_and_counts_what_check_decides(articles):
 
 def test_math_score_is_set_with_maths_aware_mode_off(articles, maths_docs):
     docs = [Document(text=d.text, id=d.id, metadata=dict(d.metadata)) for d in articles[:12] + maths_docs]
-    flt = QualityFilter(QualityConfig(math_aware={"enabled": False}))
+    flt = quality(QualitySettings(math_aware={"enabled": False}))
     for doc in docs:
-        flt.check(doc)
-        assert doc.metadata["quality_mode"] == "plain"
+        flt.filter(doc)
         assert doc.metadata["math_score"] == math_score(doc.text, doc.metadata), doc.id
-    assert any(d.metadata["math_score"] >= flt.config.math_aware.threshold for d in docs)
+    assert any(d.metadata["math_score"] >= flt.settings.math_aware.threshold for d in docs)

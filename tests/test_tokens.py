@@ -8,7 +8,7 @@ from conftest import REPO
 from tokenizers import Tokenizer
 
 from curation.tokens import _bytelevel_bpe_counter, load_counter, smollm2_tokenizer_json
-from math_extract.baselines import warc_pages
+from pipelines.eval_data import warc_pages
 
 EDGE_CASES = [
     "",

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import DATA, run_dedup_stage
+from conftest import run_dedup_stage, shared
 from datatrove.data import Document
 from pydantic import ValidationError
 
 from curation.rundir import RunDir
-from curation.urldedup import UrlDedupConfig, find_url_duplicates, normalize_url
+from curation.urldedup import UrlDedupSettings, find_url_duplicates, normalize_url
 
 
 @pytest.mark.parametrize(
@@ -30,12 +30,12 @@ def test_different_pages_stay_different():
     assert normalize_url("https://a.test/p?id=1") != normalize_url("https://a.test/p?id=2")
     assert normalize_url("https://a.test/p?b=2&a=1") == normalize_url("https://a.test/p?a=1&b=2")
     assert normalize_url("https://a.test/p/") != normalize_url("https://a.test/q/")
-    strict = UrlDedupConfig(ignore_scheme=False, strip_fragment=False)
+    strict = UrlDedupSettings(ignore_scheme=False, strip_fragment=False)
     assert normalize_url("http://a.test/p#x", strict) != normalize_url("https://a.test/p", strict)
 
 
 def test_real_urls_recaptured_keep_latest_date_then_smallest_id(tmp_path):
-    truth = json.loads((DATA / "extraction/scrapinghub/ground-truth.json").read_text())
+    truth = json.loads(shared("extraction/scrapinghub/ground-truth.json").read_text())
     urls = sorted(v["url"] for v in truth.values())[:20]
     docs = [Document(text="t", id=f"a{i:02d}", metadata={"url": u, "warc_date": "2024-01-01T00:00:00Z"})
             for i, u in enumerate(urls)]
@@ -66,4 +66,4 @@ def test_global_step_takes_records_from_many_shards():
 
 def test_config_rejects_unknown_fields():
     with pytest.raises(ValidationError, match="strip_ww"):
-        UrlDedupConfig(strip_ww=True)
+        UrlDedupSettings(strip_ww=True)

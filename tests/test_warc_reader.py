@@ -5,7 +5,7 @@ import functools
 import http.server
 import threading
 
-from conftest import DATA
+from conftest import shared
 
 from curation.step import drops_of
 from curation.warc import WarcShardReader
@@ -35,7 +35,7 @@ def test_http_url_reads_the_same_documents_as_the_local_path(corpus):
 
 
 def test_wet_conversion_records_are_text_documents():
-    docs, drops, errors = read(str(DATA / "warc/cc-main-2024-22-single.warc.wet.gz"))
+    docs, drops, errors = read(str(shared("warc/cc-main-2024-22-single.warc.wet.gz")))
     assert len(docs) == 1 and not drops and not errors
     assert docs[0].metadata["kind"] == "text" and docs[0].metadata["url"].startswith("https://")
 

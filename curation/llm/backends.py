@@ -11,9 +11,21 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import ConfigDict
 
 from curation.llm.protocol import Backend
+from curation.settings import Settings
+
+
+class LLMSettings(Settings):
+    """The ``llm`` section, passed to :func:`make_backend`; fields beyond ``backend`` go to the backend's
+    constructor (openai: base_url, model, api_key, concurrency, timeout, max_retries, tokenizer; transformers:
+    model, batch_size, threads, device), so they are allowed here and checked there."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    backend: Literal["openai", "transformers", "llama_cpp"] = "transformers"
 
 
 def make_backend(config: Mapping[str, Any] | None = None) -> Backend:

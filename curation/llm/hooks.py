@@ -19,7 +19,9 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
 
 from curation.llm.protocol import Messages
 
@@ -235,3 +237,12 @@ def get_hook(spec: str | Mapping[str, Any] | Hook) -> Hook:
         return callable_hook(spec)
     raise ValueError(f"unknown hook {spec!r}: expected one of {', '.join(BUILTIN_HOOKS)}, module:function, "
                      "or a template mapping")
+
+
+def _checked_hook_spec(spec: str | dict) -> str | dict:
+    get_hook(spec)  # raises ValueError naming what is allowed
+    return spec
+
+
+#: A settings field naming a hook, checked when the config is read (one validator for every section with one)
+HookSpec = Annotated[str | dict, AfterValidator(_checked_hook_spec)]

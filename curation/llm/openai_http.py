@@ -26,7 +26,7 @@ from curation.llm.protocol import (
     UsageStats,
     completion_from_payload,
 )
-from curation.llm.tokens import TokenCounter, approximate_token_count
+from curation.tokens import TokenCountFn, approximate_token_count, count_function
 
 T = TypeVar("T")
 
@@ -91,7 +91,7 @@ class OpenAIBackend:
         self._random = random.Random(seed)
         self._random_lock = threading.Lock()
         self._local = threading.local()
-        self._count: TokenCounter | None = None
+        self._count: TokenCountFn | None = None
 
     # -- identity and tokens -------------------------------------------------------------------------
     @property
@@ -106,8 +106,6 @@ class OpenAIBackend:
 
     def count_tokens(self, text: str) -> int:
         if self._count is None:
-            from curation.tokens import count_function
-
             self._count = count_function(self.tokenizer_spec) if self.tokenizer_spec else approximate_token_count
         return self._count(text)
 

@@ -1,4 +1,4 @@
-"""Maths score of a document from cheap signals, and formula masking.
+"""Maths score of a document from cheap signals, and formula masking: how the filter stage sees maths.
 
 Why: maths pages break the heuristics that web-scale quality filters use (formulas have no terminal
 punctuation, short equation lines, few alphabetic words, curly brackets), and later stages want to route
@@ -14,7 +14,9 @@ Signals, all read from the extracted text plus what extraction already found:
 
 The score lies in [0, 1]: ``1 - (1 - text_score) * (1 - format_score)`` where ``text_score`` saturates
 with the density of maths signals per word and ``format_score`` is a prior from what extraction detected.
-It is rounded to 4 decimals so that the same text always gives byte-identical output.
+It is rounded to 4 decimals so that the same text always gives byte-identical output. Formulas are found by
+the one TeX recogniser (``math_extract.tex``). The filter stage is given a :class:`MathScorer` by
+``pipelines``: the core's quality filter stays free of maths rules, and uses these through it.
 """
 
 from __future__ import annotations
@@ -23,19 +25,10 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-#: Display and inline formula spans, in the order they are masked (display first so ``$$`` wins over ``$``).
-FORMULA_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"\\begin\{(equation|align|gather|multline|eqnarray|displaymath|math)(\*?)\}.*?\\end\{\1\2\}", re.DOTALL),
-    re.compile(r"\$\$.+?\$\$", re.DOTALL),
-    re.compile(r"\\\[.+?\\\]", re.DOTALL),
-    re.compile(r"\\\(.+?\\\)", re.DOTALL),
-    # Inline $..$ by pandoc's rule: no space just inside the dollars, no digit right after the closing one,
-    # so that "costs $5 and $10" is not a formula. It may span lines (lynx wraps long formulas) only when
-    # it holds TeX syntax (a backslash, ^, _ or {) before the closing dollar.
-    re.compile(r"(?<![\\$])\$(?![\s$])(?=[^$]{0,1000}?[\\^_{])[^$]{1,1000}?(?<![\s\\])\$(?![\d$])"),
-    re.compile(r"(?<![\\$])\$(?![\s$])[^$\n]{1,500}?(?<![\s\\])\$(?![\d$])"),
-)
+from .tex import formula_spans
+
 TEX_COMMAND = re.compile(r"\\(?:[a-zA-Z]{2,}|[,;!{}])")
 MATH_SYMBOLS = frozenset(
     "∑∫∬∮∏√∛∞≤≥≠≈≡≅∼∝±∓×÷⋅∘∂∇∆∈∉∋⊂⊃⊆⊇⊄∪∩∅∀∃∄¬∧∨⊕⊗⊥∥→←↔⇒⇐⇔↦∠′″‴"
@@ -65,25 +58,10 @@ class MathSignals:
         return weighted / max(self.n_words, 1)
 
 
-def find_formula_spans(text: str) -> list[tuple[int, int]]:
-    """Return sorted, non-overlapping (start, end) character spans of delimited formulas in ``text``."""
-    spans: list[tuple[int, int]] = []
-    taken = bytearray(len(text))
-    for pattern in FORMULA_PATTERNS:
-        for m in pattern.finditer(text):
-            start, end = m.span()
-            if any(taken[start:end]):
-                continue
-            taken[start:end] = b"\x01" * (end - start)
-            spans.append((start, end))
-    spans.sort()
-    return spans
-
-
 def math_signals(text: str, metadata: Mapping | None = None) -> MathSignals:
     """Count the cheap maths signals of one document (text plus extraction metadata)."""
     metadata = metadata or {}
-    n_formulas = len(find_formula_spans(text))
+    n_formulas = len(formula_spans(text))
     formats = tuple(sorted(str(f) for f in (metadata.get("math_formats") or ())))
     extracted_formulas = metadata.get("n_formulas") or 0
     return MathSignals(
@@ -155,7 +133,7 @@ def mask_formulas(text: str) -> str:
     """
     names: dict[str, str] = {}
     parts, last = [], 0
-    for start, end in find_formula_spans(text):
+    for start, end in formula_spans(text):
         name = names.setdefault(text[start:end], placeholder(len(names)))
         before = " " if start > 0 and text[start - 1].isalnum() else ""
         after = " " if end < len(text) and text[end].isalnum() else ""
@@ -166,3 +144,15 @@ def mask_formulas(text: str) -> str:
     lines = [line if line.strip() else "" for line in "".join(parts).split("\n")]
     kept = [line for line in lines if not _is_equation_line(line, placeholders)]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept))
+
+
+@dataclass(frozen=True)
+class MathScorer:
+    """What the maths-aware quality filter asks of a document (``curation.quality.MathsView``): its score
+    and its text with formulas masked. Stateless, so it pickles to any worker."""
+
+    def score(self, text: str, metadata: Mapping[str, Any] | None = None) -> float:
+        return math_score(text, metadata)
+
+    def mask(self, text: str) -> str:
+        return mask_formulas(text)

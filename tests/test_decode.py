@@ -1,7 +1,7 @@
 """Charset decoding of real-world payloads: BOMs, meta charsets, wrong headers, binary and invalid bytes."""
 import pytest
 
-from math_extract import ExtractError, decode_html
+from curation.decode import DecodeError, decode_html
 
 TEXT = "<html><head><meta charset='windows-1252'></head><body>Café naïve – “quotes”</body></html>"
 
@@ -47,15 +47,17 @@ def test_invalid_utf8_sprinkles_are_repaired_not_refused():
     b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20,
     b"%PDF-1.4\n" + bytes(range(256)) * 20,
     bytes(range(256)) * 50,
+    # decodes without error (a BOM says UTF-16), yet is control characters: refused after decoding
+    "\ufeff".encode("utf-16-le") + (bytes(range(1, 32)).decode("latin-1") * 200).encode("utf-16-le"),
 ])
 def test_binary_payloads_labelled_html_are_refused_with_a_reason(payload):
-    with pytest.raises(ExtractError) as err:
+    with pytest.raises(DecodeError) as err:
         decode_html(payload, "utf-8")
     assert err.value.reason == "binary_payload"
 
 
 def test_empty_payload():
-    with pytest.raises(ExtractError) as err:
+    with pytest.raises(DecodeError) as err:
         decode_html(b"  \n", None)
     assert err.value.reason == "empty"
 
@@ -63,5 +65,5 @@ def test_empty_payload():
 def test_errors_keep_their_reason_across_processes():
     import pickle
 
-    err = pickle.loads(pickle.dumps(ExtractError("binary_payload", "looks like a PNG")))
+    err = pickle.loads(pickle.dumps(DecodeError("binary_payload", "looks like a PNG")))
     assert err.reason == "binary_payload" and str(err) == "binary_payload: looks like a PNG"

@@ -1,17 +1,32 @@
-"""Bytes to text for web pages whose charset labels cannot be trusted.
+"""Bytes to text for web pages whose charset labels cannot be trusted: the first thing done to a record.
 
 Order of evidence: a byte-order mark; then strict UTF-8 (a non-ASCII payload that is valid UTF-8 is almost
 never meant as Latin-1, so this beats a wrong ``iso-8859-1`` header, the commonest lie); then the declared
 HTTP charset and the ``<meta>`` charset, each only if it decodes strictly; then cchardet's guess; finally
 Windows-1252 with replacement when only a few bytes are bad.  Binary payloads labelled ``text/html`` are
 refused with ``binary_payload`` rather than turned into garbage text.
+
+It lives in the core, beside the WARC reader, because it reads the record's HTTP charset and serves every
+extractor (and WET text) alike; extractors receive decoded text.
 """
 from __future__ import annotations
 
 import codecs
 import re
 
-from .errors import DecodeError
+
+class DecodeError(ValueError):
+    """A payload that is not text in any charset we can trust; ``reason`` (``binary_payload``, ``undecodable``,
+    ``empty``) is what the extract stage counts the dropped record under."""
+
+    def __init__(self, reason: str, message: str = "") -> None:
+        super().__init__(f"{reason}: {message}" if message else reason)
+        self.reason = reason
+        self.message = message
+
+    def __reduce__(self):  # keep the reason when the error crosses a process boundary
+        return (type(self), (self.reason, self.message))
+
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: it starts with the same two bytes
@@ -64,7 +79,7 @@ def _strict(payload: bytes, codec: str | None) -> str | None:
         return None
 
 
-def mostly_controls(text: str) -> bool:
+def _mostly_controls(text: str) -> bool:
     """More than 2% control characters in the first 20,000: binary data, whatever its label says.
 
     Counted on the UTF-8 bytes with ``bytes.translate`` (control characters are single bytes in UTF-8), which
@@ -75,13 +90,13 @@ def mostly_controls(text: str) -> bool:
 
 
 def _check_text(text: str) -> str:
-    if mostly_controls(text):
+    if _mostly_controls(text):
         raise DecodeError("binary_payload", "control characters in decoded text")
     return text
 
 
 def decode_html(payload: bytes, declared_charset: str | None = None) -> str:
-    """Decode an HTML payload; raises ``DecodeError`` (an ``ExtractError``) with a ``reason`` when it can't."""
+    """Decode an HTML payload; raises ``DecodeError`` with a ``reason`` when it can't."""
     if not isinstance(payload, (bytes, bytearray, memoryview)):
         raise TypeError("decode_html expects bytes")
     payload = bytes(payload)

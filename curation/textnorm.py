@@ -1,0 +1,18 @@
+"""What counts as the same text, for every duplicate test in the project.
+
+One normal form serves the exact pass (a hash of it) and the near-duplicate pass (its character shingles), so
+two copies that the exact pass would call equal also have equal MinHash signatures: Unicode NFKC (full-width
+letters, ligatures and compatibility forms fold to their plain form), case-folded (``ß`` matches ``ss``, which
+``lower`` misses), and whitespace runs collapsed to one space, so copies differing only in layout match.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACE = re.compile(r"\s+")
+
+
+def normalise_text(text: str) -> str:
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
