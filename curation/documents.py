@@ -10,7 +10,8 @@ from collections.abc import Iterable, Iterator
 
 import pyarrow as pa
 
-# Columns every stage may fill, in the order they are written. Missing values are null.
+# Columns the stages fill, in the order they are written; a column joins when a stage fills it. Missing values
+# (a stage that did not run, e.g. ``quality_score`` without the classify stage) are null.
 SCHEMA = pa.schema([
     ("id", pa.string()),
     ("url", pa.string()),
@@ -32,7 +33,6 @@ SCHEMA = pa.schema([
     ("llm_status", pa.string()),
     ("n_tokens", pa.int32()),
     ("cluster", pa.int32()),
-    ("super_cluster", pa.int32()),
 ])
 COLUMNS = SCHEMA.names
 METADATA_COLUMNS = [c for c in COLUMNS if c not in ("id", "text")]
@@ -46,7 +46,7 @@ def doc_id(record_id: str | None, url: str | None) -> str:
 
 def to_table(docs: Iterable) -> pa.Table:
     """datatrove Documents -> a table with the full schema (metadata keys outside the schema are not kept)."""
-    rows = {c: [] for c in COLUMNS}
+    rows: dict[str, list] = {c: [] for c in COLUMNS}
     for d in docs:
         rows["id"].append(d.id)
         rows["text"].append(d.text)
