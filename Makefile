@@ -9,7 +9,7 @@ FIND_LINKS := $(if $(wildcard $(TORCH_WHEELS)/torch-*.whl),--find-links $(TORCH_
 TORCH := $(if $(FIND_LINKS),torch==$(shell ls $(TORCH_WHEELS)/torch-*.whl | head -1 | sed -E 's/.*torch-([0-9.]+).*/\1/'),torch)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test test-fast lint bench clean
 
 setup: $(VENV)/.installed /usr/bin/lynx
 
@@ -30,6 +30,20 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# the tests not marked slow (no whole pipeline runs, model loads or servers): under a minute
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+$(VENV)/.lint-installed: $(VENV)/.installed
+	$(UV) pip install -q --python $(PY) $(FIND_LINKS) "$(TORCH)" -e ".[test,lint]"
+	touch $@
+
+# ruff (lint, then formatting unchanged) and mypy, as configured in pyproject.toml
+lint: $(VENV)/.lint-installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 bench: setup
 	$(PY) bench/bench_pipeline.py

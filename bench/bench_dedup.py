@@ -31,18 +31,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import peak_rss_mb  # noqa: E402  (bench/ is sys.path[0] for a script)
-
-from curation.minhash import (  # noqa: E402
-    MinHashSettings,
+from curation.minhash import (
     MinHasher,
+    MinHashSettings,
     compute_signatures,
     find_duplicate_clusters,
     lsh_probability,
     shingle_hashes,
     signatures_to_table,
 )
-from curation.textnorm import normalise_text  # noqa: E402
+from curation.textnorm import normalise_text
+
+from _common import peak_rss_mb
 
 THRESHOLD = 0.8
 

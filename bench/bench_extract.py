@@ -25,9 +25,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from _common import cpu_seconds, datatrove_anchor, peak_rss_mb  # noqa: E402  (bench/ is sys.path[0] for a script)
-
 from pipelines.shared_data import shared_data_dir  # noqa: E402
+
+from _common import cpu_seconds, datatrove_anchor, peak_rss_mb  # noqa: E402  (bench/ is sys.path[0] for a script)
 
 NAMES = ["ours", "trafilatura", "resiliparse", "lynx", "datatrove"]
 

@@ -15,6 +15,7 @@ task per proxy run), ``runs.parquet``, ``predictor.txt`` (LightGBM model) and, l
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -124,7 +125,7 @@ def build_pool(rundir: RunDir, source: str, proxy_tokens: int, seed: int) -> Non
     a = rundir.read_table(ClusterStage.name, "assignments.parquet").to_pandas()
     rng = np.random.default_rng([seed, 7])
     picked = []
-    for c, group in a.groupby("cluster", sort=True):
+    for _cluster, group in a.groupby("cluster", sort=True):
         order = group.iloc[rng.permutation(len(group))]
         cum = order["n_tokens"].cumsum().to_numpy()
         picked.append(order.iloc[: int(np.searchsorted(cum, proxy_tokens)) + 1])
@@ -132,7 +133,7 @@ def build_pool(rundir: RunDir, source: str, proxy_tokens: int, seed: int) -> Non
 
     pool = pd.concat(picked)
     names = rundir.parts(source)  # an assignment's part is an index into this list (climb.cluster)
-    texts = {}
+    texts: dict[Any, str] = {}
     for part, rows in pool.groupby("part", sort=True):
         column = rundir.read_table(source, names[int(part)], columns=["text"]).column("text")
         texts.update(zip(rows.index, column.take(pa.array(rows["row"].to_numpy(), pa.int64())).to_pylist()))

@@ -37,7 +37,7 @@ def read_target_texts(path: str) -> list[str]:
                         texts.append(json.loads(line)["text"])
                     except (ValueError, KeyError, TypeError) as err:
                         raise ValueError(f"climb.search.target: {f} line {n}: "
-                                         f"expected a JSON object with 'text' ({err})")
+                                         f"expected a JSON object with 'text' ({err})") from None
         else:
             texts.append(raw)
     texts = [t for t in texts if t.strip()]

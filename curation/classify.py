@@ -142,9 +142,9 @@ class ClassifyStage(ShardStage):
                                      "status": [r.status for r in results],
                                      "reason": [r.reason for r in results]}), "classify", "annotations.parquet")
         if len(ok) < 5:
-            reasons = sorted({r.reason for r in results if r.status != OK})
+            reasons = sorted({str(r.reason) for r in results if r.status != OK})
             raise ValueError(f"classify: only {len(ok)} of {len(results)} sampled documents were annotated "
-                             f"(failures: {', '.join(map(str, reasons))}); need 5 to train")
+                             f"(failures: {', '.join(reasons)}); need 5 to train")
         vectors = self.embedder.embed([texts[i] for i in ok])
         model, mae = train_quality_classifier(vectors, [float(results[i].value) for i in ok], random_state=self.seed)
         metrics = {"annotated": len(ok), "sampled": len(results), "heldout_mae": round(mae, 4),

@@ -63,15 +63,15 @@ class LLMHookStep(Step):
                 self.stat_update("llm_chunks", value=r.n_chunks)
                 self.stat_update("llm_cached_chunks", value=r.cached_chunks)
         for doc in batch:
-            r = results.get(doc.id)
-            if r is None:
+            result = results.get(doc.id)
+            if result is None:
                 yield doc
-            elif r.status == DROPPED:
-                self.drop(f"llm:{r.reason}", doc=doc)
+            elif result.status == DROPPED:
+                self.drop(f"llm:{result.reason}", doc=doc)
             else:
-                doc.metadata["llm_status"] = OK if r.status == OK else f"{r.status}:{r.reason}"
-                if r.status == OK:
-                    doc.metadata["cleaned_text"] = r.text
+                doc.metadata["llm_status"] = OK if result.status == OK else f"{result.status}:{result.reason}"
+                if result.status == OK:
+                    doc.metadata["cleaned_text"] = result.text
                 yield doc
 
 

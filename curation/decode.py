@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Mapping
+from typing import Any
 
 
 class DecodeError(ValueError):
@@ -102,18 +104,18 @@ def decode_html(payload: bytes, declared_charset: str | None = None) -> str:
     payload = bytes(payload)
     if not payload.strip():
         raise DecodeError("empty", "no bytes")
-    for bom, codec in _BOMS:
+    for bom, bom_codec in _BOMS:
         if payload.startswith(bom):
-            return _check_text(payload[len(bom):].decode(codec, errors="replace"))
+            return _check_text(payload[len(bom):].decode(bom_codec, errors="replace"))
     declared = _codec(declared_charset)
     head = payload[:4096]
     if declared and declared.startswith(("utf-16", "utf-32")):
-        text = _strict(payload, declared)
-        if text is not None:
-            return _check_text(text)
+        wide = _strict(payload, declared)
+        if wide is not None:
+            return _check_text(wide)
     if _looks_binary(head):
         raise DecodeError("binary_payload", "payload looks like a binary file")
-    text = _strict(payload, "utf-8")
+    text: str | None = _strict(payload, "utf-8")
     if text is not None:
         return _check_text(text)
     match = _META_CHARSET.search(head)
@@ -123,11 +125,12 @@ def decode_html(payload: bytes, declared_charset: str | None = None) -> str:
             text = _strict(payload, codec)
             if text is not None:
                 return _check_text(text)
+    guess: Mapping[str, Any] = {}
     try:
         import cchardet  # faust-cchardet
         guess = cchardet.detect(payload[:200000])
     except ImportError:  # pragma: no cover - declared dependency
-        guess = {}
+        pass
     guessed = _codec(guess.get("encoding"))
     confidence = guess.get("confidence") or 0
     # cchardet often mistakes short Western text for another single-byte code page; Windows-1252 is the

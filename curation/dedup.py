@@ -17,6 +17,7 @@ many.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 
 import numpy as np
 import pyarrow as pa
@@ -93,7 +94,7 @@ class DedupStage(ShardStage):
             signed = set(table.column("id").to_pylist())
             unsigned = sum(d.id not in signed for d in docs)
         else:
-            table, notes, unsigned = pa.table({"id": pa.array([], pa.string())}), {}, 0
+            table, notes, unsigned = pa.table({"id": pa.array([], pa.string())}), Counter(), 0
         # every document gets a row: the signed ones in the MinHash columns, all in id/url/date/hash
         base = pa.table({"id": [d.id for d in docs], "url": [d.metadata.get("url") for d in docs],
                          "warc_date": [d.metadata.get("warc_date") for d in docs],

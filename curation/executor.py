@@ -11,11 +11,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
 
 from .rundir import RunDir
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 
 class StageFailed(RuntimeError):
@@ -59,11 +62,15 @@ def quiet_logs() -> None:
 
     from loguru import logger
 
+    global _LOGURU_QUIETED
     logging.getLogger("distributed").setLevel(logging.ERROR)
-    if not getattr(quiet_logs, "done", False):
+    if not _LOGURU_QUIETED:
         logger.remove()
         logger.add(sys.stderr, level="WARNING", format="{level} {name}: {message}")
-        quiet_logs.done = True
+        _LOGURU_QUIETED = True
+
+
+_LOGURU_QUIETED = False
 
 
 class Executor:
@@ -73,8 +80,14 @@ class Executor:
         self.scheduler = scheduler
         self.workers = workers
         self.progress = progress
-        self.client = None
-        self._cluster = None
+        self._client: Client | None = None
+        self._cluster: Any = None
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            raise RuntimeError("the executor has no Dask client: use it as a context manager (with Executor() as ex)")
+        return self._client
 
     def __enter__(self) -> Executor:
         import dask
@@ -83,7 +96,7 @@ class Executor:
         quiet_logs()
         if self.scheduler:
             try:
-                self.client = Client(self.scheduler, timeout="30s")
+                self._client = Client(self.scheduler, timeout="30s")
             except (OSError, TimeoutError) as err:
                 raise SchedulerUnreachable(f"cannot reach the Dask scheduler at {self.scheduler}: {err}") from None
         else:
@@ -93,12 +106,12 @@ class Executor:
             with dask.config.set({"distributed.worker.daemon": False}):
                 self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                              dashboard_address=":0", silence_logs=logging.ERROR)
-            self.client = Client(self._cluster)
+            self._client = Client(self._cluster)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.client is not None:
-            self.client.close()
+        if self._client is not None:
+            self._client.close()
         if self._cluster is not None:
             self._cluster.close()
 

@@ -129,6 +129,7 @@ def window_hashes(values: np.ndarray, width: int) -> np.ndarray:
             block = block[:size] * block_power + block[block_width : block_width + size]
             block_width *= 2
             block_power = block_power * block_power
+        assert acc is not None  # width >= 1 has a set bit
         acc = acc[:n] + np.uint64(width)
         return _mix64(acc)
 
@@ -517,6 +518,7 @@ def find_duplicate_clusters(
         check = np.flatnonzero(sims >= settings.jaccard_threshold - PREFILTER_MARGIN)
         stats["prefiltered_pairs"] = int(codes.size - check.size)
         pairs = list(zip(ids.take(first[check]).to_pylist(), ids.take(second[check]).to_pylist()))
+        assert texts is not None  # checked on entry
         exact, missing = exact_jaccard(pairs, texts, settings)
         stats["missing_text_pairs"] = missing  # verified on the signature estimate instead, counted
         sims_checked = np.where(np.isnan(exact), sims[check], exact)
@@ -535,7 +537,8 @@ def find_duplicate_clusters(
     roots = np.array([uf.find(int(i)) for i in in_pairs], dtype=np.int64)
     n_chars = np.concatenate([s.column("n_chars").to_numpy() for s in sources] or [np.empty(0, np.int64)])
 
-    rows = {"id": [], "cluster": [], "kept": [], "duplicate_of": [], "cluster_size": [], "similarity": []}
+    rows: dict[str, list] = {"id": [], "cluster": [], "kept": [], "duplicate_of": [], "cluster_size": [],
+                             "similarity": []}
     order = np.argsort(roots, kind="stable")
     boundaries = np.flatnonzero(np.diff(roots[order])) + 1
     for group in np.split(in_pairs[order], boundaries) if in_pairs.size else []:

@@ -32,10 +32,15 @@ from .step import Filter
 FAMILIES = ("gopher_repetition", "gopher_quality", "c4", "fineweb")
 
 
-class GopherQualitySettings(Settings):
-    """datatrove ``GopherQualityFilter`` parameters (Rae et al. 2021, table A1); ``None`` disables a rule."""
+class FamilySettings(Settings):
+    """What every rule family has: a switch (its other fields are datatrove's parameters)."""
 
     enabled: bool = True
+
+
+class GopherQualitySettings(FamilySettings):
+    """datatrove ``GopherQualityFilter`` parameters (Rae et al. 2021, table A1); ``None`` disables a rule."""
+
     min_doc_words: int | None = 50
     max_doc_words: int | None = 100000
     min_avg_word_length: int | None = 3
@@ -48,10 +53,9 @@ class GopherQualitySettings(Settings):
     stop_words: list[str] | None = None
 
 
-class GopherRepetitionSettings(Settings):
+class GopherRepetitionSettings(FamilySettings):
     """datatrove ``GopherRepetitionFilter`` parameters: duplicate line/paragraph/n-gram fractions."""
 
-    enabled: bool = True
     dup_line_frac: float | None = 0.3
     dup_para_frac: float | None = 0.3
     dup_line_char_frac: float | None = 0.2
@@ -60,14 +64,13 @@ class GopherRepetitionSettings(Settings):
     dup_n_grams: list[tuple[int, float]] = [(5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10)]
 
 
-class C4Settings(Settings):
+class C4Settings(FamilySettings):
     """datatrove ``C4QualityFilter`` parameters.
 
     ``filter_no_terminal_punct`` defaults to False as in FineWeb's pipeline: with it on, C4 keeps only
     lines ending in ``. ? ! "`` and drops most pages with lists, code or tables.
     """
 
-    enabled: bool = True
     split_paragraph: bool = True
     remove_citations: bool = True
     filter_no_terminal_punct: bool = False
@@ -80,10 +83,9 @@ class C4Settings(Settings):
     filter_policy: bool = True
 
 
-class FineWebSettings(Settings):
+class FineWebSettings(FamilySettings):
     """datatrove ``FineWebQualityFilter`` parameters (Penedo et al. 2024)."""
 
-    enabled: bool = True
     line_punct_thr: float = 0.12
     line_punct_exclude_zero: bool = False
     short_line_thr: float = 0.67
@@ -92,7 +94,7 @@ class FineWebSettings(Settings):
     new_line_ratio: float = 0.3
 
 
-SETTINGS_MODELS: dict[str, type[Settings]] = {
+SETTINGS_MODELS: dict[str, type[FamilySettings]] = {
     "gopher_repetition": GopherRepetitionSettings,
     "gopher_quality": GopherQualitySettings,
     "c4": C4Settings,
@@ -144,7 +146,7 @@ class QualitySettings(Settings):
     fineweb: FineWebSettings = Field(default_factory=FineWebSettings)
     math_aware: MathAwareSettings = Field(default_factory=MathAwareSettings)
 
-    def family(self, name: str, maths: bool = False) -> Settings:
+    def family(self, name: str, maths: bool = False) -> FamilySettings:
         """Settings of one family; with ``maths`` the maths-aware overrides applied."""
         base = getattr(self, name)
         if maths and name in self.math_aware.overrides:
@@ -152,7 +154,7 @@ class QualitySettings(Settings):
         return base
 
 
-def _build_filter(name: str, settings: Settings, language: str) -> BaseFilter:
+def _build_filter(name: str, settings: FamilySettings, language: str) -> BaseFilter:
     """Instantiate the datatrove filter for one family (imports are lazy, as in datatrove)."""
     params = settings.model_dump(exclude={"enabled"})
     if name == "gopher_quality":

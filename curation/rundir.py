@@ -49,7 +49,7 @@ class RunDir:
     def makedirs(self, *parts: str) -> None:
         self.fs.makedirs(self.path(*parts), exist_ok=True)
 
-    def list(self, *parts: str, suffix: str = "") -> list[str]:
+    def names(self, *parts: str, suffix: str = "") -> list[str]:
         """Sorted file names (not paths) in a folder; an absent folder is empty."""
         folder = self.path(*parts)
         if not self.fs.exists(folder):
@@ -59,7 +59,7 @@ class RunDir:
 
     def parts(self, stage: str) -> list[str]:
         """The stage's document parts (``part-NNNNN.parquet``), in order."""
-        return [n for n in self.list(stage, suffix=".parquet") if n.startswith("part-")]
+        return [n for n in self.names(stage, suffix=".parquet") if n.startswith("part-")]
 
     # -- atomic writes --------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -119,7 +119,7 @@ class RunDir:
         self.write_bytes(b"", stage, "_done", task)
 
     def stage_stats(self, stage: str) -> list[dict]:
-        return [self.read_json(stage, "_stats", n) for n in self.list(stage, "_stats", suffix=".json")]
+        return [self.read_json(stage, "_stats", n) for n in self.names(stage, "_stats", suffix=".json")]
 
 
 def write_parquet_stream(rundir: RunDir, tables: Iterable[pa.Table], schema: pa.Schema, *parts: str) -> int:

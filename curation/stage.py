@@ -67,7 +67,7 @@ class Stage(ABC):
     def __init__(self, source: str | None):
         self.source = source
 
-    def preflight(self) -> None:
+    def preflight(self) -> None:  # noqa: B027 - a hook: most stages have nothing to check up front
         """Raise (naming the file or setting) if the stage cannot run; called before any stage runs."""
 
     @abstractmethod
@@ -82,7 +82,7 @@ class Stage(ABC):
 class ShardStage(Stage):
     """One task per source part; subclasses say which steps to apply, or override ``task``."""
 
-    outputs = ("part-NNNNN.parquet", "_stats/", "_done/")
+    outputs: ClassVar[tuple[str, ...]] = ("part-NNNNN.parquet", "_stats/", "_done/")
 
     def inputs(self, rundir: RunDir) -> list[str]:
         """One entry per task, in a fixed order: by default the source stage's parquet parts."""
@@ -111,7 +111,7 @@ class ShardStage(Stage):
         collected from the steps into the task's stats."""
         reader = self.reader(rundir, source)
         steps = [reader, *self.steps(rundir)]
-        data = None
+        data: Any = None
         for step in steps:
             data = step(data)
         tokens_out = [0]

@@ -8,7 +8,7 @@ left to the extract stage (``curation.decode``), which reads the charset with :f
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator
 
 from datatrove.data import Document
 
@@ -45,7 +45,7 @@ class WarcShardReader(Step):
         self.path = path
         self.max_payload_bytes = max_payload_bytes
 
-    def run(self, data=None, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
+    def run(self, data=None, rank: int = 0, world_size: int = 1) -> Generator[Document, None, None]:
         import fsspec
         from warcio.archiveiterator import ArchiveIterator
         from warcio.exceptions import ArchiveLoadFailed

@@ -45,6 +45,7 @@ def _tokens(src: str) -> list[str]:
                 break
         else:
             m = _TOKEN.match(src, i)
+            assert m is not None  # its last alternative matches any character
             tok = m.group(0)
             i = m.end()
             if tok.isspace():

@@ -43,19 +43,17 @@ class TrafilaturaExtractor:
         with ExtractorSandbox(timeout=self.timeout_s, warmup_text="") as sandbox:
             for html, _url in pages:
                 info = detect(html)
-                maths = {"has_math": info.has_math, "formats": info.formats, "n_formulas": info.n_formulas}
+                text, reason = "", None
                 try:
-                    text = sandbox.process_document(html, self.text)
+                    text = sandbox.process_document(html, self.text) or ""
                 except TimeoutError:
-                    results.append(Extraction("", reason="extract_timeout", **maths))
-                    continue
+                    reason = "extract_timeout"
                 except EOFError:
-                    results.append(Extraction("", reason="extract_crash", **maths))
-                    continue
-                except Exception:  # trafilatura's own failure on this page, re-raised from the child process
-                    results.append(Extraction("", reason="extract_error", **maths))
-                    continue
-                results.append(Extraction(text or "", reason=None if text else "empty_text", **maths))
+                    reason = "extract_crash"
+                except Exception:  # noqa: BLE001 - trafilatura's failure on this page, re-raised from the child
+                    reason = "extract_error"
+                results.append(Extraction(text, info.has_math, info.formats, info.n_formulas,
+                                          reason or (None if text else "empty_text")))
         return results
 
 

@@ -321,7 +321,7 @@ def select_main_content(doc, tex_marks: bool = True) -> None:
         _clean_inside(body, stats)
         return
     ranked = {el: score * (1 - min(stats.density(el), 0.9)) for el, score in scores.items()}
-    order = sorted(ranked, key=ranked.get, reverse=True)
+    order = sorted(ranked, key=lambda el: ranked[el], reverse=True)
     best = order[0]
     alternatives = [el for el in order[1:6] if ranked[el] >= 0.75 * ranked[best]]
     best = _common_ancestor(best, alternatives, body)

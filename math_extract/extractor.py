@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .detect import detect
+from .detect import MathInfo, detect
 from .postprocess import tidy
 from .tex import count_formulas
 
@@ -40,7 +40,7 @@ class Extraction:
 @dataclass
 class _Prepared:
     body: bytes | None
-    info: object = None
+    info: MathInfo | None = None
     reason: str | None = None
     n_formulas: tuple[int, int] = (0, 0)  # all formulas kept, of which TeX written in the text
 
@@ -122,16 +122,16 @@ class MathExtractor:
 
     def _finish(self, prepared: _Prepared, text: str, reason: str | None) -> Extraction:
         info = prepared.info
-        base = dict(has_math=bool(info and info.has_math), formats=tuple(info.formats) if info else ())
+        has_math, formats = bool(info and info.has_math), tuple(info.formats) if info else ()
         reason = prepared.reason or reason
         if reason:
-            return Extraction("", n_formulas=info.n_formulas if info else 0, reason=reason, **base)
+            return Extraction("", has_math, formats, n_formulas=info.n_formulas if info else 0, reason=reason)
         text = tidy(text, self.width)
         if not text.strip():
-            return Extraction("", n_formulas=0, reason="empty", **base)
+            return Extraction("", has_math, formats, n_formulas=0, reason="empty")
         n, n_tex = prepared.n_formulas
-        formats = tuple(f for f in base["formats"] if f != "tex" or n_tex)
-        return Extraction(text, has_math=n > 0 or (base["has_math"] and formats != ()), formats=formats, n_formulas=n)
+        kept = tuple(f for f in formats if f != "tex" or n_tex)
+        return Extraction(text, has_math=n > 0 or (has_math and kept != ()), formats=kept, n_formulas=n)
 
     def extract(self, html: str, url: str | None = None) -> Extraction:
         """Extract one page (one lynx process; prefer ``extract_many`` for throughput)."""
@@ -142,16 +142,16 @@ class MathExtractor:
         from .render import render_batch
 
         results: list[Extraction | None] = [None] * len(pages)
-        batch: list[tuple[int, _Prepared]] = []
+        batch: list[tuple[int, _Prepared, bytes]] = []
         batch_bytes = 0
 
         def flush() -> None:
             nonlocal batch, batch_bytes
             if not batch:
                 return
-            rendered = render_batch([p.body for _, p in batch], lynx=self.lynx, width=self.width,
+            rendered = render_batch([body for _, _, body in batch], lynx=self.lynx, width=self.width,
                                     timeout_s=self.timeout_s * 2, per_doc_timeout_s=self.timeout_s)
-            for (i, prep), out in zip(batch, rendered):
+            for (i, prep, _), out in zip(batch, rendered):
                 results[i] = self._finish(prep, out.text, out.reason)
             batch, batch_bytes = [], 0
 
@@ -160,14 +160,16 @@ class MathExtractor:
                 prep = self._prepare(html)
             except RecursionError:
                 prep = _Prepared(None, reason="too_deep")
-            except Exception as err:  # one bad page must not stop the run; it is counted by reason
+            except Exception as err:  # noqa: BLE001 - one bad page must not stop the run; counted by reason
                 prep = _Prepared(None, reason="prepare_error:" + type(err).__name__)
             if prep.body is None:
                 results[i] = self._finish(prep, "", None)
                 continue
             if batch and (len(batch) >= self.batch_size or batch_bytes + len(prep.body) > self.max_batch_bytes):
                 flush()
-            batch.append((i, prep))
+            batch.append((i, prep, prep.body))
             batch_bytes += len(prep.body)
         flush()
-        return results  # type: ignore[return-value]
+        done = [r for r in results if r is not None]
+        assert len(done) == len(pages), "every page gets a result"
+        return done

@@ -203,7 +203,8 @@ class _Converter:
 
     def multiscripts(self, kids: list) -> str:
         base = self.conv(kids[0])
-        post, pre = [], []
+        post: list[str] = []
+        pre: list[str] = []
         cur = post
         for k in kids[1:]:
             if _local(k.tag) == "mprescripts":

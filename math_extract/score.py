@@ -132,7 +132,8 @@ def mask_formulas(text: str) -> str:
     blank lines left behind collapse to one, so removed equations do not read as a list of empty lines.
     """
     names: dict[str, str] = {}
-    parts, last = [], 0
+    parts: list[str] = []
+    last = 0
     for start, end in formula_spans(text):
         name = names.setdefault(text[start:end], placeholder(len(names)))
         before = " " if start > 0 and text[start - 1].isalnum() else ""

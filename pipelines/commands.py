@@ -62,15 +62,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     from curation.executor import Executor, SchedulerUnreachable, StageFailed
 
     from .report import format_totals, stage_totals
-    from .run import run_pipeline
+    from .run import prepare_run, run_stages
 
     where = f"Dask scheduler {args.scheduler}" if args.scheduler else "a local Dask cluster"
     print(f"curate: running {args.config} into {cfg.run_dir} on {where}", file=sys.stderr)
     try:
+        rundir, stages = prepare_run(cfg)
         with Executor(scheduler=args.scheduler, workers=args.workers, progress=not args.quiet) as ex:
             if ex.client.dashboard_link:
                 print(f"curate: Dask dashboard at {ex.client.dashboard_link}", file=sys.stderr)
-            rundir, stages = run_pipeline(cfg, ex, echo=lambda m: print(m, file=sys.stderr))
+            run_stages(stages, rundir, ex, echo=lambda m: print(m, file=sys.stderr))
     except (StageFailed, SchedulerUnreachable) as err:
         print(f"curate: {err}", file=sys.stderr)
         return 1

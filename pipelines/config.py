@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import Field, ValidationError, model_validator
@@ -72,7 +74,7 @@ def _resolve(path: str, base: Path) -> str:
     return path if _is_url(path) or Path(path).is_absolute() else str((base / path).resolve())
 
 
-def _describe(err: dict) -> str:
+def _describe(err: Mapping[str, Any]) -> str:
     loc = [str(p) for p in err["loc"]]
     where = ".".join(loc)
     kind = err["type"]

@@ -33,7 +33,7 @@ def stage_totals(rundir: RunDir, stages: Sequence[Stage]) -> list[dict]:
 
 
 def _total(stats: list[dict], key: str) -> int | None:
-    values = [s.get(key) for s in stats if s.get(key) is not None]
+    values: list[int] = [s[key] for s in stats if s.get(key) is not None]
     return sum(values) if values else None
 
 

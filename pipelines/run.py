@@ -1,7 +1,9 @@
-"""The driver: claim the run directory, check every stage up front, then run each stage not yet done.
+"""The driver: check every stage up front and claim the run directory (``prepare_run``), then run each stage
+not yet done (``run_stages``).
 
-Each stage reads the previous stage's folder in the run directory and writes its own; what is already done
-there is skipped, so rerunning the same command after a crash finishes the run without redoing work.
+The checks come before any Dask worker starts, so a missing benchmark or target costs nothing. Each stage
+reads the previous stage's folder in the run directory and writes its own; what is already done there is
+skipped, so rerunning the same command after a crash finishes the run without redoing work.
 """
 
 from __future__ import annotations
@@ -19,13 +21,18 @@ from .config import RunConfig
 from .stages import build_stages
 
 
-def run_pipeline(cfg: RunConfig, executor: Executor,
-                 echo: Callable[[str], None] = print) -> tuple[RunDir, list[Stage]]:
+def prepare_run(cfg: RunConfig) -> tuple[RunDir, list[Stage]]:
+    """The run's stages, each checked up front, and its run directory, claimed for this config."""
     stages = build_stages(cfg)
     for stage in stages:  # a missing benchmark or target set stops the run here, before any work
         stage.preflight()
     rundir = RunDir(cfg.run_dir)
     claim_run_dir(rundir, cfg)
+    return rundir, stages
+
+
+def run_stages(stages: list[Stage], rundir: RunDir, executor: Executor,
+               echo: Callable[[str], None] = print) -> None:
     for stage in stages:
         if stage.done(rundir):
             echo(f"  {stage.name:<18}    done")
@@ -33,7 +40,6 @@ def run_pipeline(cfg: RunConfig, executor: Executor,
         start = time.perf_counter()
         stage.run(executor, rundir)
         echo(f"  {stage.name:<18} {time.perf_counter() - start:7.1f} s")
-    return rundir, stages
 
 
 class RunDirConflict(ValueError):

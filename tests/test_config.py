@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import REPO, curate
 
 from pipelines.config import ConfigError, load_config
+
+from conftest import REPO, curate
 
 GOOD = REPO / "pipelines/configs/demo.yaml"
 

@@ -19,7 +19,7 @@ def test_meta_charset_used_when_bytes_are_not_utf8():
 
 
 def test_wrong_declared_latin1_on_utf8_bytes_gives_no_mojibake():
-    out = decode_html("<p>Café ∑ naïve</p>".encode("utf-8"), "iso-8859-1")
+    out = decode_html("<p>Café ∑ naïve</p>".encode(), "iso-8859-1")
     assert out == "<p>Café ∑ naïve</p>"
 
 
@@ -38,7 +38,7 @@ def test_shift_jis_is_detected_without_labels():
 
 
 def test_invalid_utf8_sprinkles_are_repaired_not_refused():
-    payload = "<p>".encode() + "ok ".encode() * 500 + b"\xff\xfe\xc3" + b" end</p>"
+    payload = b"<p>" + b"ok " * 500 + b"\xff\xfe\xc3" + b" end</p>"
     out = decode_html(payload, "utf-8")
     assert out.startswith("<p>ok ok") and out.endswith("end</p>")
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import shared
 from datatrove.data import Document
 from pydantic import ValidationError
 
@@ -24,6 +23,7 @@ from curation.rundir import RunDir, part_name
 from curation.step import drops_of, flags_of
 from math_extract import MathScorer
 
+from conftest import shared
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import ast
 from pathlib import Path
 
 import pytest
+
 from conftest import REPO
 
 PACKAGES = ("curation", "math_extract", "climb", "pipelines")

@@ -70,7 +70,7 @@ def test_a_paragraph_longer_than_a_chunk_is_split_not_dropped():
 
 
 def test_a_single_enormous_word_is_split_by_characters():
-    chars = lambda text: len(text)
+    chars = len
     blob = "x" * 95
     chunks = split_into_chunks(f"ab\n\n{blob}", chars, 20)
     assert "".join(chunks) == f"ab\n\n{blob}"
@@ -80,7 +80,9 @@ def test_a_single_enormous_word_is_split_by_characters():
 def test_chunks_hold_the_limit_even_when_token_counts_do_not_add_up():
     """Real tokenizers merge across piece boundaries; a superadditive count makes every packed chunk overshoot
     its summed estimate, which the repair pass must catch."""
-    superadditive = lambda text: len(text) ** 2 // 40
+    def superadditive(text: str) -> int:
+        return len(text) ** 2 // 40
+
     text = "\n\n".join(f"p{i} ab" for i in range(12))
     chunks = split_into_chunks(text, superadditive, 20)
     assert "".join(chunks) == text

@@ -1,9 +1,10 @@
 """Maths detection on raw HTML: real pages and one snippet per format."""
 
 import pytest
-from conftest import shared
 
 from math_extract import detect
+
+from conftest import shared
 
 
 def test_mathjax3_page_is_detected_with_its_formulas():

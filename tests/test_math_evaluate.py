@@ -1,11 +1,11 @@
 """The scorers that bench/ and eval-extract share: bag-of-words F1, snippets, formula recall."""
 
 import pytest
-from conftest import shared
 
 from math_extract.evaluate import bag_of_words_prf, formula_recall, gold_formulas, score_evaldata, score_formulas
 from pipelines.eval_data import load_evaldata, load_scrapinghub
 
+from conftest import shared
 
 
 def test_bag_of_words_counts_repeated_tokens_and_ignores_case_and_punctuation():

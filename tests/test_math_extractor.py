@@ -10,12 +10,13 @@ import subprocess
 import sys
 
 import pytest
-from conftest import CURATE, REPO, shared
 
 from curation.decode import decode_html
 from math_extract import Extraction, MathExtractor
 from math_extract.evaluate import bag_of_words_prf, formula_recall, gold_formulas
 from pipelines.eval_data import load_scrapinghub
+
+from conftest import CURATE, REPO, shared
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import run_dedup_stage, shared
 from datatrove.data import Document
 from pydantic import ValidationError
 
 from curation.minhash import (
-    MinHashSettings,
     MinHasher,
+    MinHashSettings,
     bucket_pairs,
     compute_signatures,
     find_duplicate_clusters,
@@ -23,6 +22,8 @@ from curation.minhash import (
     parquet_texts,
     shingle_hashes,
 )
+
+from conftest import run_dedup_stage, shared
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from conftest import CURATE, REPO, curate, make_config
 
 pytestmark = pytest.mark.slow
@@ -26,6 +27,7 @@ def outputs(run_dir: Path) -> dict[str, bytes]:
 def benchmark(corpus, tmp_path_factory) -> Path:
     """A benchmark whose one item quotes 30 words of a news page in the corpus (so that page must go)."""
     import trafilatura
+
     from conftest import sample_pages
 
     news, _ = sample_pages()
@@ -182,6 +184,7 @@ def test_rerun_with_another_config_in_the_same_run_dir_is_refused(local_run, cor
 
 def test_planted_duplicates_each_removed_by_their_pass(local_run, corpus):
     import pyarrow.parquet as pq
+
     from conftest import sample_pages
 
     run_dir, proc = local_run
@@ -205,6 +208,7 @@ def test_planted_duplicates_each_removed_by_their_pass(local_run, corpus):
 
 def test_contaminated_page_removed_with_the_benchmark_item(local_run):
     import pyarrow.parquet as pq
+
     from conftest import sample_pages
 
     run_dir, proc = local_run

@@ -8,6 +8,7 @@ import pickle
 
 import pyarrow.parquet as pq
 import pytest
+
 from conftest import curate, make_config, sample_pages, write_warc
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,6 @@ from collections import Counter
 
 import pytest
 import trafilatura
-from conftest import shared
 from datatrove.data import Document
 from pydantic import ValidationError
 
@@ -17,6 +16,8 @@ from curation.step import drops_of
 from math_extract import MathScorer
 from math_extract.score import mask_formulas, math_score
 from math_extract.tex import formula_spans
+
+from conftest import shared
 
 MATHS_PAGES = {
     "readability-mathjax": "math/readability-mathjax/source.html",

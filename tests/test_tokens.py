@@ -4,11 +4,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import REPO
 from tokenizers import Tokenizer
 
 from curation.tokens import _bytelevel_bpe_counter, load_counter, smollm2_tokenizer_json
 from pipelines.eval_data import warc_pages
+
+from conftest import REPO
 
 EDGE_CASES = [
     "",
@@ -36,6 +37,7 @@ def test_smollm2_is_counted_through_the_fast_path():
     assert _bytelevel_bpe_counter(spec) is None
 
 
+@pytest.mark.slow  # tokenizes about 190 whole pages twice
 def test_fast_counts_equal_the_tokenizers_library_on_real_pages_and_edge_cases(reference):
     texts = [html for _, html in warc_pages(str(REPO / "sample" / "warc" / "news-and-web.warc.gz"))]
     texts += [json.loads(line)["text"] for line in (REPO / "sample" / "target" / "sympy-docs.jsonl").open()][:200]

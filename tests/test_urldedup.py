@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import run_dedup_stage, shared
 from datatrove.data import Document
 from pydantic import ValidationError
 
 from curation.rundir import RunDir
 from curation.urldedup import UrlDedupSettings, find_url_duplicates, normalize_url
+
+from conftest import run_dedup_stage, shared
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,10 @@ import functools
 import http.server
 import threading
 
-from conftest import shared
-
 from curation.step import drops_of
 from curation.warc import WarcShardReader
+
+from conftest import shared
 
 
 def read(path: str):

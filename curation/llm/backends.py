@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from pydantic import ConfigDict
@@ -31,12 +31,19 @@ class LLMSettings(Settings):
 def make_backend(config: Mapping[str, Any] | None = None) -> Backend:
     settings = dict(config or {})
     kind = settings.pop("backend", "openai")
+    cls: Callable[..., Backend]
     if kind == "openai":
-        from curation.llm.openai_http import OpenAIBackend as cls
+        from curation.llm.openai_http import OpenAIBackend
+
+        cls = OpenAIBackend
     elif kind == "transformers":
-        from curation.llm.local_model import TransformersBackend as cls
+        from curation.llm.local_model import TransformersBackend
+
+        cls = TransformersBackend
     elif kind == "llama_cpp":
-        from curation.llm.local_model import LlamaCppBackend as cls
+        from curation.llm.local_model import LlamaCppBackend
+
+        cls = LlamaCppBackend
     else:
         raise ValueError(f"llm.backend: unknown backend {kind!r}; expected openai, transformers or llama_cpp")
     try:

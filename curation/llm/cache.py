@@ -78,7 +78,7 @@ class ReplyCache:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> ReplyCache:  # noqa: PYI034
+    def __enter__(self) -> ReplyCache:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -31,16 +31,19 @@ def serve_llm(args: argparse.Namespace) -> int:
     import time
 
     from curation.llm.backends import make_backend
+    from curation.llm.local_model import LlamaCppBackend, TransformersBackend
     from curation.llm.server import make_server
 
     settings = {"backend": args.runtime, "model": args.model, "seed": args.seed, "threads": args.threads}
     if args.runtime == "transformers":
         settings.update(batch_size=args.batch_size)
     started = time.perf_counter()
-    backend = make_backend(settings).load()
+    backend = make_backend(settings)
+    assert isinstance(backend, (TransformersBackend, LlamaCppBackend))  # the runtimes offered above
+    backend.load()
     server = make_server(backend, args.host, args.port, batch_size=args.batch_size,
                          default_max_tokens=args.max_tokens)
-    host, port = server.server_address[:2]
+    host, port = str(server.server_address[0]), server.server_address[1]
     print(f"serve-llm: model {backend.model} loaded in {time.perf_counter() - started:.1f}s; "
           f"listening on http://{host}:{port}/v1", flush=True)
     try:

@@ -184,14 +184,16 @@ def template_hook(spec: Mapping[str, Any]) -> Hook:
             raise ValueError(f"hook template {spec['name']!r}: annotate mode needs field 'value_pattern'")
         pattern = re.compile(spec["value_pattern"], re.IGNORECASE | re.DOTALL)
 
-        def parse(reply: str) -> Any:
+        def parse_value(reply: str) -> Any:
             match = None
-            for match in pattern.finditer(reply):
+            for match in pattern.finditer(reply):  # noqa: B007 - the last match is the answer
                 pass
             if match is None:
                 raise ReplyParseError(f"value_pattern {pattern.pattern!r} not found in {reply[:120]!r}")
             value = match.group(1) if pattern.groups else match.group(0)
             return int(value) if re.fullmatch(r"-?\d+", value.strip()) else value.strip()
+
+        parse: Callable[[str], Any] = parse_value
     else:
         parse = sentinel_parser(spec.get("sentinel"))
     return Hook(name=spec["name"], build_messages=lambda chunk: _messages(system, prompt.replace("{text}", chunk)),

@@ -16,12 +16,14 @@ import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from curation.llm.protocol import (
     BackendError,
     ChatRequest,
     Completion,
     OnResult,
+    Result,
     UsageStats,
     completion_from_payload,
 )
@@ -88,8 +90,8 @@ class TransformersBackend:
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.stats = UsageStats()
         self._lock = threading.Lock()
-        self._tokenizer = None
-        self._model = None
+        self._tokenizer: Any = None
+        self._model: Any = None
 
     def load(self) -> TransformersBackend:
         """Load now rather than on the first request (servers call this before listening)."""
@@ -107,7 +109,8 @@ class TransformersBackend:
                 tokenizer.padding_side = "left"  # decoder-only batching: pad before the prompt
                 if tokenizer.pad_token is None:
                     tokenizer.pad_token = tokenizer.eos_token
-                model = AutoModelForCausalLM.from_pretrained(str(source)).to(self.device)
+                model: Any = AutoModelForCausalLM.from_pretrained(str(source))
+                model = model.to(self.device)
                 model.eval()
                 self._tokenizer, self._model = tokenizer, model
         return self
@@ -131,7 +134,7 @@ class TransformersBackend:
                 groups.setdefault((requests[i].temperature, requests[i].seed), []).append(i)
             for indices in groups.values():
                 try:
-                    results = self.generate([requests[i] for i in indices])
+                    results: list[Result] = list(self.generate([requests[i] for i in indices]))
                 except Exception as err:  # noqa: BLE001 - a runtime failure fails these requests, not the run
                     results = [BackendError("local_model_error", f"{type(err).__name__}: {err}")] * len(indices)
                 for i, result in zip(indices, results):
@@ -191,7 +194,7 @@ class LlamaCppBackend:
         self.model = name or model_display_name(self.model_path)
         self.n_ctx, self.seed, self.threads = n_ctx, seed, threads
         self.stats = UsageStats()
-        self._llama = None
+        self._llama: Any = None
         self._lock = threading.Lock()
 
     def load(self) -> LlamaCppBackend:
@@ -220,7 +223,7 @@ class LlamaCppBackend:
                     reply = self._llama.create_chat_completion(
                         messages=request.messages, max_tokens=request.max_tokens, temperature=request.temperature,
                         seed=request.seed if request.seed is not None else self.seed)
-                result = completion_from_payload(reply)
+                result: Result = completion_from_payload(reply)
             except BackendError as err:
                 result = err
             except Exception as err:  # noqa: BLE001 - one failed request, not the run

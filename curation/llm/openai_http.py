@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from curation.llm.protocol import (
     BackendError,
@@ -171,7 +171,7 @@ class OpenAIBackend:
                 session.headers["Authorization"] = f"Bearer {self.api_key}"
         return session
 
-    def _get_json(self, path: str) -> object:
+    def _get_json(self, path: str) -> Any:
         return self._request("GET", path, None)
 
     def _post(self, path: str, body: dict) -> object:

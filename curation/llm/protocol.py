@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 Messages = list[dict]
 
@@ -49,7 +49,7 @@ class BackendError(Exception):
         self.detail = detail
 
 
-def completion_from_payload(payload: object) -> Completion:
+def completion_from_payload(payload: Any) -> Completion:
     """Read an OpenAI-shaped ``chat.completion`` dict, which both an HTTP server and llama-cpp-python return.
 
     One reader keeps the two backends agreeing on defaults (a missing ``finish_reason`` is ``stop``, missing
@@ -108,8 +108,10 @@ class Backend(Protocol):
     ``complete_many`` answers every request exactly once through ``on_result(index, result)``.
     """
 
-    model: str
     stats: UsageStats
+
+    @property
+    def model(self) -> str: ...
 
     def count_tokens(self, text: str) -> int: ...
 

@@ -128,24 +128,25 @@ def _assemble(hook: Hook, doc_id: Any, text: str, keys: list[str], replies: Mapp
     if not keys:
         return HookResult(doc_id, DROPPED, None, reason="empty_document")
     chunk_replies = [replies.get(key, BackendError("no_reply")) for key in keys]
-    counts = {"n_chunks": len(keys), "cached_chunks": sum(key in cached for key in keys),
+    counts: dict[str, Any] = {"n_chunks": len(keys), "cached_chunks": sum(key in cached for key in keys),
               "prompt_tokens": sum(r.prompt_tokens for r in chunk_replies if isinstance(r, Completion)),
               "completion_tokens": sum(r.completion_tokens for r in chunk_replies if isinstance(r, Completion))}
     error = next((r for r in chunk_replies if isinstance(r, BackendError)), None)
     if error is not None:
         return _failed(doc_id, text, error.reason, on_failure, **counts)
+    completions = [r for r in chunk_replies if isinstance(r, Completion)]  # all of them, once no error
     if hook.mode == ANNOTATE:
-        reply = chunk_replies[0]
+        reply = completions[0]
         try:
             value = hook.parse(reply.text)
         except ReplyParseError:
             return _failed(doc_id, text, "truncated" if reply.truncated else "unparseable_reply", on_failure,
                            **counts)
         return HookResult(doc_id, OK, text, value=value, **counts)
-    if any(r.truncated for r in chunk_replies):
+    if any(r.truncated for r in completions):
         return _failed(doc_id, text, "truncated", on_failure, **counts)
     try:
-        parts = [hook.parse(r.text) for r in chunk_replies]
+        parts = [hook.parse(r.text) for r in completions]
     except ReplyParseError:
         return _failed(doc_id, text, "unparseable_reply", on_failure, **counts)
     kept = [part for part in parts if part is not None]
