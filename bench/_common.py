@@ -1,4 +1,5 @@
 """Measurement helpers the benchmarks share, so that every table counts CPU, memory and the anchor alike."""
+
 from __future__ import annotations
 
 import resource
@@ -34,10 +35,16 @@ def datatrove_anchor(shard: Path, out: Path, limit: int = -1) -> tuple[int, int]
     from datatrove.pipeline.writers import ParquetWriter
 
     shard, out = Path(shard), Path(out)
-    stats = LocalPipelineExecutor(pipeline=[WarcReader(str(shard.parent), glob_pattern=shard.name, limit=limit),
-                                            Trafilatura(favour_precision=True, timeout=10),
-                                            ParquetWriter(str(out / "data"))],
-                                  tasks=1, workers=1, logging_dir=str(out / "logs")).run()
+    stats = LocalPipelineExecutor(
+        pipeline=[
+            WarcReader(str(shard.parent), glob_pattern=shard.name, limit=limit),
+            Trafilatura(favour_precision=True, timeout=10),
+            ParquetWriter(str(out / "data")),
+        ],
+        tasks=1,
+        workers=1,
+        logging_dir=str(out / "logs"),
+    ).run()
     if stats is None:  # datatrove skips a task its logging_dir marks done: the counts would be someone else's
         raise RuntimeError(f"{out / 'logs'} already holds a completed run; give datatrove_anchor() a fresh directory")
     read = int(stats.stats[0]["documents"].total)

@@ -68,7 +68,13 @@ def load_pages(warc_dir: Path, cache: Path) -> tuple[list[dict], float]:
                 html_bytes += len(html)
                 text = trafilatura.extract(html.decode("utf-8", errors="replace"))
                 if text and len(text) > 200:
-                    pages.append({"id": f"page-{len(pages):04d}", "url": record.rec_headers.get_header("WARC-Target-URI"), "text": text})
+                    pages.append(
+                        {
+                            "id": f"page-{len(pages):04d}",
+                            "url": record.rec_headers.get_header("WARC-Target-URI"),
+                            "text": text,
+                        }
+                    )
     cache.write_text(json.dumps({"pages": pages, "html_mb": html_bytes / 1e6}))
     return pages, html_bytes / 1e6
 
@@ -181,29 +187,55 @@ def quality_tables(docs, provenance, config: MinHashSettings, n_shards: int) -> 
     cluster_pairs = {tuple(sorted((a, b))) for g in groups.values() for i, a in enumerate(g) for b in g[i + 1 :]}
     removed = list(zip(result.removed["id"].to_pylist(), result.removed["duplicate_of"].to_pylist()))
 
-    print(f"\n## Dedup quality: {len(docs)} documents ({len(docs) - len(provenance)} real pages, {len(provenance)} planted"
-          f" variants) in {n_shards} shards; {config.bands} bands x {config.rows} rows, {config.shingle_size}-char shingles,"
-          f" verification: {config.verify}, Jaccard >= {config.jaccard_threshold}")
+    print(
+        f"\n## Dedup quality: {len(docs)} documents ({len(docs) - len(provenance)} real pages, {len(provenance)} planted"
+        f" variants) in {n_shards} shards; {config.bands} bands x {config.rows} rows, {config.shingle_size}-char shingles,"
+        f" verification: {config.verify}, Jaccard >= {config.jaccard_threshold}"
+    )
     print(f"brute force: {len(truth)} pairs at Jaccard >= {THRESHOLD} (of {len(docs) * (len(docs) - 1) // 2} pairs)")
-    print(f"LSH: {result.stats['candidate_pairs']} candidate pairs, {result.stats['verified_pairs']} verified, "
-          f"{result.stats['clusters']} clusters, {result.stats['removed']} documents removed; "
-          f"signatures {sig_s:.1f} s, global step {global_s:.2f} s\n")
+    print(
+        f"LSH: {result.stats['candidate_pairs']} candidate pairs, {result.stats['verified_pairs']} verified, "
+        f"{result.stats['clusters']} clusters, {result.stats['removed']} documents removed; "
+        f"signatures {sig_s:.1f} s, global step {global_s:.2f} s\n"
+    )
     print("| measure | value | target |\n|---|---|---|")
     tp_edges = len(edges & truth)
-    print(f"| recall, verified LSH pairs vs brute-force pairs >= {THRESHOLD} | {tp_edges / max(len(truth), 1):.4f} ({tp_edges}/{len(truth)}) | >= 0.95 |")
-    print(f"| recall, brute-force pairs >= {THRESHOLD} ending in one cluster | {len(cluster_pairs & truth) / max(len(truth), 1):.4f} | >= 0.95 |")
-    print(f"| precision, verified LSH pairs with Jaccard >= {THRESHOLD} | {tp_edges / max(len(edges), 1):.4f} ({tp_edges}/{len(edges)}) | >= 0.99 |")
+    print(
+        f"| recall, verified LSH pairs vs brute-force pairs >= {THRESHOLD} | {tp_edges / max(len(truth), 1):.4f} ({tp_edges}/{len(truth)}) | >= 0.95 |"
+    )
+    print(
+        f"| recall, brute-force pairs >= {THRESHOLD} ending in one cluster | {len(cluster_pairs & truth) / max(len(truth), 1):.4f} | >= 0.95 |"
+    )
+    print(
+        f"| precision, verified LSH pairs with Jaccard >= {THRESHOLD} | {tp_edges / max(len(edges), 1):.4f} ({tp_edges}/{len(edges)}) | >= 0.99 |"
+    )
     good = sum(exact(a, b) >= THRESHOLD for a, b in removed)
-    print(f"| precision, removed docs with Jaccard >= {THRESHOLD} to the doc kept | {good / max(len(removed), 1):.4f} ({good}/{len(removed)}) | |")
+    print(
+        f"| precision, removed docs with Jaccard >= {THRESHOLD} to the doc kept | {good / max(len(removed), 1):.4f} ({good}/{len(removed)}) | |"
+    )
     in_cluster = len(cluster_pairs & truth)
-    print(f"| precision, all same-cluster pairs with Jaccard >= {THRESHOLD} | {in_cluster / max(len(cluster_pairs), 1):.4f} ({in_cluster}/{len(cluster_pairs)}) | |")
+    print(
+        f"| precision, all same-cluster pairs with Jaccard >= {THRESHOLD} | {in_cluster / max(len(cluster_pairs), 1):.4f} ({in_cluster}/{len(cluster_pairs)}) | |"
+    )
     fp = sorted(exact(*p) for p in edges - truth)
     if fp:
         print(f"\nreported pairs below {THRESHOLD}: true Jaccard {', '.join(f'{j:.3f}' for j in fp[:20])}")
 
-    print("\n| true Jaccard | brute-force pairs | found (verified pair) | recall | LSH probability 1-(1-s^r)^b at bin start |")
+    print(
+        "\n| true Jaccard | brute-force pairs | found (verified pair) | recall | LSH probability 1-(1-s^r)^b at bin start |"
+    )
     print("|---|---|---|---|---|")
-    bins = [(0.5, 0.6), (0.6, 0.7), (0.7, 0.75), (0.75, 0.8), (0.8, 0.85), (0.85, 0.9), (0.9, 0.95), (0.95, 1.0), (1.0, 1.01)]
+    bins = [
+        (0.5, 0.6),
+        (0.6, 0.7),
+        (0.7, 0.75),
+        (0.75, 0.8),
+        (0.8, 0.85),
+        (0.85, 0.9),
+        (0.9, 0.95),
+        (0.95, 1.0),
+        (1.0, 1.01),
+    ]
     for lo, hi in bins:
         pairs = [p for p, j in truth_all.items() if lo <= j < hi]
         found = sum(p in edges for p in pairs)
@@ -215,11 +247,15 @@ def quality_tables(docs, provenance, config: MinHashSettings, n_shards: int) -> 
     print("|---|---|---|---|---|")
     by_kind = defaultdict(list)
     for vid, (base, kind) in provenance.items():
-        by_kind[kind].append((exact(vid, base), cluster_of.get(vid) is not None and cluster_of.get(vid) == cluster_of.get(base)))
+        by_kind[kind].append(
+            (exact(vid, base), cluster_of.get(vid) is not None and cluster_of.get(vid) == cluster_of.get(base))
+        )
     for kind in EDITS:
         rows = by_kind[kind]
-        print(f"| {kind} | {len(rows)} | {statistics.median(j for j, _ in rows):.3f} | "
-              f"{sum(j >= THRESHOLD for j, _ in rows) / len(rows):.2f} | {sum(c for _, c in rows) / len(rows):.2f} |")
+        print(
+            f"| {kind} | {len(rows)} | {statistics.median(j for j, _ in rows):.3f} | "
+            f"{sum(j >= THRESHOLD for j, _ in rows) / len(rows):.2f} | {sum(c for _, c in rows) / len(rows):.2f} |"
+        )
 
 
 def speed_table(docs, config: MinHashSettings, sample: int) -> None:
@@ -242,7 +278,11 @@ def speed_table(docs, config: MinHashSettings, sample: int) -> None:
 
     for label, mh_config, fast in [
         ("datatrove MinhashDedupSignature, defaults, xxhash", MinhashConfig(), True),
-        ("datatrove MinhashDedupSignature, defaults, sha1", MinhashConfig(hash_config=HashConfig(hash_fc="sha1")), False),
+        (
+            "datatrove MinhashDedupSignature, defaults, sha1",
+            MinhashConfig(hash_config=HashConfig(hash_fc="sha1")),
+            False,
+        ),
         ("datatrove, 20 x 13 hashes, xxhash", MinhashConfig(num_buckets=20, hashes_per_bucket=13), True),
     ]:
         step = MinhashDedupSignature("/tmp/bench-dedup-datatrove", config=mh_config)
@@ -256,14 +296,22 @@ def speed_table(docs, config: MinHashSettings, sample: int) -> None:
         for d in subset:
             norm = normalise_text(d.text)
             m = MinHash(num_perm=config.num_hashes, seed=config.seed)
-            m.update_batch([norm[i : i + config.shingle_size].encode() for i in range(max(1, len(norm) - config.shingle_size + 1))])
+            m.update_batch(
+                [norm[i : i + config.shingle_size].encode() for i in range(max(1, len(norm) - config.shingle_size + 1))]
+            )
 
     rows.append(("datasketch MinHash.update_batch", "24-char", config.num_hashes, timed(sketch)))
-    print(f"\n## Signature speed, one core (CPU seconds of this process), {len(subset)} documents, {mb:.1f} MB of text\n")
-    print("| implementation | shingles | hashes | docs/s | MB/s | vs datatrove defaults (xxhash) |\n|---|---|---|---|---|---|")
+    print(
+        f"\n## Signature speed, one core (CPU seconds of this process), {len(subset)} documents, {mb:.1f} MB of text\n"
+    )
+    print(
+        "| implementation | shingles | hashes | docs/s | MB/s | vs datatrove defaults (xxhash) |\n|---|---|---|---|---|---|"
+    )
     base = rows[1][3]
     for label, shingles, hashes, seconds in rows:
-        print(f"| {label} | {shingles} | {hashes} | {len(subset) / seconds:.0f} | {mb / seconds:.2f} | {base / seconds:.1f}x |")
+        print(
+            f"| {label} | {shingles} | {hashes} | {len(subset) / seconds:.0f} | {mb / seconds:.2f} | {base / seconds:.1f}x |"
+        )
 
 
 # ------------------------------------------------------------------------------------------ memory
@@ -316,19 +364,27 @@ def memory_child(paths: list[str]) -> None:
 def memory_table(docs, config: MinHashSettings, sizes: list[int], html_kb_per_doc: float, seed: int) -> None:
     out = Path("/tmp/bench-dedup-memory")
     out.mkdir(exist_ok=True)
-    print("\n## Memory of the global step (fresh process per size; parquet tables of 16 shards; signature verification)\n")
-    print("| documents | as HTML | parquet on disk | RSS after imports | peak RSS | growth | candidate pairs | clusters | seconds |")
+    print(
+        "\n## Memory of the global step (fresh process per size; parquet tables of 16 shards; signature verification)\n"
+    )
+    print(
+        "| documents | as HTML | parquet on disk | RSS after imports | peak RSS | growth | candidate pairs | clusters | seconds |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for n in sizes:
         paths = synthetic_tables(docs, config, n, out, 16, seed)
         disk = sum(p.stat().st_size for p in paths) / 1e6
-        proc = subprocess.run([sys.executable, __file__, "--memory-child", *map(str, paths)], check=False, capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--memory-child", *map(str, paths)], check=False, capture_output=True, text=True
+        )
         if proc.returncode:
             print(proc.stderr)
             continue
         r = json.loads(proc.stdout.strip().splitlines()[-1])
-        print(f"| {n} | {n * html_kb_per_doc / 1e6:.2f} GB | {disk:.0f} MB | {r['before_mb']:.0f} MB | {r['peak_mb']:.0f} MB | "
-              f"{r['peak_mb'] - r['before_mb']:.0f} MB | {r['candidate_pairs']} | {r['clusters']} | {r['seconds']:.1f} |")
+        print(
+            f"| {n} | {n * html_kb_per_doc / 1e6:.2f} GB | {disk:.0f} MB | {r['before_mb']:.0f} MB | {r['peak_mb']:.0f} MB | "
+            f"{r['peak_mb'] - r['before_mb']:.0f} MB | {r['candidate_pairs']} | {r['clusters']} | {r['seconds']:.1f} |"
+        )
         for p in paths:
             p.unlink()
 
@@ -351,15 +407,21 @@ def main() -> None:
         memory_child(args.memory_child)
         return
     if not args.warcs.exists():
-        sys.exit(f"{args.warcs} not found: python ../shared/tools/debian_doc_warcs.py --out {args.warcs} "
-                 "--packages python-django-doc --max-mb 20")
+        sys.exit(
+            f"{args.warcs} not found: python ../shared/tools/debian_doc_warcs.py --out {args.warcs} "
+            "--packages python-django-doc --max-mb 20"
+        )
     pages, html_mb = load_pages(args.warcs, args.cache)
     overrides = {k: v for k, v in (("bands", args.bands), ("rows", args.rows), ("verify", args.verify)) if v}
     if "bands" in overrides or "rows" in overrides:
-        overrides["num_hashes"] = overrides.get("bands", MinHashSettings().bands) * overrides.get("rows", MinHashSettings().rows)
+        overrides["num_hashes"] = overrides.get("bands", MinHashSettings().bands) * overrides.get(
+            "rows", MinHashSettings().rows
+        )
     config = MinHashSettings(**overrides)
     docs, provenance = plant(pages, args.seed)
-    print(f"{len(pages)} real pages with text from {html_mb:.1f} MB of HTML ({html_mb * 1000 / len(pages):.0f} KB per page)")
+    print(
+        f"{len(pages)} real pages with text from {html_mb:.1f} MB of HTML ({html_mb * 1000 / len(pages):.0f} KB per page)"
+    )
     if "quality" not in args.skip:
         quality_tables(docs, provenance, config, args.shards)
     if "speed" not in args.skip:

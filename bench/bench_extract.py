@@ -13,6 +13,7 @@ Without --shard, the speed shard is bench_pipeline's (20 MB of SymPy, SciPy, sta
 without --maths-warc, formula recall also runs on 10 MB of each of those packages' pages.  Both are packed
 once with ../shared/tools/debian_doc_warcs.py and cached under bench/.cache/.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,9 +65,18 @@ def worker(name: str, args: argparse.Namespace) -> dict:
     if name == "datatrove":
         docs, cpu, wall = _datatrove_speed(args)
         rss = None  # datatrove runs its task in a child process: not measured here
-        return {"name": "datatrove", "docs": docs, "docs_per_cpu_s": docs / max(cpu, 1e-9),
-                "docs_per_wall_s": docs / max(wall, 1e-9), "f1": None, "f1_pages": 0, "formula_recall": None,
-                "formula_pages": 0, "formulas": 0, "peak_rss_mb": rss}
+        return {
+            "name": "datatrove",
+            "docs": docs,
+            "docs_per_cpu_s": docs / max(cpu, 1e-9),
+            "docs_per_wall_s": docs / max(wall, 1e-9),
+            "f1": None,
+            "f1_pages": 0,
+            "formula_recall": None,
+            "formula_pages": 0,
+            "formulas": 0,
+            "peak_rss_mb": rss,
+        }
     extract = EXTRACTORS[name]()
     extract(["<html><body><p>warm up imports</p></body></html>"])
     # timed: reading the WARC and decoding each record, then extraction (what the datatrove anchor does)
@@ -82,10 +92,18 @@ def worker(name: str, args: argparse.Namespace) -> dict:
     f1 = score_scrapinghub(extract, sh)["f1"]
     with open(args.maths_file) as fh:
         maths = score_formulas(extract, [tuple(p) for p in json.load(fh)])
-    return {"name": name, "docs": len(pages), "docs_per_cpu_s": len(pages) / max(cpu, 1e-9),
-            "docs_per_wall_s": len(pages) / max(wall, 1e-9), "f1": f1, "f1_pages": len(sh),
-            "formula_recall": maths["recall"], "formula_pages": maths["pages"], "formulas": maths["formulas"],
-            "peak_rss_mb": peak_rss_mb()}
+    return {
+        "name": name,
+        "docs": len(pages),
+        "docs_per_cpu_s": len(pages) / max(cpu, 1e-9),
+        "docs_per_wall_s": len(pages) / max(wall, 1e-9),
+        "f1": f1,
+        "f1_pages": len(sh),
+        "formula_recall": maths["recall"],
+        "formula_pages": maths["pages"],
+        "formulas": maths["formulas"],
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def _maths_pages(args: argparse.Namespace, path: str) -> None:
@@ -135,8 +153,16 @@ def main() -> int:
     args.maths_file = os.path.join(tempfile.mkdtemp(prefix="bench_extract_"), "maths.json")
     _maths_pages(args, args.maths_file)
     for name in args.extractors.split(","):
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", name, "--data", args.data,
-               "--maths-file", args.maths_file]
+        cmd = [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--worker",
+            name,
+            "--data",
+            args.data,
+            "--maths-file",
+            args.maths_file,
+        ]
         cmd += sum((["--shard", s] for s in args.shard), []) + sum((["--maths-warc", w] for w in args.maths_warc), [])
         cmd += ["--quick"] if args.quick else []
         out = subprocess.run(cmd, capture_output=True, text=True)
@@ -146,11 +172,15 @@ def main() -> int:
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     base = next((r for r in rows if r["name"] == "trafilatura"), None)
     first = rows[0] if rows else {}
-    print(f"speed: {first.get('docs', 0)} docs read from {', '.join(os.path.basename(s) for s in args.shard)} "
-          f"(WARC reading and decoding included); F1: {first.get('f1_pages', 0)} ScrapingHub pages; "
-          f"formula recall: {first.get('formulas', 0)} formulas on {first.get('formula_pages', 0)} maths pages")
-    head = (f"{'extractor':<12} {'docs/cpu-s':>10} {'x traf':>7} {'docs/wall-s':>11} {'F1':>6} {'x traf':>7} "
-            f"{'formula rec':>11} {'x traf':>7} {'peak RSS MB':>11}")
+    print(
+        f"speed: {first.get('docs', 0)} docs read from {', '.join(os.path.basename(s) for s in args.shard)} "
+        f"(WARC reading and decoding included); F1: {first.get('f1_pages', 0)} ScrapingHub pages; "
+        f"formula recall: {first.get('formulas', 0)} formulas on {first.get('formula_pages', 0)} maths pages"
+    )
+    head = (
+        f"{'extractor':<12} {'docs/cpu-s':>10} {'x traf':>7} {'docs/wall-s':>11} {'F1':>6} {'x traf':>7} "
+        f"{'formula rec':>11} {'x traf':>7} {'peak RSS MB':>11}"
+    )
     print(head)
     print("-" * len(head))
 
@@ -161,14 +191,18 @@ def main() -> int:
         return "-" if value is None else format(value, fmt)
 
     for r in rows:
-        print(f"{r['name']:<12} {r['docs_per_cpu_s']:>10.1f} {ratio(r, 'docs_per_cpu_s'):>7} {r['docs_per_wall_s']:>11.1f} "
-              f"{num(r['f1'], '.3f'):>6} {ratio(r, 'f1'):>7} {num(r['formula_recall'], '.3f'):>11} "
-              f"{ratio(r, 'formula_recall'):>7} {num(r['peak_rss_mb'], '.0f'):>11}")
+        print(
+            f"{r['name']:<12} {r['docs_per_cpu_s']:>10.1f} {ratio(r, 'docs_per_cpu_s'):>7} {r['docs_per_wall_s']:>11.1f} "
+            f"{num(r['f1'], '.3f'):>6} {ratio(r, 'f1'):>7} {num(r['formula_recall'], '.3f'):>11} "
+            f"{ratio(r, 'formula_recall'):>7} {num(r['peak_rss_mb'], '.0f'):>11}"
+        )
     anchor = next((r for r in rows if r["name"] == "datatrove"), None)
     ours = next((r for r in rows if r["name"] == "ours"), None)
     if anchor and ours:
-        print(f"ours vs datatrove WarcReader+Trafilatura+ParquetWriter: {ours['docs_per_cpu_s'] / anchor['docs_per_cpu_s']:.1f}x "
-              f"docs per CPU-second, {ours['docs_per_wall_s'] / anchor['docs_per_wall_s']:.1f}x docs per wall-second")
+        print(
+            f"ours vs datatrove WarcReader+Trafilatura+ParquetWriter: {ours['docs_per_cpu_s'] / anchor['docs_per_cpu_s']:.1f}x "
+            f"docs per CPU-second, {ours['docs_per_wall_s'] / anchor['docs_per_wall_s']:.1f}x docs per wall-second"
+        )
     return 0
 
 

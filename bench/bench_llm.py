@@ -3,6 +3,7 @@
 
     python bench/bench_llm.py [--max-tokens 32] [--requests 8]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,10 @@ def bench_local(max_tokens: int, n_requests: int, threads: int | None) -> None:
     started = time.perf_counter()
     backend = TransformersBackend(threads=threads).load()  # from the user cache: converted by now
     cached_load = time.perf_counter() - started
-    print(f"\nlocal transformers backend, {backend.model}: import transformers {imported:.1f}s; load "
-          f"{first_load:.1f}s from the GGUF (dequantise + save dense copy), {cached_load:.1f}s from the dense copy")
+    print(
+        f"\nlocal transformers backend, {backend.model}: import transformers {imported:.1f}s; load "
+        f"{first_load:.1f}s from the GGUF (dequantise + save dense copy), {cached_load:.1f}s from the dense copy"
+    )
     backend.complete_many(requests_for(1, 4), lambda i, r: None)  # warm-up
     print(f"{'batch':>5} {'requests':>8} {'gen tokens':>10} {'seconds':>8} {'gen tok/s':>9} {'all tok/s':>9}")
     for batch_size in (1, 4, 8):
@@ -55,8 +58,10 @@ def bench_local(max_tokens: int, n_requests: int, threads: int | None) -> None:
         after = backend.stats.as_dict()
         generated = after["completion_tokens"] - before["completion_tokens"]
         prompt = after["prompt_tokens"] - before["prompt_tokens"]
-        print(f"{batch_size:>5} {n_requests:>8} {generated:>10} {seconds:>8.1f} {generated / seconds:>9.1f} "
-              f"{(generated + prompt) / seconds:>9.1f}")
+        print(
+            f"{batch_size:>5} {n_requests:>8} {generated:>10} {seconds:>8.1f} {generated / seconds:>9.1f} "
+            f"{(generated + prompt) / seconds:>9.1f}"
+        )
 
 
 def bench_server(max_tokens: int, n_requests: int, threads: int | None) -> None:
@@ -77,8 +82,10 @@ def bench_server(max_tokens: int, n_requests: int, threads: int | None) -> None:
             seconds = time.perf_counter() - started
             stats = backend.stats
             assert stats.errors == 0, stats
-            print(f"{concurrency:>11} {n_requests:>8} {seconds:>8.1f} {n_requests / seconds:>6.2f} "
-                  f"{stats.completion_tokens / seconds:>9.1f}")
+            print(
+                f"{concurrency:>11} {n_requests:>8} {seconds:>8.1f} {n_requests / seconds:>6.2f} "
+                f"{stats.completion_tokens / seconds:>9.1f}"
+            )
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(30)
@@ -94,14 +101,18 @@ def main() -> None:
     import torch
 
     threads = args.threads or torch.get_num_threads()
-    print(f"torch {torch.__version__}, {threads} threads, {os.cpu_count()} cores, load average "
-          f"{os.getloadavg()[0]:.1f}; max_tokens={args.max_tokens}")
+    print(
+        f"torch {torch.__version__}, {threads} threads, {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.1f}; max_tokens={args.max_tokens}"
+    )
     if args.only != "server":
         bench_local(args.max_tokens, args.requests, args.threads)
     if args.only != "local":
         bench_server(args.max_tokens, args.requests, args.threads)
-    print("\nanchor (measured on this machine kind, see curation/llm/README.md): llama-cpp-python ~70 tok/s with the prompt "
-          "counted, transformers ~9 tok/s, on 2 cores")
+    print(
+        "\nanchor (measured on this machine kind, see curation/llm/README.md): llama-cpp-python ~70 tok/s with the prompt "
+        "counted, transformers ~9 tok/s, on 2 cores"
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ subprocess. Wall-clock rates are printed too.
 Without --shard, a Debian-documentation shard is packed with ../shared/tools/debian_doc_warcs.py (maths-heavy
 SymPy/SciPy/statsmodels/Maxima pages) and cached under bench/.cache/.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,21 @@ def debian_shard(max_mb: float, packages: tuple[str, ...] = MATHS_PACKAGES) -> P
         from pipelines.shared_data import shared_dir
 
         tool = shared_dir() / "tools" / "debian_doc_warcs.py"
-        subprocess.run([sys.executable, str(tool), "--out", str(cache), "--max-mb", str(max_mb),
-                        "--shard-mb", str(max_mb + 1), "--packages", *packages], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(tool),
+                "--out",
+                str(cache),
+                "--max-mb",
+                str(max_mb),
+                "--shard-mb",
+                str(max_mb + 1),
+                "--packages",
+                *packages,
+            ],
+            check=True,
+        )
         shards = sorted(cache.glob("*.warc.gz"))
     return shards[0]
 
@@ -76,11 +90,16 @@ def main() -> int:
     shard = args.shard or debian_shard(args.max_mb)
     tmp = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     try:
-        rows = [measure("datatrove WarcReader+Trafilatura+ParquetWriter",
-                        lambda: datatrove_anchor(shard, tmp / "dt")[1]),  # documents written, as ours counts
-                measure("curate extract (trafilatura)", lambda: ours(shard, tmp / "t", "trafilatura")),
-                measure("curate extract (math: lynx)", lambda: ours(shard, tmp / "m", "math")),
-                measure("curate extract (math), no token count", lambda: ours(shard, tmp / "n", "math", count_tokens=False))]
+        rows = [
+            measure(
+                "datatrove WarcReader+Trafilatura+ParquetWriter", lambda: datatrove_anchor(shard, tmp / "dt")[1]
+            ),  # documents written, as ours counts
+            measure("curate extract (trafilatura)", lambda: ours(shard, tmp / "t", "trafilatura")),
+            measure("curate extract (math: lynx)", lambda: ours(shard, tmp / "m", "math")),
+            measure(
+                "curate extract (math), no token count", lambda: ours(shard, tmp / "n", "math", count_tokens=False)
+            ),
+        ]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     base = rows[0]["docs"] / rows[0]["cpu"]
@@ -89,8 +108,10 @@ def main() -> int:
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         per_core = r["docs"] / r["cpu"]
-        print(f"| {r['name']} | {r['docs']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['docs'] / r['wall']:.1f} "
-              f"| {per_core:.1f} | {per_core / base:.2f}x |")
+        print(
+            f"| {r['name']} | {r['docs']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['docs'] / r['wall']:.1f} "
+            f"| {per_core:.1f} | {per_core / base:.2f}x |"
+        )
     return 0
 
 

@@ -4,6 +4,7 @@ mixture over.
 Writes ``cluster/assignments.parquet`` (one row per document: id, part, row, n_tokens, cluster) and, last,
 ``cluster/clusters.json`` (per cluster: documents, tokens, token share, example URLs nearest the centroid).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -54,8 +55,11 @@ def cluster_documents(rundir: RunDir, source: str, n_clusters: int, seed: int, n
     tokens = np.concatenate([t.column("n_tokens").to_numpy(zero_copy_only=False) for t in tables]).astype(np.int64)
     part_of = np.concatenate([np.full(t.num_rows, i, np.int32) for i, t in enumerate(tables)])
     row_of = np.concatenate([np.arange(t.num_rows, dtype=np.int32) for t in tables])
-    rundir.write_table(pa.table({"id": ids, "part": part_of, "row": row_of, "n_tokens": tokens,
-                                 "cluster": labels}), ClusterStage.name, "assignments.parquet")
+    rundir.write_table(
+        pa.table({"id": ids, "part": part_of, "row": row_of, "n_tokens": tokens, "cluster": labels}),
+        ClusterStage.name,
+        "assignments.parquet",
+    )
     distances = km.transform(X)[np.arange(n_docs), labels]
     total = int(tokens.sum())
     clusters = []
@@ -63,10 +67,22 @@ def cluster_documents(rundir: RunDir, source: str, n_clusters: int, seed: int, n
         members = np.flatnonzero(labels == c)
         nearest = members[np.argsort(distances[members], kind="stable")[:3]]
         c_tokens = int(tokens[members].sum())
-        clusters.append({"cluster": c, "documents": len(members), "tokens": c_tokens,
-                         "token_share": round(c_tokens / total, 6) if total else 0.0,
-                         "examples": [urls[i] for i in nearest]})
-    summary = {"n_clusters": k, "n_documents": n_docs, "tokens": total, "seed": seed,
-               "inertia": round(float(km.inertia_), 4), "clusters": clusters}
+        clusters.append(
+            {
+                "cluster": c,
+                "documents": len(members),
+                "tokens": c_tokens,
+                "token_share": round(c_tokens / total, 6) if total else 0.0,
+                "examples": [urls[i] for i in nearest],
+            }
+        )
+    summary = {
+        "n_clusters": k,
+        "n_documents": n_docs,
+        "tokens": total,
+        "seed": seed,
+        "inertia": round(float(km.inertia_), 4),
+        "clusters": clusters,
+    }
     rundir.write_json(summary, ClusterStage.name, "clusters.json")
     return summary

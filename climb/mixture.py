@@ -5,6 +5,7 @@ small cluster is repeated, never beyond the search's epoch cap) until the cluste
 reached. The selection is decided once, globally (``mixture/_selection.parquet``); then every source part
 writes its selected rows, with their cluster, as ``mixture/part-NNNNN.parquet``; ``manifest.json`` comes last.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -46,9 +47,15 @@ def select(assignments: pa.Table, weights: list[float], budget: int, seed: int) 
         cum = np.cumsum(tokens[order])
         copies[order[: int(np.searchsorted(cum, rest, side="left")) + (1 if rest > 0 else 0)]] += 1
     keep = np.flatnonzero(copies)
-    return pa.table({"part": assignments.column("part").take(keep), "row": assignments.column("row").take(keep),
-                     "copies": copies[keep], "cluster": assignments.column("cluster").take(keep),
-                     "n_tokens": assignments.column("n_tokens").take(keep)})
+    return pa.table(
+        {
+            "part": assignments.column("part").take(keep),
+            "row": assignments.column("row").take(keep),
+            "copies": copies[keep],
+            "cluster": assignments.column("cluster").take(keep),
+            "n_tokens": assignments.column("n_tokens").take(keep),
+        }
+    )
 
 
 class MixtureStage(ShardStage):
@@ -71,16 +78,22 @@ class MixtureStage(ShardStage):
         cols = {c: sel.column(c).to_numpy() for c in ("row", "copies", "cluster")}
         parts = self.inputs(rundir)
         bounds = np.searchsorted(sel.column("part").to_numpy(), np.arange(len(parts) + 1), side="left")
-        return {part_name(i, ""): {"source": p, "index": i,
-                                   "selected": {c: v[bounds[i]:bounds[i + 1]] for c, v in cols.items()}}
-                for i, p in enumerate(parts)}
+        return {
+            part_name(i, ""): {
+                "source": p,
+                "index": i,
+                "selected": {c: v[bounds[i] : bounds[i + 1]] for c, v in cols.items()},
+            }
+            for i, p in enumerate(parts)
+        }
 
     def run(self, executor: Executor, rundir: RunDir) -> list[dict]:
         best = rundir.read_json(SearchStage.name, "best.json")["best"]
         if not rundir.exists(self.name, "_selection.parquet"):
             assignments = rundir.read_table(ClusterStage.name, "assignments.parquet")
-            rundir.write_table(select(assignments, best["weights"], self.budget, self.seed),
-                               self.name, "_selection.parquet")
+            rundir.write_table(
+                select(assignments, best["weights"], self.budget, self.seed), self.name, "_selection.parquet"
+            )
         stats = super().run(executor, rundir)
         sel = rundir.read_table(self.name, "_selection.parquet")
         rundir.write_json(self.manifest(rundir, best, sel), self.name, "manifest.json")
@@ -92,16 +105,20 @@ class MixtureStage(ShardStage):
         row, copies, cluster = selected["row"], selected["copies"], selected["cluster"]
         table = rundir.read_table(self.source, source)
         out = table.take(pa.array(np.repeat(row, copies), pa.int64()))
-        out = out.set_column(out.schema.get_field_index("cluster"), "cluster",
-                             pa.array(np.repeat(cluster, copies), pa.int32()))
+        out = out.set_column(
+            out.schema.get_field_index("cluster"), "cluster", pa.array(np.repeat(cluster, copies), pa.int32())
+        )
         out = out.cast(SCHEMA)
         if out.num_rows:
             rundir.write_table(out, self.name, source)
         not_sampled = table.num_rows - len(row)
-        return {"in": table.num_rows, "out": int(out.num_rows),
-                "tokens_in": int(pc.sum(table.column("n_tokens")).as_py() or 0),
-                "tokens_out": int(pc.sum(out.column("n_tokens")).as_py() or 0),
-                "dropped": {"not_sampled": not_sampled} if not_sampled else {}}
+        return {
+            "in": table.num_rows,
+            "out": int(out.num_rows),
+            "tokens_in": int(pc.sum(table.column("n_tokens")).as_py() or 0),
+            "tokens_out": int(pc.sum(out.column("n_tokens")).as_py() or 0),
+            "dropped": {"not_sampled": not_sampled} if not_sampled else {},
+        }
 
     def manifest(self, rundir: RunDir, best: dict, selection: pa.Table) -> dict:
         clusters = rundir.read_json(ClusterStage.name, "clusters.json")["clusters"]
@@ -113,10 +130,16 @@ class MixtureStage(ShardStage):
             "token_budget": self.budget,
             "seed": self.seed,
             "weights": {str(c["cluster"]): w for c, w in zip(clusters, best["weights"])},
-            "clusters": [{"cluster": c["cluster"], "weight": w, "tokens_available": c["tokens"],
-                          "tokens_in_mixture": int(per_cluster.get(c["cluster"], 0)),
-                          "epochs": round(per_cluster.get(c["cluster"], 0) / c["tokens"], 4) if c["tokens"] else 0.0}
-                         for c, w in zip(clusters, best["weights"])],
+            "clusters": [
+                {
+                    "cluster": c["cluster"],
+                    "weight": w,
+                    "tokens_available": c["tokens"],
+                    "tokens_in_mixture": int(per_cluster.get(c["cluster"], 0)),
+                    "epochs": round(per_cluster.get(c["cluster"], 0) / c["tokens"], 4) if c["tokens"] else 0.0,
+                }
+                for c, w in zip(clusters, best["weights"])
+            ],
             "tokens": int(s["tokens"].sum()),
             "documents": int(s["copies"].sum()),
             "unique_documents": len(s),

@@ -6,6 +6,7 @@ it on a target validation set. Here the proxy is a byte-level n-gram model with 
 run costs a second, not a GPU-hour, while still rewarding mixtures whose text predicts the target. Counting
 is vectorised: n-grams are packed into int64 keys and counted with ``np.unique``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,7 +16,7 @@ def _keys(data: np.ndarray, n: int) -> np.ndarray:
     """Key of every n-gram ending at positions n-1.. (bytes packed base 256; n <= 7 fits in int64)."""
     keys = np.zeros(len(data) - n + 1, dtype=np.int64)
     for j in range(n):
-        keys = (keys << 8) | data[j:len(data) - n + 1 + j]
+        keys = (keys << 8) | data[j : len(data) - n + 1 + j]
     return keys
 
 
@@ -62,8 +63,8 @@ class NGramLM:
             c_gram = _lookup(grams, gram_counts, q).astype(np.float64)
             c_ctx = _lookup(ctx, ctx_total, q >> 8).astype(np.float64)
             t_ctx = _lookup(ctx, ctx_types, q >> 8).astype(np.float64)
-            lower = p[n - 1:]
+            lower = p[n - 1 :]
             seen = c_ctx > 0
             mixed = np.where(seen, (c_gram + t_ctx * lower) / np.maximum(c_ctx + t_ctx, 1.0), lower)
-            p = np.concatenate([p[:n - 1], mixed])
+            p = np.concatenate([p[: n - 1], mixed])
         return float(-np.log2(p).sum() / len(data))

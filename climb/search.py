@@ -12,6 +12,7 @@ same candidates and reruns only the missing runs.
 Outputs, in ``search/``: ``pool.parquet`` (the per-cluster text pool proxies sample from), ``round-N/`` (one
 task per proxy run), ``runs.parquet``, ``predictor.txt`` (LightGBM model) and, last, ``best.json``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -59,8 +60,15 @@ def feasible(weights: np.ndarray, cluster_tokens: np.ndarray, budget: int, max_e
     return np.all(weights * budget <= max_epochs * np.maximum(cluster_tokens, 0) + 1e-9, axis=1)
 
 
-def draw_candidates(rng: np.random.Generator, alpha: np.ndarray, n: int, cluster_tokens: np.ndarray,
-                    budget: int, max_epochs: float, max_tries: int = 50) -> np.ndarray:
+def draw_candidates(
+    rng: np.random.Generator,
+    alpha: np.ndarray,
+    n: int,
+    cluster_tokens: np.ndarray,
+    budget: int,
+    max_epochs: float,
+    max_tries: int = 50,
+) -> np.ndarray:
     """``n`` feasible Dirichlet samples (fewer only if the prior almost never yields a feasible one)."""
     kept = []
     for _ in range(max_tries):
@@ -69,9 +77,11 @@ def draw_candidates(rng: np.random.Generator, alpha: np.ndarray, n: int, cluster
         if len(kept) >= n:
             break
     if not kept:
-        raise ValueError(f"no mixture within max_epochs={max_epochs} reaches the token budget {budget}: "
-                         f"the clusters hold {int(cluster_tokens.sum())} tokens; lower mixture.token_budget "
-                         f"or raise climb.search.max_epochs")
+        raise ValueError(
+            f"no mixture within max_epochs={max_epochs} reaches the token budget {budget}: "
+            f"the clusters hold {int(cluster_tokens.sum())} tokens; lower mixture.token_budget "
+            f"or raise climb.search.max_epochs"
+        )
     return np.round(np.array(kept[:n]), 6)
 
 
@@ -107,12 +117,20 @@ def proxy_sample(root: str, weights: list[float], proxy_tokens: int) -> bytes:
     return b"\n\n".join(chunks)
 
 
-def proxy_run(rundir: RunDir, weights: list[float], proxy_tokens: int, order: int, target: str,
-              round: int, run: int) -> dict:
+def proxy_run(
+    rundir: RunDir, weights: list[float], proxy_tokens: int, order: int, target: str, round: int, run: int
+) -> dict:
     sample = proxy_sample(rundir.root, weights, proxy_tokens)
     bpb = NGramLM(order).fit(sample).bits_per_byte(_target(target))
-    return {"in": 1, "out": 1, "round": round, "run": run, "weights": list(weights), "bpb": round_(bpb),
-            "sample_bytes": len(sample)}
+    return {
+        "in": 1,
+        "out": 1,
+        "round": round,
+        "run": run,
+        "weights": list(weights),
+        "bpb": round_(bpb),
+        "sample_bytes": len(sample),
+    }
 
 
 def round_(x: float) -> float:
@@ -137,17 +155,35 @@ def build_pool(rundir: RunDir, source: str, proxy_tokens: int, seed: int) -> Non
     for part, rows in pool.groupby("part", sort=True):
         column = rundir.read_table(source, names[int(part)], columns=["text"]).column("text")
         texts.update(zip(rows.index, column.take(pa.array(rows["row"].to_numpy(), pa.int64())).to_pylist()))
-    rundir.write_table(pa.table({"cluster": pool["cluster"].to_numpy(np.int32),
-                                 "n_tokens": pool["n_tokens"].to_numpy(np.int64),
-                                 "text": [texts[i] for i in pool.index]}), SearchStage.name, "pool.parquet")
+    rundir.write_table(
+        pa.table(
+            {
+                "cluster": pool["cluster"].to_numpy(np.int32),
+                "n_tokens": pool["n_tokens"].to_numpy(np.int64),
+                "text": [texts[i] for i in pool.index],
+            }
+        ),
+        SearchStage.name,
+        "pool.parquet",
+    )
 
 
 def fit_predictor(weights: np.ndarray, scores: np.ndarray, seed: int):
     import lightgbm as lgb
 
-    model = lgb.LGBMRegressor(n_estimators=200, learning_rate=0.05, num_leaves=8, min_child_samples=2,
-                              subsample=1.0, colsample_bytree=1.0, random_state=seed, n_jobs=1,
-                              deterministic=True, force_row_wise=True, verbose=-1)
+    model = lgb.LGBMRegressor(
+        n_estimators=200,
+        learning_rate=0.05,
+        num_leaves=8,
+        min_child_samples=2,
+        subsample=1.0,
+        colsample_bytree=1.0,
+        random_state=seed,
+        n_jobs=1,
+        deterministic=True,
+        force_row_wise=True,
+        verbose=-1,
+    )
     return model.fit(weights, scores)
 
 
@@ -188,34 +224,49 @@ class SearchStage(Stage):
                 candidates = draw_candidates(rng, alpha, n_runs, cluster_tokens, budget, settings.max_epochs)
                 predicted = [None] * len(candidates)
             else:
-                pool = draw_candidates(rng, alpha, settings.candidate_pool, cluster_tokens, budget,
-                                       settings.max_epochs)
+                pool = draw_candidates(rng, alpha, settings.candidate_pool, cluster_tokens, budget, settings.max_epochs)
                 pred = model.predict(pool)
                 best = np.argsort(pred, kind="stable")[:n_runs]
                 candidates, predicted = pool[best], [round_(p) for p in pred[best]]
-            tasks = {f"run-{j:03d}": {"weights": [float(x) for x in w], "proxy_tokens": settings.proxy_tokens,
-                                      "order": settings.proxy_order, "target": settings.target, "round": r,
-                                      "run": j}
-                     for j, w in enumerate(candidates)}
+            tasks = {
+                f"run-{j:03d}": {
+                    "weights": [float(x) for x in w],
+                    "proxy_tokens": settings.proxy_tokens,
+                    "order": settings.proxy_order,
+                    "target": settings.target,
+                    "round": r,
+                    "run": j,
+                }
+                for j, w in enumerate(candidates)
+            }
             results = executor.run(rundir, f"{self.name}/round-{r}", proxy_run, tasks, desc=f"climb round {r}")
             stats.extend(results)
             for res, p in zip(results, predicted):
-                runs.append({"round": r, "run": res["run"], "bpb": res["bpb"], "predicted_bpb": p,
-                             "weights": res["weights"]})
+                runs.append(
+                    {"round": r, "run": res["run"], "bpb": res["bpb"], "predicted_bpb": p, "weights": res["weights"]}
+                )
             W = np.array([x["weights"] for x in runs])
             model = fit_predictor(W, np.array([x["bpb"] for x in runs]), seed)
         write_search_results(rundir, runs, model)
         best_run = min(runs, key=lambda x: (x["bpb"], x["round"], x["run"]))
-        summary = {"best": best_run, "n_runs": len(runs), "rounds": list(settings.runs_per_round),
-                   "prior_bpb": round_(float(np.mean([x["bpb"] for x in runs if x["round"] == 0])))}
+        summary = {
+            "best": best_run,
+            "n_runs": len(runs),
+            "rounds": list(settings.runs_per_round),
+            "prior_bpb": round_(float(np.mean([x["bpb"] for x in runs if x["round"] == 0]))),
+        }
         rundir.write_json(summary, self.name, "best.json")
         return stats
 
 
 def write_search_results(rundir: RunDir, runs: list[dict], model) -> None:
     k = len(runs[0]["weights"])
-    cols = {"round": [x["round"] for x in runs], "run": [x["run"] for x in runs],
-            "bpb": [x["bpb"] for x in runs], "predicted_bpb": [x["predicted_bpb"] for x in runs]}
+    cols = {
+        "round": [x["round"] for x in runs],
+        "run": [x["run"] for x in runs],
+        "bpb": [x["bpb"] for x in runs],
+        "predicted_bpb": [x["predicted_bpb"] for x in runs],
+    }
     for c in range(k):
         cols[f"w_{c}"] = [x["weights"][c] for x in runs]
     rundir.write_table(pa.table(cols), SearchStage.name, "runs.parquet")

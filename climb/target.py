@@ -2,6 +2,7 @@
 
 A path may be a glob, a file or a folder; every text is one example.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,9 @@ def read_target_texts(path: str) -> list[str]:
                     try:
                         texts.append(json.loads(line)["text"])
                     except (ValueError, KeyError, TypeError) as err:
-                        raise ValueError(f"climb.search.target: {f} line {n}: "
-                                         f"expected a JSON object with 'text' ({err})") from None
+                        raise ValueError(
+                            f"climb.search.target: {f} line {n}: expected a JSON object with 'text' ({err})"
+                        ) from None
         else:
             texts.append(raw)
     texts = [t for t in texts if t.strip()]

@@ -43,8 +43,7 @@ class ClassifySettings(Settings):
     max_tokens: int | None = Field(None, ge=1)
 
 
-def train_quality_classifier(embeddings, scores, random_state: int = 0, *, test_size: float = 0.2,
-                             alpha: float = 1.0):
+def train_quality_classifier(embeddings, scores, random_state: int = 0, *, test_size: float = 0.2, alpha: float = 1.0):
     """Fit ``Ridge`` on a train split; return ``(model, heldout_mae)`` measured on the held-out split.
 
     ``scores`` are numbers on the annotation scale (0-5); documents whose annotation failed are left out by
@@ -124,8 +123,11 @@ class ClassifyStage(ShardStage):
             if len(rows):
                 table = rundir.read_table(self.source, part, columns=["id", "text"])
                 tables.append(table.take(pa.array(rows, pa.int64())))
-        return pa.concat_tables(tables) if tables else pa.table({"id": pa.array([], pa.string()),
-                                                                 "text": pa.array([], pa.string())})
+        return (
+            pa.concat_tables(tables)
+            if tables
+            else pa.table({"id": pa.array([], pa.string()), "text": pa.array([], pa.string())})
+        )
 
     def train(self, rundir: RunDir) -> dict:
         from .llm.backends import backend_for
@@ -134,21 +136,44 @@ class ClassifyStage(ShardStage):
         sample = self.sample(rundir)
         texts, ids = sample["text"].to_pylist(), sample["id"].to_pylist()
         s = self.settings
-        results = run_hook(s.hook, texts, backend_for(self.llm.model_dump()),
-                           rundir.path("classify", "_llm"), ids=ids, chunk_tokens=s.chunk_tokens,
-                           max_tokens=s.max_tokens, seed=self.seed, on_failure="keep")
+        results = run_hook(
+            s.hook,
+            texts,
+            backend_for(self.llm.model_dump()),
+            rundir.path("classify", "_llm"),
+            ids=ids,
+            chunk_tokens=s.chunk_tokens,
+            max_tokens=s.max_tokens,
+            seed=self.seed,
+            on_failure="keep",
+        )
         ok = [i for i, r in enumerate(results) if r.status == OK]
-        rundir.write_table(pa.table({"id": ids, "score": [r.value if r.status == OK else None for r in results],
-                                     "status": [r.status for r in results],
-                                     "reason": [r.reason for r in results]}), "classify", "annotations.parquet")
+        rundir.write_table(
+            pa.table(
+                {
+                    "id": ids,
+                    "score": [r.value if r.status == OK else None for r in results],
+                    "status": [r.status for r in results],
+                    "reason": [r.reason for r in results],
+                }
+            ),
+            "classify",
+            "annotations.parquet",
+        )
         if len(ok) < 5:
             reasons = sorted({str(r.reason) for r in results if r.status != OK})
-            raise ValueError(f"classify: only {len(ok)} of {len(results)} sampled documents were annotated "
-                             f"(failures: {', '.join(reasons)}); need 5 to train")
+            raise ValueError(
+                f"classify: only {len(ok)} of {len(results)} sampled documents were annotated "
+                f"(failures: {', '.join(reasons)}); need 5 to train"
+            )
         vectors = self.embedder.embed([texts[i] for i in ok])
         model, mae = train_quality_classifier(vectors, [float(results[i].value) for i in ok], random_state=self.seed)
-        metrics = {"annotated": len(ok), "sampled": len(results), "heldout_mae": round(mae, 4),
-                   "failed": dict(Counter(str(r.reason) for r in results if r.status != OK))}
+        metrics = {
+            "annotated": len(ok),
+            "sampled": len(results),
+            "heldout_mae": round(mae, 4),
+            "failed": dict(Counter(str(r.reason) for r in results if r.status != OK)),
+        }
         buf = io.BytesIO()
         pickle.dump(model, buf)
         rundir.write_json(metrics, "classify", "metrics.json")

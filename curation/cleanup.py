@@ -56,9 +56,17 @@ class LLMHookStep(Step):
         results = {}
         if routed:
             backend = backend_for(self.llm.model_dump())
-            for r in run_hook(s.hook, [d.text for d in routed], backend, self.cache_dir,
-                              ids=[d.id for d in routed], chunk_tokens=s.chunk_tokens,
-                              max_tokens=s.max_tokens, seed=self.seed, on_failure=s.on_failure):
+            for r in run_hook(
+                s.hook,
+                [d.text for d in routed],
+                backend,
+                self.cache_dir,
+                ids=[d.id for d in routed],
+                chunk_tokens=s.chunk_tokens,
+                max_tokens=s.max_tokens,
+                seed=self.seed,
+                on_failure=s.on_failure,
+            ):
                 results[r.id] = r
                 self.stat_update("llm_chunks", value=r.n_chunks)
                 self.stat_update("llm_cached_chunks", value=r.cached_chunks)

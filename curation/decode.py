@@ -9,6 +9,7 @@ refused with ``binary_payload`` rather than turned into garbage text.
 It lives in the core, beside the WARC reader, because it reads the record's HTTP charset and serves every
 extractor (and WET text) alike; extractors receive decoded text.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -37,15 +38,56 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
-_MAGIC = (b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"%PDF", b"PK\x03\x04", b"\x1f\x8b", b"\x7fELF", b"BZh",
-          b"\xfd7zXZ", b"Rar!", b"OggS", b"ID3", b"RIFF", b"\x00\x00\x01\x00", b"wOFF", b"wOF2")
+_MAGIC = (
+    b"\x89PNG",
+    b"GIF8",
+    b"\xff\xd8\xff",
+    b"%PDF",
+    b"PK\x03\x04",
+    b"\x1f\x8b",
+    b"\x7fELF",
+    b"BZh",
+    b"\xfd7zXZ",
+    b"Rar!",
+    b"OggS",
+    b"ID3",
+    b"RIFF",
+    b"\x00\x00\x01\x00",
+    b"wOFF",
+    b"wOF2",
+)
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,300}?charset\s*=\s*["']?\s*([a-zA-Z0-9_:.+-]{1,40})""", re.I)
 # WHATWG: these labels mean windows-1252 in browsers, and pages rely on it.
-_ALIASES = {"iso-8859-1": "cp1252", "iso8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252",
-            "us-ascii": "cp1252", "ascii": "cp1252", "x-sjis": "shift_jis", "gb2312": "gb18030",
-            "gbk": "gb18030", "x-user-defined": "cp1252", "unicode": "utf-16", "utf8": "utf-8"}
-_MULTIBYTE = {"shift_jis", "euc_jp", "gb18030", "big5", "euc_kr", "iso2022_jp", "iso2022_kr", "cp932", "cp949",
-              "cp950", "big5hkscs", "johab", "utf-16", "utf-32"}
+_ALIASES = {
+    "iso-8859-1": "cp1252",
+    "iso8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "x-sjis": "shift_jis",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-user-defined": "cp1252",
+    "unicode": "utf-16",
+    "utf8": "utf-8",
+}
+_MULTIBYTE = {
+    "shift_jis",
+    "euc_jp",
+    "gb18030",
+    "big5",
+    "euc_kr",
+    "iso2022_jp",
+    "iso2022_kr",
+    "cp932",
+    "cp949",
+    "cp950",
+    "big5hkscs",
+    "johab",
+    "utf-16",
+    "utf-32",
+}
 _CONTROL_CHARS = bytes([*range(0, 9), *range(14, 32), 127])
 
 
@@ -106,7 +148,7 @@ def decode_html(payload: bytes, declared_charset: str | None = None) -> str:
         raise DecodeError("empty", "no bytes")
     for bom, bom_codec in _BOMS:
         if payload.startswith(bom):
-            return _check_text(payload[len(bom):].decode(bom_codec, errors="replace"))
+            return _check_text(payload[len(bom) :].decode(bom_codec, errors="replace"))
     declared = _codec(declared_charset)
     head = payload[:4096]
     if declared and declared.startswith(("utf-16", "utf-32")):
@@ -128,6 +170,7 @@ def decode_html(payload: bytes, declared_charset: str | None = None) -> str:
     guess: Mapping[str, Any] = {}
     try:
         import cchardet  # faust-cchardet
+
         guess = cchardet.detect(payload[:200000])
     except ImportError:  # pragma: no cover - declared dependency
         pass

@@ -14,6 +14,7 @@ Three passes, each resumable on its own:
 Every rule depends only on the documents and their input order, so the result is the same on one machine or
 many.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,8 +34,9 @@ from .textnorm import normalise_text
 from .urldedup import UrlDedupSettings, find_url_duplicates
 
 HASHES_SCHEMA = pa.schema([("id", pa.string()), ("url", pa.string()), ("warc_date", pa.string()), ("hash", pa.int64())])
-DUPLICATES_SCHEMA = pa.schema([("id", pa.string()), ("duplicate_of", pa.string()), ("reason", pa.string()),
-                               ("similarity", pa.float64())])
+DUPLICATES_SCHEMA = pa.schema(
+    [("id", pa.string()), ("duplicate_of", pa.string()), ("reason", pa.string()), ("similarity", pa.float64())]
+)
 
 
 class DedupSettings(MinHashSettings):
@@ -46,8 +48,11 @@ class DedupSettings(MinHashSettings):
 
 
 def text_hash(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(normalise_text(text).encode("utf-8", "surrogatepass"),
-                                          digest_size=8).digest(), "little", signed=True)
+    return int.from_bytes(
+        hashlib.blake2b(normalise_text(text).encode("utf-8", "surrogatepass"), digest_size=8).digest(),
+        "little",
+        signed=True,
+    )
 
 
 class DropDuplicates(Filter):
@@ -96,9 +101,15 @@ class DedupStage(ShardStage):
         else:
             table, notes, unsigned = pa.table({"id": pa.array([], pa.string())}), Counter(), 0
         # every document gets a row: the signed ones in the MinHash columns, all in id/url/date/hash
-        base = pa.table({"id": [d.id for d in docs], "url": [d.metadata.get("url") for d in docs],
-                         "warc_date": [d.metadata.get("warc_date") for d in docs],
-                         "hash": np.array([text_hash(d.text) for d in docs], dtype=np.int64)}, schema=HASHES_SCHEMA)
+        base = pa.table(
+            {
+                "id": [d.id for d in docs],
+                "url": [d.metadata.get("url") for d in docs],
+                "warc_date": [d.metadata.get("warc_date") for d in docs],
+                "hash": np.array([text_hash(d.text) for d in docs], dtype=np.int64),
+            },
+            schema=HASHES_SCHEMA,
+        )
         rundir.write_table(base, "dedup", "signatures", part)
         if self.settings.fuzzy:
             rundir.write_table(table, "dedup", "signatures", part.replace(".parquet", ".minhash.parquet"))
@@ -106,8 +117,9 @@ class DedupStage(ShardStage):
 
     def find_duplicates(self, rundir: RunDir, parts: list[str]) -> dict:
         """The global pass: URL, then exact, then near duplicates; writes ``dedup/duplicates.parquet``."""
-        base = pa.concat_tables([HASHES_SCHEMA.empty_table()] +
-                                [rundir.read_table("dedup", "signatures", p) for p in parts])
+        base = pa.concat_tables(
+            [HASHES_SCHEMA.empty_table()] + [rundir.read_table("dedup", "signatures", p) for p in parts]
+        )
         rows: list[tuple] = []
         gone: set[str] = set()
         if self.settings.url.enabled:
@@ -124,14 +136,26 @@ class DedupStage(ShardStage):
             assert self.source is not None
             tables = [rundir.path("dedup", "signatures", p.replace(".parquet", ".minhash.parquet")) for p in parts]
             texts = parquet_texts([rundir.path(self.source, p) for p in parts], filesystem=rundir.fs)
-            clusters = find_duplicate_clusters(tables, self.settings, filesystem=rundir.fs, exclude=gone,
-                                               texts=texts if self.settings.verify == "exact" else None)
+            clusters = find_duplicate_clusters(
+                tables,
+                self.settings,
+                filesystem=rundir.fs,
+                exclude=gone,
+                texts=texts if self.settings.verify == "exact" else None,
+            )
             removed = clusters.removed
-            rows.extend(zip(removed["id"].to_pylist(), removed["duplicate_of"].to_pylist(),
-                            ["near_duplicate"] * removed.num_rows, removed["similarity"].to_pylist()))
+            rows.extend(
+                zip(
+                    removed["id"].to_pylist(),
+                    removed["duplicate_of"].to_pylist(),
+                    ["near_duplicate"] * removed.num_rows,
+                    removed["similarity"].to_pylist(),
+                )
+            )
             members = clusters.members.filter(clusters.members["kept"])
-            rundir.write_table(pa.table({"id": members["id"], "dup_cluster": members["cluster"]}),
-                               "dedup", "clusters.parquet")
+            rundir.write_table(
+                pa.table({"id": members["id"], "dup_cluster": members["cluster"]}), "dedup", "clusters.parquet"
+            )
             stats = dict(clusters.stats)
         table = pa.Table.from_pylist([dict(zip(DUPLICATES_SCHEMA.names, r)) for r in rows], schema=DUPLICATES_SCHEMA)
         rundir.write_table(table.sort_by("id"), "dedup", "duplicates.parquet")

@@ -3,6 +3,7 @@
 Stages exchange datatrove ``Document`` objects in memory and parquet tables on disk. This module is the
 only place that knows how one becomes the other, so a column added by a later stage is added here once.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -12,28 +13,30 @@ import pyarrow as pa
 
 # Columns the stages fill, in the order they are written; a column joins when a stage fills it. Missing values
 # (a stage that did not run, e.g. ``quality_score`` without the classify stage) are null.
-SCHEMA = pa.schema([
-    ("id", pa.string()),
-    ("url", pa.string()),
-    ("warc_date", pa.string()),
-    ("warc_file", pa.string()),
-    ("warc_offset", pa.int64()),
-    ("text", pa.string()),
-    ("extractor", pa.string()),
-    ("has_math", pa.bool_()),
-    ("math_formats", pa.list_(pa.string())),
-    ("n_formulas", pa.int32()),
-    ("language", pa.string()),
-    ("language_score", pa.float32()),
-    ("math_score", pa.float32()),
-    ("quality_score", pa.float32()),
-    ("dup_cluster", pa.string()),
-    ("contamination", pa.string()),
-    ("cleaned_text", pa.string()),
-    ("llm_status", pa.string()),
-    ("n_tokens", pa.int32()),
-    ("cluster", pa.int32()),
-])
+SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("url", pa.string()),
+        ("warc_date", pa.string()),
+        ("warc_file", pa.string()),
+        ("warc_offset", pa.int64()),
+        ("text", pa.string()),
+        ("extractor", pa.string()),
+        ("has_math", pa.bool_()),
+        ("math_formats", pa.list_(pa.string())),
+        ("n_formulas", pa.int32()),
+        ("language", pa.string()),
+        ("language_score", pa.float32()),
+        ("math_score", pa.float32()),
+        ("quality_score", pa.float32()),
+        ("dup_cluster", pa.string()),
+        ("contamination", pa.string()),
+        ("cleaned_text", pa.string()),
+        ("llm_status", pa.string()),
+        ("n_tokens", pa.int32()),
+        ("cluster", pa.int32()),
+    ]
+)
 COLUMNS = SCHEMA.names
 METADATA_COLUMNS = [c for c in COLUMNS if c not in ("id", "text")]
 
@@ -61,8 +64,7 @@ def from_table(table: pa.Table) -> Iterator:
 
     names = [c for c in table.column_names if c not in ("id", "text")]
     for row in table.to_pylist():
-        yield Document(text=row["text"], id=row["id"],
-                       metadata={c: row[c] for c in names if row[c] is not None})
+        yield Document(text=row["text"], id=row["id"], metadata={c: row[c] for c in names if row[c] is not None})
 
 
 def batched_tables(docs: Iterable, rows: int = 1000) -> Iterator[pa.Table]:

@@ -51,9 +51,13 @@ class Embedder:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit-length float32 vectors, rounded to 1e-5 so tiny float noise cannot flip a cluster assignment."""
-        vectors = load_model(self.model).encode([t[: self.max_chars] for t in texts], batch_size=self.batch_size,
-                                                normalize_embeddings=True, show_progress_bar=False,
-                                                convert_to_numpy=True)
+        vectors = load_model(self.model).encode(
+            [t[: self.max_chars] for t in texts],
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        )
         return np.round(vectors.astype(np.float32), 5)
 
 

@@ -6,6 +6,7 @@ completion marker) is skipped, and a new one gets its stats and marker written w
 marker decides, a killed run restarted with the same command redoes only unfinished tasks, whichever worker
 or machine they land on.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,8 +39,7 @@ def _execute(fn: Callable[..., dict], root: str, stage: str, task: str, kwargs: 
     quiet_logs()
     start = time.perf_counter()
     stats = fn(rundir, **kwargs) or {}
-    stats = {"task": task, "in": 0, "out": 0, "dropped": {}, **stats,
-             "seconds": round(time.perf_counter() - start, 3)}
+    stats = {"task": task, "in": 0, "out": 0, "dropped": {}, **stats, "seconds": round(time.perf_counter() - start, 3)}
     rundir.mark_done(stage, task, stats)
     return stats
 
@@ -104,8 +104,13 @@ class Executor:
 
             n = self.workers or max(1, min(os.cpu_count() or 1, 8))
             with dask.config.set({"distributed.worker.daemon": False}):
-                self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                             dashboard_address=":0", silence_logs=logging.ERROR)
+                self._cluster = LocalCluster(
+                    n_workers=n,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",
+                    silence_logs=logging.ERROR,
+                )
             self._client = Client(self._cluster)
         return self
 
@@ -115,8 +120,9 @@ class Executor:
         if self._cluster is not None:
             self._cluster.close()
 
-    def run(self, rundir: RunDir, stage: str, fn: Callable[..., dict], tasks: dict[str, dict],
-            desc: str | None = None) -> list[dict]:
+    def run(
+        self, rundir: RunDir, stage: str, fn: Callable[..., dict], tasks: dict[str, dict], desc: str | None = None
+    ) -> list[dict]:
         """Run ``fn(rundir, **kwargs)`` for every ``{task: kwargs}``; returns stats in task order.
 
         Tasks already marked done are skipped without being shipped. A task that raises does not stop the
@@ -133,12 +139,27 @@ class Executor:
                 todo[task] = kwargs
         futures = {}
         for task, kwargs in todo.items():
-            fut = self.client.submit(_execute, fn, rundir.root, stage, task, kwargs,
-                                     key=f"{stage}-{task}-{time.time_ns()}", pure=False, retries=0)
+            fut = self.client.submit(
+                _execute,
+                fn,
+                rundir.root,
+                stage,
+                task,
+                kwargs,
+                key=f"{stage}-{task}-{time.time_ns()}",
+                pure=False,
+                retries=0,
+            )
             futures[fut] = task
         failures = []
-        with tqdm(total=len(tasks), initial=len(results), desc=desc or stage, unit="task",
-                  disable=not self.progress, leave=False) as bar:
+        with tqdm(
+            total=len(tasks),
+            initial=len(results),
+            desc=desc or stage,
+            unit="task",
+            disable=not self.progress,
+            leave=False,
+        ) as bar:
             for fut in as_completed(futures):
                 task = futures[fut]
                 try:

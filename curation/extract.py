@@ -73,8 +73,9 @@ class ExtractText(Step):
                         self.drop(result.reason)
                         continue
                     doc.text = result.text
-                    doc.metadata.update(has_math=result.has_math, math_formats=list(result.formats),
-                                        n_formulas=result.n_formulas)
+                    doc.metadata.update(
+                        has_math=result.has_math, math_formats=list(result.formats), n_formulas=result.n_formulas
+                    )
                 if doc.text.strip():
                     yield doc
                 else:
@@ -98,8 +99,13 @@ class ExtractStage(ShardStage):
 
     name = "extract"
 
-    def __init__(self, shards: list[str], settings: ExtractSettings, extractor: PageExtractor,
-                 tokens: TokenSettings | None = None):
+    def __init__(
+        self,
+        shards: list[str],
+        settings: ExtractSettings,
+        extractor: PageExtractor,
+        tokens: TokenSettings | None = None,
+    ):
         """``tokens=None`` skips token counting (only the extraction benchmark does that)."""
         super().__init__(source=None)
         self.shards = list(shards)

@@ -74,8 +74,10 @@ class FilterStage(ShardStage):
 
     def steps(self, rundir: RunDir) -> list[Step]:
         s = self.settings
-        steps: list[Step] = [LanguageFilter(languages=s.languages, min_score=s.min_language_score),
-                             QualityFilter(s.quality, self.maths)]
+        steps: list[Step] = [
+            LanguageFilter(languages=s.languages, min_score=s.min_language_score),
+            QualityFilter(s.quality, self.maths),
+        ]
         if s.decontamination.benchmarks:
             steps.append(DecontaminateStep(s.decontamination))
         return steps

@@ -2,6 +2,7 @@
 
 The model file is located in the installed package (no download), loaded once per worker process.
 """
+
 from __future__ import annotations
 
 import functools

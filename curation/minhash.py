@@ -83,7 +83,9 @@ class MinHashSettings(Settings):
 
     def fingerprint(self) -> str:
         """What a signature table depends on; tables from different settings cannot be compared."""
-        return f"shingle={self.shingle_size};hashes={self.num_hashes};bands={self.bands};rows={self.rows};seed={self.seed}"
+        return (
+            f"shingle={self.shingle_size};hashes={self.num_hashes};bands={self.bands};rows={self.rows};seed={self.seed}"
+        )
 
 
 # --------------------------------------------------------------------------------------- hashing helpers
@@ -170,7 +172,9 @@ class MinHasher:
         self.settings = settings or MinHashSettings()
         self.a, self.b = permutations(self.settings.num_hashes, self.settings.seed)
         rng = np.random.default_rng(self.settings.seed + 1)
-        self.band_seeds = rng.integers(1, np.iinfo(np.int64).max, size=self.settings.bands, dtype=np.int64).astype(np.uint64)
+        self.band_seeds = rng.integers(1, np.iinfo(np.int64).max, size=self.settings.bands, dtype=np.int64).astype(
+            np.uint64
+        )
 
     def signature(self, shingles: np.ndarray) -> np.ndarray:
         """uint32 MinHash signature (``num_hashes``) of a non-empty array of 32-bit shingle hashes.
@@ -257,7 +261,9 @@ def signatures_to_table(ids, n_chars, matrix: np.ndarray, hasher: MinHasher, set
     columns = {
         "id": pa.array(ids, type=pa.string()),
         "n_chars": pa.array(n_chars, type=pa.int64()),
-        "signature": pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1), type=pa.uint32()), settings.num_hashes),
+        "signature": pa.FixedSizeListArray.from_arrays(
+            pa.array(matrix.reshape(-1), type=pa.uint32()), settings.num_hashes
+        ),
     }
     for band in range(settings.bands):
         columns[band_column(band)] = pa.array(keys[:, band], type=pa.uint64())
@@ -312,8 +318,9 @@ class _Source:
     """One signature table, in memory or as a parquet path (local, or inside ``filesystem``), read a column at
     a time; rows whose id is in ``exclude`` (removed by an earlier pass) are left out of every column."""
 
-    def __init__(self, item: pa.Table | str | Path, settings: MinHashSettings, filesystem=None,
-                 exclude: pa.Array | None = None):
+    def __init__(
+        self, item: pa.Table | str | Path, settings: MinHashSettings, filesystem=None, exclude: pa.Array | None = None
+    ):
         self.name = str(item) if not isinstance(item, pa.Table) else "<in-memory table>"
         self.table = item if isinstance(item, pa.Table) else None
         self.filesystem = filesystem
@@ -380,8 +387,9 @@ def bucket_pairs(keys: np.ndarray, max_bucket_pairs: int) -> tuple[np.ndarray, i
 TextSource = Mapping[str, str] | Callable[[list[str]], Mapping[str, str]]
 
 
-def parquet_texts(paths: Iterable[str | Path], id_column: str = "id", text_column: str = "text",
-                  filesystem=None) -> Callable:
+def parquet_texts(
+    paths: Iterable[str | Path], id_column: str = "id", text_column: str = "text", filesystem=None
+) -> Callable:
     """A text source for exact verification: ``lookup(ids) -> {id: text}`` scanning parquet files.
 
     Only the two columns are read, batch by batch, and only the requested texts are kept. ``filesystem``
@@ -537,8 +545,14 @@ def find_duplicate_clusters(
     roots = np.array([uf.find(int(i)) for i in in_pairs], dtype=np.int64)
     n_chars = np.concatenate([s.column("n_chars").to_numpy() for s in sources] or [np.empty(0, np.int64)])
 
-    rows: dict[str, list] = {"id": [], "cluster": [], "kept": [], "duplicate_of": [], "cluster_size": [],
-                             "similarity": []}
+    rows: dict[str, list] = {
+        "id": [],
+        "cluster": [],
+        "kept": [],
+        "duplicate_of": [],
+        "cluster_size": [],
+        "similarity": [],
+    }
     order = np.argsort(roots, kind="stable")
     boundaries = np.flatnonzero(np.diff(roots[order])) + 1
     for group in np.split(in_pairs[order], boundaries) if in_pairs.size else []:

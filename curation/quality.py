@@ -207,9 +207,14 @@ class QualityFilter(Filter):
         """The enabled datatrove filters, plain or with the maths-aware overrides, in FineWeb's order."""
         if self._families is None:
             lang = self.settings.language
-            self._families = {m: [(n, _build_filter(n, self.settings.family(n, maths=m), lang))
-                                  for n in FAMILIES if self.settings.family(n, maths=m).enabled]
-                              for m in (False, True)}
+            self._families = {
+                m: [
+                    (n, _build_filter(n, self.settings.family(n, maths=m), lang))
+                    for n in FAMILIES
+                    if self.settings.family(n, maths=m).enabled
+                ]
+                for m in (False, True)
+            }
         return self._families[maths]
 
     def filter(self, doc: Document) -> bool | str:

@@ -5,6 +5,7 @@ counts, ``RUN/<stage>/_done/<task>`` completion markers. Every output is written
 renamed when whole, and the marker is written last, so a task is either fully done or redone from scratch.
 Paths may be local or any fsspec URL.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -127,7 +127,13 @@ class ShardStage(Stage):
         if aside:
             rundir.write_table(pa.Table.from_pylist(aside, schema=ASIDE_SCHEMA), self.name, "_aside", part_name(index))
         stat = reader.stats.stats
-        return {"source": str(source), "in": int(stat["records"].total) if "records" in stat else None,
-                "out": n_out, "tokens_in": int(stat["tokens"].total) if "tokens" in stat else None,
-                "tokens_out": tokens_out[0], "dropped": dict(sorted(dropped.items())),
-                "flagged": dict(sorted(flagged.items())), "errors": errors_of(steps)}
+        return {
+            "source": str(source),
+            "in": int(stat["records"].total) if "records" in stat else None,
+            "out": n_out,
+            "tokens_in": int(stat["tokens"].total) if "tokens" in stat else None,
+            "tokens_out": tokens_out[0],
+            "dropped": dict(sorted(dropped.items())),
+            "flagged": dict(sorted(flagged.items())),
+            "errors": errors_of(steps),
+        }

@@ -42,8 +42,14 @@ class Step(PipelineStep):
         """Count a drop; with ``doc``, also record it (id, url, reason, detail) in the stage's ``_aside`` table."""
         self.stat_update(DROP_PREFIX + reason, value=value)
         if doc is not None:
-            self.aside.append({"id": doc.id, "url": doc.metadata.get("url"), "reason": reason,
-                               "detail": json.dumps(detail, sort_keys=True, default=str) if detail else None})
+            self.aside.append(
+                {
+                    "id": doc.id,
+                    "url": doc.metadata.get("url"),
+                    "reason": reason,
+                    "detail": json.dumps(detail, sort_keys=True, default=str) if detail else None,
+                }
+            )
 
     def flag(self, reason: str, value: int = 1) -> None:
         """Count a document that is forwarded but marked (it stays in the output, so it is not a drop)."""
@@ -96,7 +102,7 @@ def counts_of(steps: Iterable[PipelineStep], prefix: str) -> Counter:
     for step in steps:
         for label, metric in step.stats.stats.items():
             if label.startswith(prefix):
-                counts[label[len(prefix):]] += int(metric.total)
+                counts[label[len(prefix) :]] += int(metric.total)
     return counts
 
 

@@ -10,6 +10,7 @@ tiktoken with the same vocabulary and merges, identical counts at a fifth of the
 LLM chunking counts in the served model's tokens through :func:`count_function`; where no tokenizer is known
 (a remote server) it falls back to :func:`approximate_token_count`, deliberately pessimistic.
 """
+
 from __future__ import annotations
 
 import functools
@@ -85,13 +86,23 @@ def _bytelevel_bpe_counter(spec: dict):
     ``tokenizers``.
     """
     model, pre = spec.get("model") or {}, spec.get("pre_tokenizer") or {}
-    plain_added = all(not (t.get("lstrip") or t.get("rstrip") or t.get("single_word") or t.get("normalized"))
-                      for t in spec.get("added_tokens", []))
-    if not (model.get("type") == "BPE" and spec.get("normalizer") is None and pre.get("type") == "ByteLevel"
-            and not pre.get("add_prefix_space") and pre.get("use_regex", True) and plain_added
-            and not model.get("dropout") and not model.get("continuing_subword_prefix")
-            and not model.get("end_of_word_suffix") and not model.get("byte_fallback")
-            and not model.get("ignore_merges")):
+    plain_added = all(
+        not (t.get("lstrip") or t.get("rstrip") or t.get("single_word") or t.get("normalized"))
+        for t in spec.get("added_tokens", [])
+    )
+    if not (
+        model.get("type") == "BPE"
+        and spec.get("normalizer") is None
+        and pre.get("type") == "ByteLevel"
+        and not pre.get("add_prefix_space")
+        and pre.get("use_regex", True)
+        and plain_added
+        and not model.get("dropout")
+        and not model.get("continuing_subword_prefix")
+        and not model.get("end_of_word_suffix")
+        and not model.get("byte_fallback")
+        and not model.get("ignore_merges")
+    ):
         return None
     try:
         import tiktoken
@@ -144,8 +155,11 @@ def load_counter(name: str = "smollm2"):
     from transformers import AutoTokenizer
 
     gguf = Path(name)
-    hf = (AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name) if gguf.suffix == ".gguf"
-          else AutoTokenizer.from_pretrained(name))
+    hf = (
+        AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        if gguf.suffix == ".gguf"
+        else AutoTokenizer.from_pretrained(name)
+    )
     return lambda texts: [len(ids) for ids in hf(texts, add_special_tokens=False)["input_ids"]]
 
 
@@ -176,4 +190,3 @@ class CountTokens(Step):
             for doc, n in zip(batch, counts([d.text for d in batch])):
                 doc.metadata["n_tokens"] = n
                 yield doc
-

@@ -19,8 +19,24 @@ from pydantic import Field
 from .settings import Settings
 
 DEFAULT_TRACKING_PARAMS = (
-    "utm_*", "gclid", "fbclid", "msclkid", "dclid", "yclid", "mc_cid", "mc_eid", "_ga", "_gl",
-    "igshid", "ref", "ref_src", "spm", "sessionid", "phpsessid", "jsessionid", "sid",
+    "utm_*",
+    "gclid",
+    "fbclid",
+    "msclkid",
+    "dclid",
+    "yclid",
+    "mc_cid",
+    "mc_eid",
+    "_ga",
+    "_gl",
+    "igshid",
+    "ref",
+    "ref_src",
+    "spm",
+    "sessionid",
+    "phpsessid",
+    "jsessionid",
+    "sid",
 )
 
 

@@ -5,6 +5,7 @@ conversion record becomes either a document or a counted drop, and a broken shar
 truncated) is reported by name while the records read before the break are kept. Decoding the payload is
 left to the extract stage (``curation.decode``), which reads the charset with :func:`charset_of`.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -77,8 +78,10 @@ class WarcShardReader(Step):
                 self.error(f"{self.path}: not a readable WARC after {n_records} record(s): {str(err)[:160]}")
             except (EOFError, zlib.error, OSError, ValueError) as err:
                 self.drop("truncated_shard")
-                self.error(f"{self.path}: shard ends inside a record after {n_records} record(s) "
-                           f"({type(err).__name__}: {str(err)[:120]})")
+                self.error(
+                    f"{self.path}: shard ends inside a record after {n_records} record(s) "
+                    f"({type(err).__name__}: {str(err)[:120]})"
+                )
 
     def _document(self, record, iterator) -> Document | None:
         if record.rec_type not in DOCUMENT_RECORDS:
@@ -107,8 +110,11 @@ class WarcShardReader(Step):
         if record.rec_type == "conversion":
             kind, content_type = "text", "text/plain"
         else:
-            content_type = (record.http_headers.get_header("Content-Type") if record.http_headers else None) \
-                or record.rec_headers.get_header("Content-Type") or ""
+            content_type = (
+                (record.http_headers.get_header("Content-Type") if record.http_headers else None)
+                or record.rec_headers.get_header("Content-Type")
+                or ""
+            )
             mime = content_type.split(";")[0].strip().lower()
             if mime and mime not in HTML_TYPES:
                 self.drop("not_html")
@@ -118,12 +124,16 @@ class WarcShardReader(Step):
             self.drop("empty_payload")
             return None
         record_id = record.rec_headers.get_header("WARC-Record-ID")
-        return Document(text="", id=doc_id(record_id, url), metadata={
-            "url": url,
-            "warc_date": record.rec_headers.get_header("WARC-Date"),
-            "warc_file": self.path,
-            "warc_offset": offset,
-            "payload": payload,
-            "content_type": content_type,
-            "kind": kind,
-        })
+        return Document(
+            text="",
+            id=doc_id(record_id, url),
+            metadata={
+                "url": url,
+                "warc_date": record.rec_headers.get_header("WARC-Date"),
+                "warc_file": self.path,
+                "warc_offset": offset,
+                "payload": payload,
+                "content_type": content_type,
+                "kind": kind,
+            },
+        )

@@ -5,6 +5,7 @@ Public API: ``MathExtractor`` / ``Extraction`` (the extractor), ``TrafilaturaExt
 over trafilatura), ``detect`` / ``MathInfo`` (maths formats on raw HTML), ``MathScorer`` (maths score and
 formula masking for the filter stage). Imports are light (no lxml until a page is extracted).
 """
+
 from .baselines import TrafilaturaExtractor
 from .detect import MathInfo, detect
 from .extractor import Extraction, MathExtractor

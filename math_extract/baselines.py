@@ -5,6 +5,7 @@ benchmark treat all of them alike.  Heavy imports happen inside the factories. `
 also the pipeline's ``extractor: trafilatura``: it has ``MathExtractor``'s interface, so the extract stage
 takes either.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -33,8 +34,9 @@ class TrafilaturaExtractor:
         """The extracted text of one page, in this process (no timeout)."""
         import trafilatura
 
-        return trafilatura.extract(html, favor_precision=True, include_comments=False,
-                                   deduplicate=self.deduplicate) or ""
+        return (
+            trafilatura.extract(html, favor_precision=True, include_comments=False, deduplicate=self.deduplicate) or ""
+        )
 
     def extract_many(self, pages: list[tuple[str, str | None]]) -> list[Extraction]:
         from datatrove.pipeline.extractors.base import ExtractorSandbox
@@ -52,8 +54,11 @@ class TrafilaturaExtractor:
                     reason = "extract_crash"
                 except Exception:  # noqa: BLE001 - trafilatura's failure on this page, re-raised from the child
                     reason = "extract_error"
-                results.append(Extraction(text, info.has_math, info.formats, info.n_formulas,
-                                          reason or (None if text else "empty_text")))
+                results.append(
+                    Extraction(
+                        text, info.has_math, info.formats, info.n_formulas, reason or (None if text else "empty_text")
+                    )
+                )
         return results
 
 
@@ -82,9 +87,13 @@ def plain_lynx(width: int = 80) -> Extractor:
 
     def run(pages: list[str]) -> list[str]:
         return [lynx_dump(html.encode("utf-8", "replace"), width=width)[0] or "" for html in pages]
+
     return run
 
 
 EXTRACTORS: dict[str, Callable[[], Extractor]] = {
-    "ours": ours, "trafilatura": trafilatura_extractor, "resiliparse": resiliparse_extractor, "lynx": plain_lynx,
+    "ours": ours,
+    "trafilatura": trafilatura_extractor,
+    "resiliparse": resiliparse_extractor,
+    "lynx": plain_lynx,
 }

@@ -15,33 +15,100 @@ steps, all linear in the page size:
 Text and link lengths, maths presence and "prose" (long link-poor paragraphs) are computed for every element
 in one bottom-up pass (``_Stats``) so that no step re-walks subtrees; that keeps big pages linear.
 """
+
 from __future__ import annotations
 
 import re
 
 from .prepass import MATH_CLASS, MATH_TAG, TEX_MARK, _drop
 
-_DROP_TAGS = {"nav", "footer", "aside", "form", "button", "select", "input", "textarea", "label", "dialog",
-              "menu", "header", "figcaption"}
+_DROP_TAGS = {
+    "nav",
+    "footer",
+    "aside",
+    "form",
+    "button",
+    "select",
+    "input",
+    "textarea",
+    "label",
+    "dialog",
+    "menu",
+    "header",
+    "figcaption",
+}
 # Overlays that are never content however much prose they hold (cookie policies are long).
-_NEVER_CONTENT = re.compile(r"cookie|consent|gdpr|cli-privacy|cli-modal|popup|modal|newsletter|paywall|"
-                            r"subscribe|signup|overlay", re.I)
-_POSITIVE = re.compile(r"article|body|content|entry|main|post|text|story|blog|thread|message|question|"
-                       r"answer|document|section|math|theorem|proof", re.I)
+_NEVER_CONTENT = re.compile(
+    r"cookie|consent|gdpr|cli-privacy|cli-modal|popup|modal|newsletter|paywall|"
+    r"subscribe|signup|overlay",
+    re.I,
+)
+_POSITIVE = re.compile(
+    r"article|body|content|entry|main|post|text|story|blog|thread|message|question|"
+    r"answer|document|section|math|theorem|proof",
+    re.I,
+)
 _PARA = {"p", "pre", "td", "blockquote", "dd"}
-_CONTAINERS = {"div", "article", "section", "main", "td", "body", "blockquote", "li", "dd", "span", "center",
-               "font", "tbody", "table", "tr"}
-_BOILER_LINE = re.compile(r"^(share|tweet|email|print|advert|advertisement|related|related stories|read more|"
-                          r"subscribe|sign up|follow us|comments?|log ?in|register|copyright|©|all rights reserved|"
-                          r"don't miss|breaking news|tell us what you think|key points|more from|recommended|"
-                          r"this slideshow requires javascript|you might also like|you may also like|related posts|"
-                          r"related articles|anzeige|werbung|weiterlesen|mehr lesen|ähnliche beiträge|"
-                          r"auch interessant|kommentare?|lire aussi|à lire aussi|publicité|leer más|publicidad)\b",
-                          re.I)
+_CONTAINERS = {
+    "div",
+    "article",
+    "section",
+    "main",
+    "td",
+    "body",
+    "blockquote",
+    "li",
+    "dd",
+    "span",
+    "center",
+    "font",
+    "tbody",
+    "table",
+    "tr",
+}
+_BOILER_LINE = re.compile(
+    r"^(share|tweet|email|print|advert|advertisement|related|related stories|read more|"
+    r"subscribe|sign up|follow us|comments?|log ?in|register|copyright|©|all rights reserved|"
+    r"don't miss|breaking news|tell us what you think|key points|more from|recommended|"
+    r"this slideshow requires javascript|you might also like|you may also like|related posts|"
+    r"related articles|anzeige|werbung|weiterlesen|mehr lesen|ähnliche beiträge|"
+    r"auch interessant|kommentare?|lire aussi|à lire aussi|publicité|leer más|publicidad)\b",
+    re.I,
+)
 
 
-_INLINE = {"mx-math", "a", "b", "i", "em", "strong", "span", "font", "sup", "sub", "small", "u", "code", "abbr", "cite",
-           "q", "mark", "time", "br", "tt", "big", "s", "strike", "var", "kbd", "dfn", "bdi", "bdo", "ins", "del"}
+_INLINE = {
+    "mx-math",
+    "a",
+    "b",
+    "i",
+    "em",
+    "strong",
+    "span",
+    "font",
+    "sup",
+    "sub",
+    "small",
+    "u",
+    "code",
+    "abbr",
+    "cite",
+    "q",
+    "mark",
+    "time",
+    "br",
+    "tt",
+    "big",
+    "s",
+    "strike",
+    "var",
+    "kbd",
+    "dfn",
+    "bdi",
+    "bdo",
+    "ins",
+    "del",
+}
 
 
 _NAMING = ("class", "id", "role", "itemprop")
@@ -67,8 +134,10 @@ _SUMMED = (0, 1, 3, 5)  # the row fields that are sums over the subtree (text, l
 
 def _column(i: int):
     """An accessor ``stats.<field>(el)`` for field ``i`` of an element's row (zeros for unknown elements)."""
+
     def get(self, el):
         return self.rows.get(el, self._EMPTY)[i]
+
     return get
 
 
@@ -149,15 +218,19 @@ def _own_text(el, stats: _Stats) -> str:
     return " ".join(" ".join(parts).split())
 
 
-_WIDGET_WORDS = frozenset("""nav navbar navigation menu footer foot sidebar sidebox cookie consent gdpr share sharing
+_WIDGET_WORDS = frozenset(
+    """nav navbar navigation menu footer foot sidebar sidebox cookie consent gdpr share sharing
 social related recommend breadcrumb breadcrumbs masthead banner advert ad ads adsense sponsor promo newsletter
 subscribe subscription signup popup modal overlay widget toolbar tag tags tagcloud pagination pager skip print
 comment comments disqus byline meta dateline timestamp caption credit hidden outbrain taboola trending login
 account search side-bar ad-slot comment-form author-info author-bio most-popular more-stories read-more
-also-read""".split())
-_STRONG_WORDS = frozenset("""comment comments commentlist share sharing social related cookie consent newsletter
+also-read""".split()
+)
+_STRONG_WORDS = frozenset(
+    """comment comments commentlist share sharing social related cookie consent newsletter
 breadcrumb breadcrumbs sidebar footer navbar nav menu advert ads outbrain taboola recommended most-popular
-comment-body""".split())
+comment-body""".split()
+)
 _SPLIT = re.compile(r"[-_\s]+")
 _KIND_CACHE: dict = {}
 
@@ -197,8 +270,9 @@ def _group_prose(el, stats: _Stats, groups: dict) -> int:
     first = (el.get("class") or "").split()[:1]
     key = (parent, el.tag, first[0] if first else "")
     if key not in groups:
-        groups[key] = sum(stats.prose(s) for s in parent if s.tag == el.tag and
-                          (s.get("class") or "").split()[:1] == first)
+        groups[key] = sum(
+            stats.prose(s) for s in parent if s.tag == el.tag and (s.get("class") or "").split()[:1] == first
+        )
     return groups[key]
 
 
@@ -219,8 +293,11 @@ def _strip_boilerplate(body, stats: _Stats) -> None:
             text, _, math, prose = rows.get(el, empty)[:4]
             holds_prose = prose >= 0.4 * prose_total if prose_total else text >= 0.5 * text_total
             kind = _widget_kind(_attrs(el, keys)) if keys else ""
-            if keys and ("hidden" in keys or el.get("aria-hidden") == "true" or
-                         "display:none" in (el.get("style") or "").replace(" ", "").lower()):
+            if keys and (
+                "hidden" in keys
+                or el.get("aria-hidden") == "true"
+                or "display:none" in (el.get("style") or "").replace(" ", "").lower()
+            ):
                 drop = not holds_prose and not math
             elif kind == "never" and prose < 0.8 * prose_total:
                 drop = True
@@ -274,8 +351,12 @@ def _clean_inside(root, stats: _Stats) -> None:
     """
     in_article = root.tag == "article" or any(a.tag == "article" for a in root.iterancestors())
     for el in list(root.iter("article")) if in_article else ():
-        if el is not root and el.getparent() is not None and \
-                stats.prose(el) < 0.4 * stats.prose(root) and not stats.math(el):
+        if (
+            el is not root
+            and el.getparent() is not None
+            and stats.prose(el) < 0.4 * stats.prose(root)
+            and not stats.math(el)
+        ):
             _drop(el)
     for el in list(root.iter("ul", "ol", "dl", "div", "table", "section", "p", "h2", "h3", "h4", "h5", "h6")):
         if el is root or stats.math(el) or el.getparent() is None:
@@ -325,8 +406,11 @@ def select_main_content(doc, tex_marks: bool = True) -> None:
     best = order[0]
     alternatives = [el for el in order[1:6] if ranked[el] >= 0.75 * ranked[best]]
     best = _common_ancestor(best, alternatives, body)
-    while best.getparent() is not None and best is not body and len([c for c in best.getparent()
-                                                                     if isinstance(c.tag, str)]) == 1:
+    while (
+        best.getparent() is not None
+        and best is not body
+        and len([c for c in best.getparent() if isinstance(c.tag, str)]) == 1
+    ):
         best = best.getparent()  # an only child: its parent holds the same content plus the title around it
     covered = lambda el: stats.prose(el) or stats.text(el)  # noqa: E731
     total = covered(body)
@@ -347,8 +431,9 @@ def select_main_content(doc, tex_marks: bool = True) -> None:
         length = stats.text(sib)
         density = stats.density(sib)
         if sib.tag in ("p", "pre", "blockquote", "ul", "ol", "dl", "table", "h2", "h3", "h4", "div", "section") and (
-                (length > 80 and density < 0.25) or (0 < length <= 80 and density == 0 and
-                                                     "".join(sib.itertext()).strip().endswith((".", ":", "?", "!")))):
+            (length > 80 and density < 0.25)
+            or (0 < length <= 80 and density == 0 and "".join(sib.itertext()).strip().endswith((".", ":", "?", "!")))
+        ):
             keep.append(sib)
     kept = set(keep)
     siblings = [c for c in parent if isinstance(c.tag, str)]

@@ -4,6 +4,7 @@ A page is worth the maths pre-pass only if it carries maths in some format; rege
 find every format we convert (they are a few milliseconds even on large pages) and give a formula count
 that the filter stage can use as a maths score without re-reading the page.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,7 +25,9 @@ _KATEX_LIB = re.compile(rb"katex(?:\.min)?\.(?:js|css)|renderMathInElement", re.
 _MATHML = re.compile(rb"<(?:m:)?math\b", re.I)
 _TEX_IMG = re.compile(
     rb"<img[^>]+(?:codecogs\.com|latex\.php\?|mimetex|mathtex\.cgi|/media/math/render/|chart\.googleapis\.com/chart\?[^\"']*cht=tx"
-    rb"|class\s*=\s*[\"'][^\"']*\b(?:tex|latex|mwe-math-fallback-image\w*)\b)", re.I)
+    rb"|class\s*=\s*[\"'][^\"']*\b(?:tex|latex|mwe-math-fallback-image\w*)\b)",
+    re.I,
+)
 _WIKI_FALLBACK_IMG = re.compile(rb"<img[^>]+mwe-math-fallback", re.I)
 _FORUM_HINTS = (b"[/tex]", b"[/math]", b"[/latex]", b"[/itex]")
 # Text patterns (str), run on the page with its tags stripped
@@ -38,6 +41,7 @@ _TAGS = re.compile(r"<[^>]*>")
 @dataclass(frozen=True)
 class MathInfo:
     """What maths a page carries: whether any, which formats, and roughly how many formulas."""
+
     has_math: bool
     formats: tuple[str, ...]
     n_formulas: int
@@ -82,8 +86,11 @@ def detect(html: str | bytes, count_text: bool = True) -> MathInfo:
         formats.append("tex_image")
     has_ascii = has_math_word and b"asciimath" in low
     n_ascii = len(_SCRIPT_ASCII.findall(raw)) if has_ascii and b"math/asciimath" in low else 0
-    tex_hint = (b"\\" in raw and (b"\\(" in raw or b"\\[" in raw or b"\\begin{" in raw)) or b"$$" in raw or \
-        (b"$" in raw and (has_mathjax or has_katex))
+    tex_hint = (
+        (b"\\" in raw and (b"\\(" in raw or b"\\[" in raw or b"\\begin{" in raw))
+        or b"$$" in raw
+        or (b"$" in raw and (has_mathjax or has_katex))
+    )
     forum_hint = b"[/" in raw and any(h in low for h in _FORUM_HINTS)
     needs_text = has_ascii or forum_hint or (count_text and (tex_hint or b"$" in raw))
     text = ""

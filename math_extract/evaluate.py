@@ -4,6 +4,7 @@ The scorers are independent of the extractor they judge: gold formulas are read 
 (TeX scripts, TeX annotations, TeX delimiters in the text) with their own small parser, not with the
 pre-pass, so a pre-pass bug cannot hide itself.  ``bench/`` and the tests share these functions.
 """
+
 from __future__ import annotations
 
 import re
@@ -71,8 +72,12 @@ def score_scrapinghub(extract: Extractor, pages: list[tuple[str, str, str]]) -> 
     texts = extract([html for _, html, _ in pages])
     prf = [bag_of_words_prf(t, g) for t, (_, _, g) in zip(texts, pages)]
     n = max(len(prf), 1)
-    return {"n": len(prf), "precision": sum(p for p, _, _ in prf) / n, "recall": sum(r for _, r, _ in prf) / n,
-            "f1": sum(f for _, _, f in prf) / n}
+    return {
+        "n": len(prf),
+        "precision": sum(p for p, _, _ in prf) / n,
+        "recall": sum(r for _, r, _ in prf) / n,
+        "f1": sum(f for _, _, f in prf) / n,
+    }
 
 
 def score_evaldata(extract: Extractor, pages: list[tuple[str, str, list[str], list[str]]]) -> dict:
@@ -84,8 +89,12 @@ def score_evaldata(extract: Extractor, pages: list[tuple[str, str, list[str], li
         clean += sum(1 for s in must_not if s not in text)
         total_without += len(must_not)
     recall, precision = hits / max(total_with, 1), clean / max(total_without, 1)
-    return {"n": len(pages), "with_found": recall, "without_absent": precision,
-            "f1": 2 * recall * precision / max(recall + precision, 1e-9)}
+    return {
+        "n": len(pages),
+        "with_found": recall,
+        "without_absent": precision,
+        "f1": 2 * recall * precision / max(recall + precision, 1e-9),
+    }
 
 
 def score_formulas(extract: Extractor, pages: list[tuple[str, str]]) -> dict:
@@ -99,5 +108,10 @@ def score_formulas(extract: Extractor, pages: list[tuple[str, str]]) -> dict:
         f, t = formula_recall(formulas, text)
         found, total = found + f, total + t
         per_page.append((name, f / t))
-    return {"pages": len(golds), "formulas": total, "recall": found / max(total, 1),
-            "macro_recall": sum(r for _, r in per_page) / max(len(per_page), 1), "per_page": per_page}
+    return {
+        "pages": len(golds),
+        "formulas": total,
+        "recall": found / max(total, 1),
+        "macro_recall": sum(r for _, r in per_page) / max(len(per_page), 1),
+        "per_page": per_page,
+    }

@@ -9,6 +9,7 @@ process, and each output is tidied.  Any page that cannot be extracted gets ``te
 The constructor only stores settings (datatrove / scikit-learn style), so an extractor is cheap to build,
 picklable, and safe to ship into daemonic worker processes (lynx runs through ``subprocess``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,16 +21,45 @@ from .tex import count_formulas
 
 # Attributes that do not change lynx -dump's text (it renders no styles and, with -nolist, no link targets):
 # removed before serialising, which halves the bytes that are written out and that lynx parses.
-_UNSHOWN_ATTRIBUTES = ("class", "id", "style", "href", "title", "role", "itemprop", "itemscope", "itemtype", "rel",
-                       "target", "tabindex", "name", "data-mx-tex", "aria-label", "aria-hidden",
-                       "aria-labelledby", "aria-describedby", "aria-expanded", "aria-controls", "data-toggle",
-                       "data-target", "data-bs-toggle", "data-bs-target", "onclick", "property", "content",
-                       "datetime", "translate", "accesskey", "xml:lang")
+_UNSHOWN_ATTRIBUTES = (
+    "class",
+    "id",
+    "style",
+    "href",
+    "title",
+    "role",
+    "itemprop",
+    "itemscope",
+    "itemtype",
+    "rel",
+    "target",
+    "tabindex",
+    "name",
+    "data-mx-tex",
+    "aria-label",
+    "aria-hidden",
+    "aria-labelledby",
+    "aria-describedby",
+    "aria-expanded",
+    "aria-controls",
+    "data-toggle",
+    "data-target",
+    "data-bs-toggle",
+    "data-bs-target",
+    "onclick",
+    "property",
+    "content",
+    "datetime",
+    "translate",
+    "accesskey",
+    "xml:lang",
+)
 
 
 @dataclass
 class Extraction:
     """The result for one page; ``reason`` is None on success, else why ``text`` is empty."""
+
     text: str
     has_math: bool = False
     formats: tuple[str, ...] = ()
@@ -47,8 +77,7 @@ class _Prepared:
 
 def _depth_exceeded(parser) -> bool:
     """libxml2 stops nesting at depth 256 and says so in the parser log; the page is then flagged too_deep."""
-    return any(e.type_name == "ERR_RESOURCE_LIMIT" or "excessive depth" in e.message.lower()
-               for e in parser.error_log)
+    return any(e.type_name == "ERR_RESOURCE_LIMIT" or "excessive depth" in e.message.lower() for e in parser.error_log)
 
 
 def _count_kept(body) -> tuple[int, int]:
@@ -57,7 +86,7 @@ def _count_kept(body) -> tuple[int, int]:
 
     converted = int(body.xpath(f'count(.//*[@class="{MATH_CLASS}"])'))
     in_text = 0
-    for el in body.xpath(f'.//*[@{TEX_MARK}]'):  # the prepass flagged the elements whose own text has TeX
+    for el in body.xpath(f".//*[@{TEX_MARK}]"):  # the prepass flagged the elements whose own text has TeX
         in_text += count_formulas(" ".join([el.text or ""] + [c.tail or "" for c in el]))
     return converted + in_text, in_text
 
@@ -149,8 +178,13 @@ class MathExtractor:
             nonlocal batch, batch_bytes
             if not batch:
                 return
-            rendered = render_batch([body for _, _, body in batch], lynx=self.lynx, width=self.width,
-                                    timeout_s=self.timeout_s * 2, per_doc_timeout_s=self.timeout_s)
+            rendered = render_batch(
+                [body for _, _, body in batch],
+                lynx=self.lynx,
+                width=self.width,
+                timeout_s=self.timeout_s * 2,
+                per_doc_timeout_s=self.timeout_s,
+            )
             for (i, prep, _), out in zip(batch, rendered):
                 results[i] = self._finish(prep, out.text, out.reason)
             batch, batch_bytes = [], 0

@@ -5,6 +5,7 @@ structure: fractions, scripts, roots, operators, tables and matrices, fences and
 be valid, readable TeX, not to reproduce the author's exact source.  Recursion is bounded; beyond the bound
 the element's text is used, so hostile nesting cannot blow the stack.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,49 +15,253 @@ _SPACE_AFTER_COMMAND = re.compile(r"(\\[A-Za-z]+) (?=[^A-Za-z0-9\\])")  # "\sum 
 
 # Unicode characters MathML puts in <mo>/<mi> and their TeX names.
 SYMBOLS = {
-    "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "δ": r"\delta", "ε": r"\epsilon", "ϵ": r"\epsilon",
-    "ζ": r"\zeta", "η": r"\eta", "θ": r"\theta", "ϑ": r"\vartheta", "ι": r"\iota", "κ": r"\kappa",
-    "λ": r"\lambda", "μ": r"\mu", "ν": r"\nu", "ξ": r"\xi", "π": r"\pi", "ϖ": r"\varpi", "ρ": r"\rho",
-    "ϱ": r"\varrho", "σ": r"\sigma", "ς": r"\varsigma", "τ": r"\tau", "υ": r"\upsilon", "φ": r"\phi",
-    "ϕ": r"\phi", "χ": r"\chi", "ψ": r"\psi", "ω": r"\omega", "Γ": r"\Gamma", "Δ": r"\Delta",
-    "Θ": r"\Theta", "Λ": r"\Lambda", "Ξ": r"\Xi", "Π": r"\Pi", "Σ": r"\Sigma", "Υ": r"\Upsilon",
-    "Φ": r"\Phi", "Ψ": r"\Psi", "Ω": r"\Omega", "∑": r"\sum", "∏": r"\prod", "∐": r"\coprod",
-    "∫": r"\int", "∬": r"\iint", "∭": r"\iiint", "∮": r"\oint", "∞": r"\infty", "∂": r"\partial",
-    "∇": r"\nabla", "±": r"\pm", "∓": r"\mp", "×": r"\times", "÷": r"\div", "⋅": r"\cdot", "·": r"\cdot",
-    "∘": r"\circ", "∗": r"\ast", "≤": r"\leq", "≥": r"\geq", "≠": r"\neq", "≈": r"\approx", "≡": r"\equiv",
-    "∼": r"\sim", "≃": r"\simeq", "≅": r"\cong", "∝": r"\propto", "≪": r"\ll", "≫": r"\gg",
-    "∈": r"\in", "∉": r"\notin", "∋": r"\ni", "⊂": r"\subset", "⊃": r"\supset", "⊆": r"\subseteq",
-    "⊇": r"\supseteq", "∪": r"\cup", "∩": r"\cap", "∅": r"\emptyset", "∀": r"\forall", "∃": r"\exists",
-    "¬": r"\neg", "∧": r"\wedge", "∨": r"\vee", "⊕": r"\oplus", "⊗": r"\otimes", "→": r"\to",
-    "←": r"\leftarrow", "↔": r"\leftrightarrow", "⇒": r"\Rightarrow", "⇐": r"\Leftarrow",
-    "⇔": r"\Leftrightarrow", "↦": r"\mapsto", "⟶": r"\longrightarrow", "…": r"\ldots", "⋯": r"\cdots",
-    "⋮": r"\vdots", "⋱": r"\ddots", "′": "'", "″": "''", "ℝ": r"\mathbb{R}", "ℕ": r"\mathbb{N}",
-    "ℤ": r"\mathbb{Z}", "ℚ": r"\mathbb{Q}", "ℂ": r"\mathbb{C}", "ℓ": r"\ell", "ℏ": r"\hbar",
-    "√": r"\surd", "⟨": r"\langle", "⟩": r"\rangle", "〈": r"\langle", "〉": r"\rangle", "‖": r"\|",
-    "∣": r"\mid", "⌊": r"\lfloor", "⌋": r"\rfloor", "⌈": r"\lceil", "⌉": r"\rceil", "−": "-",
-    "⁡": "", "⁢": "", "⁣": ",", "⁤": "+", "\u00a0": " ", "∖": r"\setminus", "⊥": r"\perp", "∠": r"\angle",
-    "°": r"^\circ", "†": r"\dagger", "⋆": r"\star", "≺": r"\prec", "≻": r"\succ", "⊢": r"\vdash",
-    "{": r"\{", "}": r"\}", "%": r"\%", "#": r"\#", "&": r"\&",
+    "α": r"\alpha",
+    "β": r"\beta",
+    "γ": r"\gamma",
+    "δ": r"\delta",
+    "ε": r"\epsilon",
+    "ϵ": r"\epsilon",
+    "ζ": r"\zeta",
+    "η": r"\eta",
+    "θ": r"\theta",
+    "ϑ": r"\vartheta",
+    "ι": r"\iota",
+    "κ": r"\kappa",
+    "λ": r"\lambda",
+    "μ": r"\mu",
+    "ν": r"\nu",
+    "ξ": r"\xi",
+    "π": r"\pi",
+    "ϖ": r"\varpi",
+    "ρ": r"\rho",
+    "ϱ": r"\varrho",
+    "σ": r"\sigma",
+    "ς": r"\varsigma",
+    "τ": r"\tau",
+    "υ": r"\upsilon",
+    "φ": r"\phi",
+    "ϕ": r"\phi",
+    "χ": r"\chi",
+    "ψ": r"\psi",
+    "ω": r"\omega",
+    "Γ": r"\Gamma",
+    "Δ": r"\Delta",
+    "Θ": r"\Theta",
+    "Λ": r"\Lambda",
+    "Ξ": r"\Xi",
+    "Π": r"\Pi",
+    "Σ": r"\Sigma",
+    "Υ": r"\Upsilon",
+    "Φ": r"\Phi",
+    "Ψ": r"\Psi",
+    "Ω": r"\Omega",
+    "∑": r"\sum",
+    "∏": r"\prod",
+    "∐": r"\coprod",
+    "∫": r"\int",
+    "∬": r"\iint",
+    "∭": r"\iiint",
+    "∮": r"\oint",
+    "∞": r"\infty",
+    "∂": r"\partial",
+    "∇": r"\nabla",
+    "±": r"\pm",
+    "∓": r"\mp",
+    "×": r"\times",
+    "÷": r"\div",
+    "⋅": r"\cdot",
+    "·": r"\cdot",
+    "∘": r"\circ",
+    "∗": r"\ast",
+    "≤": r"\leq",
+    "≥": r"\geq",
+    "≠": r"\neq",
+    "≈": r"\approx",
+    "≡": r"\equiv",
+    "∼": r"\sim",
+    "≃": r"\simeq",
+    "≅": r"\cong",
+    "∝": r"\propto",
+    "≪": r"\ll",
+    "≫": r"\gg",
+    "∈": r"\in",
+    "∉": r"\notin",
+    "∋": r"\ni",
+    "⊂": r"\subset",
+    "⊃": r"\supset",
+    "⊆": r"\subseteq",
+    "⊇": r"\supseteq",
+    "∪": r"\cup",
+    "∩": r"\cap",
+    "∅": r"\emptyset",
+    "∀": r"\forall",
+    "∃": r"\exists",
+    "¬": r"\neg",
+    "∧": r"\wedge",
+    "∨": r"\vee",
+    "⊕": r"\oplus",
+    "⊗": r"\otimes",
+    "→": r"\to",
+    "←": r"\leftarrow",
+    "↔": r"\leftrightarrow",
+    "⇒": r"\Rightarrow",
+    "⇐": r"\Leftarrow",
+    "⇔": r"\Leftrightarrow",
+    "↦": r"\mapsto",
+    "⟶": r"\longrightarrow",
+    "…": r"\ldots",
+    "⋯": r"\cdots",
+    "⋮": r"\vdots",
+    "⋱": r"\ddots",
+    "′": "'",
+    "″": "''",
+    "ℝ": r"\mathbb{R}",
+    "ℕ": r"\mathbb{N}",
+    "ℤ": r"\mathbb{Z}",
+    "ℚ": r"\mathbb{Q}",
+    "ℂ": r"\mathbb{C}",
+    "ℓ": r"\ell",
+    "ℏ": r"\hbar",
+    "√": r"\surd",
+    "⟨": r"\langle",
+    "⟩": r"\rangle",
+    "〈": r"\langle",
+    "〉": r"\rangle",
+    "‖": r"\|",
+    "∣": r"\mid",
+    "⌊": r"\lfloor",
+    "⌋": r"\rfloor",
+    "⌈": r"\lceil",
+    "⌉": r"\rceil",
+    "−": "-",
+    "⁡": "",
+    "⁢": "",
+    "⁣": ",",
+    "⁤": "+",
+    "\u00a0": " ",
+    "∖": r"\setminus",
+    "⊥": r"\perp",
+    "∠": r"\angle",
+    "°": r"^\circ",
+    "†": r"\dagger",
+    "⋆": r"\star",
+    "≺": r"\prec",
+    "≻": r"\succ",
+    "⊢": r"\vdash",
+    "{": r"\{",
+    "}": r"\}",
+    "%": r"\%",
+    "#": r"\#",
+    "&": r"\&",
 }
-_BIG_OPS = {r"\sum", r"\prod", r"\coprod", r"\int", r"\iint", r"\iiint", r"\oint", r"\lim", r"\max",
-            r"\min", r"\sup", r"\inf", r"\bigcup", r"\bigcap"}
-_FUNCTIONS = {"sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "exp", "lim", "max", "min", "sup",
-              "inf", "det", "dim", "ker", "arg", "deg", "gcd", "sinh", "cosh", "tanh", "arcsin", "arccos",
-              "arctan", "Pr", "lg"}
-_ACCENTS = {"^": r"\hat", "ˆ": r"\hat", "~": r"\tilde", "˜": r"\tilde", "¯": r"\bar", "‾": r"\overline",
-            "→": r"\vec", "⃗": r"\vec", "˙": r"\dot", "¨": r"\ddot", "˘": r"\breve", "ˇ": r"\check",
-            "⏞": r"\overbrace", "⏟": r"\underbrace", "_": r"\underline", "̲": r"\underline"}
-_VARIANTS = {"bold": r"\mathbf", "double-struck": r"\mathbb", "script": r"\mathcal", "fraktur": r"\mathfrak",
-             "sans-serif": r"\mathsf", "monospace": r"\mathtt", "italic": "", "bold-italic": r"\boldsymbol"}
+_BIG_OPS = {
+    r"\sum",
+    r"\prod",
+    r"\coprod",
+    r"\int",
+    r"\iint",
+    r"\iiint",
+    r"\oint",
+    r"\lim",
+    r"\max",
+    r"\min",
+    r"\sup",
+    r"\inf",
+    r"\bigcup",
+    r"\bigcap",
+}
+_FUNCTIONS = {
+    "sin",
+    "cos",
+    "tan",
+    "cot",
+    "sec",
+    "csc",
+    "log",
+    "ln",
+    "exp",
+    "lim",
+    "max",
+    "min",
+    "sup",
+    "inf",
+    "det",
+    "dim",
+    "ker",
+    "arg",
+    "deg",
+    "gcd",
+    "sinh",
+    "cosh",
+    "tanh",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "Pr",
+    "lg",
+}
+_ACCENTS = {
+    "^": r"\hat",
+    "ˆ": r"\hat",
+    "~": r"\tilde",
+    "˜": r"\tilde",
+    "¯": r"\bar",
+    "‾": r"\overline",
+    "→": r"\vec",
+    "⃗": r"\vec",
+    "˙": r"\dot",
+    "¨": r"\ddot",
+    "˘": r"\breve",
+    "ˇ": r"\check",
+    "⏞": r"\overbrace",
+    "⏟": r"\underbrace",
+    "_": r"\underline",
+    "̲": r"\underline",
+}
+_VARIANTS = {
+    "bold": r"\mathbf",
+    "double-struck": r"\mathbb",
+    "script": r"\mathcal",
+    "fraktur": r"\mathfrak",
+    "sans-serif": r"\mathsf",
+    "monospace": r"\mathtt",
+    "italic": "",
+    "bold-italic": r"\boldsymbol",
+}
 # menclose notations and the TeX that draws each (amsmath + cancel); unknown notations draw nothing.
-_ENCLOSURES = {"box": r"\boxed{{{}}}", "roundedbox": r"\boxed{{{}}}", "circle": r"\bigcirc{{{}}}",
-               "updiagonalstrike": r"\cancel{{{}}}", "downdiagonalstrike": r"\bcancel{{{}}}",
-               "horizontalstrike": r"\sout{{{}}}", "top": r"\overline{{{}}}", "bottom": r"\underline{{{}}}",
-               "radical": r"\sqrt{{{}}}", "longdiv": r"\overline{{){}}}", "actuarial": r"\overline{{{}|}}",
-               "left": r"|{}", "right": r"{}|", "madruwb": r"{}|"}
-_FENCES = {"(": "(", ")": ")", "[": "[", "]": "]", "{": r"\{", "}": r"\}", "|": "|", "‖": r"\|",
-           "⟨": r"\langle", "⟩": r"\rangle", "⌊": r"\lfloor", "⌋": r"\rfloor", "⌈": r"\lceil",
-           "⌉": r"\rceil", "": "."}
+_ENCLOSURES = {
+    "box": r"\boxed{{{}}}",
+    "roundedbox": r"\boxed{{{}}}",
+    "circle": r"\bigcirc{{{}}}",
+    "updiagonalstrike": r"\cancel{{{}}}",
+    "downdiagonalstrike": r"\bcancel{{{}}}",
+    "horizontalstrike": r"\sout{{{}}}",
+    "top": r"\overline{{{}}}",
+    "bottom": r"\underline{{{}}}",
+    "radical": r"\sqrt{{{}}}",
+    "longdiv": r"\overline{{){}}}",
+    "actuarial": r"\overline{{{}|}}",
+    "left": r"|{}",
+    "right": r"{}|",
+    "madruwb": r"{}|",
+}
+_FENCES = {
+    "(": "(",
+    ")": ")",
+    "[": "[",
+    "]": "]",
+    "{": r"\{",
+    "}": r"\}",
+    "|": "|",
+    "‖": r"\|",
+    "⟨": r"\langle",
+    "⟩": r"\rangle",
+    "⌊": r"\lfloor",
+    "⌋": r"\rfloor",
+    "⌈": r"\lceil",
+    "⌉": r"\rceil",
+    "": ".",
+}
 
 
 def _local(tag) -> str:
@@ -94,7 +299,14 @@ class _Converter:
         parts = [self.conv(c) for c in self.children(el)]
         out = ""
         for p in parts:
-            if out and p and out[-1].isalpha() and p[0].isalpha() and out.rstrip().split("\\")[-1].isalpha() and "\\" in out[-8:]:
+            if (
+                out
+                and p
+                and out[-1].isalpha()
+                and p[0].isalpha()
+                and out.rstrip().split("\\")[-1].isalpha()
+                and "\\" in out[-8:]
+            ):
                 out += " "
             out += p
         return out
@@ -186,13 +398,20 @@ class _Converter:
             sup = rest[0] if rest else None
         else:
             sub, sup = (rest + [None, None])[:2]
-        if name in ("munder", "mover", "munderover") and base.strip() not in _BIG_OPS \
-                and not base.strip().startswith("\\lim"):
+        if (
+            name in ("munder", "mover", "munderover")
+            and base.strip() not in _BIG_OPS
+            and not base.strip().startswith("\\lim")
+        ):
             if name == "munder" and sub is not None:
                 return r"\underset{" + sub + "}{" + base + "}"
             if name == "mover" and sup is not None:
                 return r"\overset{" + sup + "}{" + base + "}"
-        if len(base.strip()) > 1 and not base.strip().startswith("\\") and _local(base_el.tag) not in ("mi", "mn", "mo"):
+        if (
+            len(base.strip()) > 1
+            and not base.strip().startswith("\\")
+            and _local(base_el.tag) not in ("mi", "mn", "mo")
+        ):
             base = "{" + base + "}"
         out = base
         if sub:
@@ -211,6 +430,7 @@ class _Converter:
                 cur = pre
                 continue
             cur.append(self.conv(k))
+
         def attach(pairs):
             s = ""
             for i in range(0, len(pairs) - 1, 2):
@@ -219,6 +439,7 @@ class _Converter:
                 if pairs[i + 1]:
                     s += "^" + _group(pairs[i + 1])
             return s
+
         return ("{}" + attach(pre) if pre else "") + base + attach(post)
 
     def enclose(self, el) -> str:

@@ -9,6 +9,7 @@ untouched; the elements holding it are flagged (``TEX_MARK``) so that main-conte
 Spans (syntax highlighting in code included) and formatting tags are then unwrapped in C: the text stays
 exactly as displayed, indentation included, and far fewer elements are left for the Python passes after.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,20 +25,77 @@ from .tex import count_formulas
 MATH_CLASS = "mx-math"
 MATH_TAG = "mx-math"  # inline formulas get their own tag (lynx renders unknown tags as inline text) so that
 # every <span> can be unwrapped in C after the maths is converted
-_MJ2_FRAMES = {"MathJax_Preview", "MathJax", "MathJax_Display", "MathJax_CHTML", "MathJax_SVG",
-               "MathJax_SVG_Display", "MathJax_MathML", "MathJax_PHTML", "MJXc-display", "MathJax_MathContainer",
-               "mjx-chtml"}
+_MJ2_FRAMES = {
+    "MathJax_Preview",
+    "MathJax",
+    "MathJax_Display",
+    "MathJax_CHTML",
+    "MathJax_SVG",
+    "MathJax_SVG_Display",
+    "MathJax_MathML",
+    "MathJax_PHTML",
+    "MJXc-display",
+    "MathJax_MathContainer",
+    "mjx-chtml",
+}
 _BACKTICK = re.compile(r"`([^`\n]{1,300})`")
 _VERBATIM = {"pre", "code", "kbd", "samp", "tt", "textarea", "script", "style"}
 _TEX_URL_PARAMS = ("latex", "chl", "tex", "eq", "formula", "math")
-_CODECOGS_PREFIX = re.compile(r"^(?:\s*\\(?:dpi\{\d+\}|bg_\w+|bg\{\w+\}|inline|large|Large|small|fn_\w+|"
-                              r"fg\{\w+\}|pagecolor\{\w+\}|color\{\w+\}))+\s*")
-_REMOVE_ALWAYS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "canvas",
-                  "video", "audio", "map", "link", "meta", "button", "input", "select", "option", "textarea",
-                  "label", "head")
+_CODECOGS_PREFIX = re.compile(
+    r"^(?:\s*\\(?:dpi\{\d+\}|bg_\w+|bg\{\w+\}|inline|large|Large|small|fn_\w+|"
+    r"fg\{\w+\}|pagecolor\{\w+\}|color\{\w+\}))+\s*"
+)
+_REMOVE_ALWAYS = (
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "iframe",
+    "object",
+    "embed",
+    "svg",
+    "canvas",
+    "video",
+    "audio",
+    "map",
+    "link",
+    "meta",
+    "button",
+    "input",
+    "select",
+    "option",
+    "textarea",
+    "label",
+    "head",
+)
 # Formatting that lynx -dump does not show; unwrapping it (in C) leaves far fewer elements to walk.
-_UNWRAP = ("b", "i", "em", "strong", "font", "small", "u", "abbr", "tt", "big", "s", "strike", "mark", "cite",
-           "q", "dfn", "var", "time", "bdi", "bdo", "ins", "del", "wbr", "nobr", "blink")
+_UNWRAP = (
+    "b",
+    "i",
+    "em",
+    "strong",
+    "font",
+    "small",
+    "u",
+    "abbr",
+    "tt",
+    "big",
+    "s",
+    "strike",
+    "mark",
+    "cite",
+    "q",
+    "dfn",
+    "var",
+    "time",
+    "bdi",
+    "bdo",
+    "ins",
+    "del",
+    "wbr",
+    "nobr",
+    "blink",
+)
 
 
 def classes(el) -> set[str]:
@@ -152,8 +210,12 @@ def _rendered_math(doc) -> int:
         math = _find_math(el)
         if math is None:
             continue
-        display = el.get("display") == "true" or "MathJax_Display" in classes(el) or _is_display_math(math) \
+        display = (
+            el.get("display") == "true"
+            or "MathJax_Display" in classes(el)
+            or _is_display_math(math)
             or "MathJax_SVG_Display" in classes(el)
+        )
         n += _replace(el, tex_of_math(math), display)
     return n
 
@@ -190,8 +252,12 @@ def tex_from_image(src: str, alt: str, cls: str) -> str | None:
             if params.get(key):
                 from_url = params[key][0]
                 break
-    is_math_img = from_url is not None or "/media/math/render/" in low or "mwe-math-fallback" in cls \
+    is_math_img = (
+        from_url is not None
+        or "/media/math/render/" in low
+        or "mwe-math-fallback" in cls
         or bool({"tex", "latex", "math", "equation"} & set(cls.lower().split()))
+    )
     if not is_math_img:
         return None
     if alt and (re.search(r"[\\^_{}=]", alt) or from_url is None):
@@ -208,7 +274,9 @@ def _images(doc) -> int:
             continue
         tex = tex_from_image(el.get("src") or el.get("data-src") or "", el.get("alt") or "", el.get("class") or "")
         if tex:
-            display = "display" in (el.get("class") or "") or (el.getparent() is not None and el.getparent().tag in ("dd", "center"))
+            display = "display" in (el.get("class") or "") or (
+                el.getparent() is not None and el.getparent().tag in ("dd", "center")
+            )
             n += _replace(el, tex, display)
         else:
             _drop(el)

@@ -6,6 +6,7 @@ batch that times out, crashes or loses a marker is re-rendered one document at a
 only itself.  lynx runs in its own process group with a deadline; a hung lynx is killed with its children
 and never stalls the run.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,18 +20,39 @@ from dataclasses import dataclass
 @dataclass
 class Rendered:
     """One document's lynx output, or the reason it has none (``lynx_timeout``, ``lynx_crash``, ...)."""
+
     text: str
     reason: str | None = None
 
 
-def lynx_dump(html: bytes, lynx: str = "lynx", width: int = 1000, timeout_s: float = 10.0) -> tuple[str | None, str | None]:
+def lynx_dump(
+    html: bytes, lynx: str = "lynx", width: int = 1000, timeout_s: float = 10.0
+) -> tuple[str | None, str | None]:
     """Run `lynx -dump` on one HTML byte string; returns (text, None) or (None, reason)."""
-    cmd = [lynx, "-dump", "-stdin", "-force_html", "-nolist", "-noreferer", "-nomargins", "-nonumbers",
-           f"-width={width}", "-assume_charset=utf-8", "-display_charset=utf-8", "-hiddenlinks=ignore"]
+    cmd = [
+        lynx,
+        "-dump",
+        "-stdin",
+        "-force_html",
+        "-nolist",
+        "-noreferer",
+        "-nomargins",
+        "-nonumbers",
+        f"-width={width}",
+        "-assume_charset=utf-8",
+        "-display_charset=utf-8",
+        "-hiddenlinks=ignore",
+    ]
     env = dict(os.environ, LANG="C.UTF-8", LC_ALL="C.UTF-8", TERM="dumb")
     try:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                start_new_session=True, env=env)
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+        )
     except OSError as err:
         return None, "lynx_missing" if isinstance(err, FileNotFoundError) else "lynx_crash"
     try:
@@ -67,8 +89,9 @@ def render_one(body_html: bytes, lynx: str, width: int, timeout_s: float) -> Ren
     return Rendered(text or "", reason)
 
 
-def render_batch(bodies: list[bytes], lynx: str = "lynx", width: int = 1000, timeout_s: float = 20.0,
-                 per_doc_timeout_s: float = 10.0) -> list[Rendered]:
+def render_batch(
+    bodies: list[bytes], lynx: str = "lynx", width: int = 1000, timeout_s: float = 20.0, per_doc_timeout_s: float = 10.0
+) -> list[Rendered]:
     """Render many document bodies with one lynx process; fall back to one at a time on any failure."""
     if not bodies:
         return []
@@ -77,7 +100,7 @@ def render_batch(bodies: list[bytes], lynx: str = "lynx", width: int = 1000, tim
     token = "MXSEP" + secrets.token_hex(8)
     parts = [_HEAD]
     for i, body in enumerate(bodies):
-        parts.append(f'<p>{token}B{i}</p><div>'.encode())
+        parts.append(f"<p>{token}B{i}</p><div>".encode())
         parts.append(body)
         parts.append(b"</div>")
     parts.append(f"<p>{token}E</p>".encode() + _TAIL)

@@ -22,8 +22,12 @@ import re
 
 #: (literal that must occur in the text for the pattern to match, pattern), in the order spans are taken
 FORMULA_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("\\begin{", re.compile(
-        r"\\begin\{(equation|align|gather|multline|eqnarray|displaymath|math)(\*?)\}.*?\\end\{\1\2\}", re.DOTALL)),
+    (
+        "\\begin{",
+        re.compile(
+            r"\\begin\{(equation|align|gather|multline|eqnarray|displaymath|math)(\*?)\}.*?\\end\{\1\2\}", re.DOTALL
+        ),
+    ),
     ("$$", re.compile(r"\$\$.+?\$\$", re.DOTALL)),
     ("\\[", re.compile(r"\\\[.+?\\\]", re.DOTALL)),
     ("\\(", re.compile(r"\\\(.+?\\\)", re.DOTALL)),

@@ -5,6 +5,7 @@ extract-html, eval-extract) and ``curation.llm.commands`` (serve-llm, which need
 subcommand sets ``func`` on its parser; ``func(args)`` returns the process exit code. Heavy imports stay inside
 the ``func`` bodies so that ``curate --help`` is instant.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,9 @@ COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="curate", description="Pretraining data curation: WARC shards to a parquet mixture.")
+    parser = argparse.ArgumentParser(
+        prog="curate", description="Pretraining data curation: WARC shards to a parquet mixture."
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:  # each one exists: a module that fails to import is a real error
         importlib.import_module(name).register(sub)

@@ -11,8 +11,10 @@ from .shared_data import shared_data_dir
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a pipeline config (WARC shards -> parquet mixture)")
     p.add_argument("config", help="YAML run config (see pipelines/configs/demo.yaml)")
-    p.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786; "
-                                       "default: an embedded LocalCluster")
+    p.add_argument(
+        "--scheduler",
+        help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786; default: an embedded LocalCluster",
+    )
     p.add_argument("--workers", type=int, help="LocalCluster worker processes (default: CPU count, max 8)")
     p.add_argument("--run-dir", help="override the config's run_dir")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -32,8 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_extract_html)
 
     p = sub.add_parser("eval-extract", help="score extractors on gold sets (ScrapingHub, trafilatura, maths)")
-    p.add_argument("--extractor", action="append", choices=["ours", "trafilatura", "resiliparse", "lynx"],
-                   help="repeatable; default: ours")
+    p.add_argument(
+        "--extractor",
+        action="append",
+        choices=["ours", "trafilatura", "resiliparse", "lynx"],
+        help="repeatable; default: ours",
+    )
     p.add_argument("--scrapinghub", default=f"{data}/extraction/scrapinghub", help="folder with ground-truth.json")
     p.add_argument("--evaldata", default=f"{data}/extraction/trafilatura-evaldata.json")
     p.add_argument("--cache", default=f"{data}/extraction/trafilatura-cache")
@@ -80,8 +86,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     print(format_totals(stage_totals(rundir, stages)))
     manifest = rundir.read_json("mixture", "manifest.json")
-    print(f"\nmixture: {manifest['documents']} documents, {manifest['tokens']} tokens in "
-          f"{len(manifest['files'])} file(s) at {rundir.url('mixture')}/ (manifest.json beside them)")
+    print(
+        f"\nmixture: {manifest['documents']} documents, {manifest['tokens']} tokens in "
+        f"{len(manifest['files'])} file(s) at {rundir.url('mixture')}/ (manifest.json beside them)"
+    )
     return 0
 
 
@@ -131,8 +139,10 @@ def cmd_extract_html(args: argparse.Namespace) -> int:
         return 1
     result = MathExtractor(main_content=not args.no_main_content, width=args.width).extract(html)
     if args.info:
-        print(f"has_math={result.has_math} formats={','.join(result.formats)} n_formulas={result.n_formulas}",
-              file=sys.stderr)
+        print(
+            f"has_math={result.has_math} formats={','.join(result.formats)} n_formulas={result.n_formulas}",
+            file=sys.stderr,
+        )
     if result.reason:
         print(f"extract-html: {args.file}: {result.reason}", file=sys.stderr)
         return 1

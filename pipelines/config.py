@@ -6,6 +6,7 @@ An unknown key or a bad value stops the run before any work with one line naming
 allowed. Relative paths in the file are resolved against the file's own folder, so a config runs the same
 from any working directory.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -118,11 +119,13 @@ def parse_config(data: dict, base: Path, source: str = "config") -> RunConfig:
         extra = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ConfigError(f"{source}: {_describe(errors[0])}{extra}") from None
     search = cfg.climb.search.model_copy(update={"target": _resolve(cfg.climb.search.target, base)})
-    return cfg.model_copy(update={
-        "run_dir": _resolve(cfg.run_dir, base),
-        "inputs": [_resolve(p, base) for p in cfg.inputs],
-        "climb": cfg.climb.model_copy(update={"search": search}),
-    })
+    return cfg.model_copy(
+        update={
+            "run_dir": _resolve(cfg.run_dir, base),
+            "inputs": [_resolve(p, base) for p in cfg.inputs],
+            "climb": cfg.climb.model_copy(update={"search": search}),
+        }
+    )
 
 
 def load_config(path: str | Path, overrides: dict | None = None) -> RunConfig:

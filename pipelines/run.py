@@ -31,8 +31,7 @@ def prepare_run(cfg: RunConfig) -> tuple[RunDir, list[Stage]]:
     return rundir, stages
 
 
-def run_stages(stages: list[Stage], rundir: RunDir, executor: Executor,
-               echo: Callable[[str], None] = print) -> None:
+def run_stages(stages: list[Stage], rundir: RunDir, executor: Executor, echo: Callable[[str], None] = print) -> None:
     for stage in stages:
         if stage.done(rundir):
             echo(f"  {stage.name:<18}    done")
@@ -52,8 +51,10 @@ def claim_run_dir(rundir: RunDir, cfg: RunConfig) -> None:
     if rundir.exists("_run.json"):
         previous = rundir.read_json("_run.json").get("config_hash")
         if previous != digest:
-            raise RunDirConflict(f"{rundir.url()} holds a run of a different config (hash {previous}, this one "
-                                 f"{digest}); choose another run_dir or delete that one to start over")
+            raise RunDirConflict(
+                f"{rundir.url()} holds a run of a different config (hash {previous}, this one "
+                f"{digest}); choose another run_dir or delete that one to start over"
+            )
         return
     rundir.makedirs()
     rundir.write_bytes(yaml.safe_dump(cfg.model_dump(), sort_keys=False).encode(), "config.yaml")

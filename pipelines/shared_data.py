@@ -1,4 +1,5 @@
 """Where the real test and evaluation data lives: ``$CURATION_SHARED``, else ``shared/`` beside the checkout."""
+
 from __future__ import annotations
 
 import os

@@ -29,8 +29,9 @@ def make_extractor(settings: ExtractSettings) -> PageExtractor:
     """The extractor the ``extract.extractor`` setting names, with its settings."""
     if settings.extractor == "trafilatura":
         return TrafilaturaExtractor(timeout_s=settings.timeout_s, batch_size=settings.batch_size)
-    return MathExtractor(timeout_s=settings.timeout_s, batch_size=settings.batch_size,
-                         main_content=settings.main_content)
+    return MathExtractor(
+        timeout_s=settings.timeout_s, batch_size=settings.batch_size, main_content=settings.main_content
+    )
 
 
 def build_stages(cfg: RunConfig) -> list[Stage]:
@@ -46,7 +47,10 @@ def build_stages(cfg: RunConfig) -> list[Stage]:
         stages.append(ClassifyStage(stages[-1].name, cfg.classify, cfg.llm, embedder, cfg.seed))
     docs = stages[-1].name  # the documents the mixture is drawn from
     provenance = {"config_hash": cfg.content_hash(), "inputs": shards, "source_stage": docs}
-    stages += [EmbedStage(docs, embedder), ClusterStage(docs, cfg.climb.n_clusters, cfg.seed),
-               SearchStage(docs, cfg.climb.search, cfg.mixture.token_budget, cfg.seed),
-               MixtureStage(docs, cfg.mixture, cfg.seed, provenance)]
+    stages += [
+        EmbedStage(docs, embedder),
+        ClusterStage(docs, cfg.climb.n_clusters, cfg.seed),
+        SearchStage(docs, cfg.climb.search, cfg.mixture.token_budget, cfg.seed),
+        MixtureStage(docs, cfg.mixture, cfg.seed, provenance),
+    ]
     return stages

@@ -15,6 +15,7 @@ DIR holds one folder per Debian package made by ``../shared/tools/debian_doc_war
 
 Selection is seeded, so the same inputs give the same sample.
 """
+
 import argparse
 import gzip
 import io
@@ -32,10 +33,16 @@ DATE = "2026-01-01T00:00:00Z"
 
 
 def write_record(writer, url: str, body: bytes, charset: str = "utf-8"):
-    headers = StatusAndHeaders("200 OK", [("Content-Type", f"text/html; charset={charset}"),
-                                          ("Content-Length", str(len(body)))], protocol="HTTP/1.1")
-    writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=headers,
-                                                  warc_headers_dict={"WARC-Date": DATE}))
+    headers = StatusAndHeaders(
+        "200 OK",
+        [("Content-Type", f"text/html; charset={charset}"), ("Content-Length", str(len(body)))],
+        protocol="HTTP/1.1",
+    )
+    writer.write_record(
+        writer.create_warc_record(
+            url, "response", payload=io.BytesIO(body), http_headers=headers, warc_headers_dict={"WARC-Date": DATE}
+        )
+    )
 
 
 def debian_pages(folder: Path):
@@ -72,7 +79,9 @@ def main() -> int:
         for page in sorted((data / "extraction/trafilatura-cache").glob("*.html")):
             write_record(writer, f"https://{page.stem}.trafilatura-cache.test/", page.read_bytes())
         for name in ("readability-mathjax", "readability-wikipedia-3"):
-            write_record(writer, f"https://{name}.readability.test/", (data / "math" / name / "source.html").read_bytes())
+            write_record(
+                writer, f"https://{name}.readability.test/", (data / "math" / name / "source.html").read_bytes()
+            )
 
     with open(out / "debian-maths-docs.warc.gz", "wb") as fh:
         writer = WARCWriter(fh, gzip=True)

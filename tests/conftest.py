@@ -3,6 +3,7 @@
 Tests reach ``../shared/data`` only through :func:`shared`: without that folder, exactly the tests that read it
 are skipped, with the reason, and every other test still runs.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -30,8 +31,10 @@ CURATE = [sys.executable, "-m", "pipelines.cli"]
 def shared(relative: str) -> Path:
     """A path inside the shared real data; skips the calling test or fixture, with the reason, when it is absent."""
     if not DATA.is_dir():
-        pytest.skip(f"needs the shared real data at {DATA}: put it in ../shared/data beside the checkout or point "
-                    "CURATION_SHARED at the folder that holds data/")
+        pytest.skip(
+            f"needs the shared real data at {DATA}: put it in ../shared/data beside the checkout or point "
+            "CURATION_SHARED at the folder that holds data/"
+        )
     return DATA / relative
 
 
@@ -43,9 +46,15 @@ def write_warc(path: Path, pages: list[tuple[str, bytes]]) -> Path:
         writer = WARCWriter(fh, gzip=True)
         for url, body in pages:
             headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
-            writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body),
-                                                          http_headers=headers,
-                                                          warc_headers_dict={"WARC-Date": "2026-01-01T00:00:00Z"}))
+            writer.write_record(
+                writer.create_warc_record(
+                    url,
+                    "response",
+                    payload=io.BytesIO(body),
+                    http_headers=headers,
+                    warc_headers_dict={"WARC-Date": "2026-01-01T00:00:00Z"},
+                )
+            )
     return path
 
 
@@ -54,8 +63,10 @@ def sample_pages(n_news: int = 24, n_docs: int = 16) -> tuple[list, list]:
     from warcio.archiveiterator import ArchiveIterator
 
     truth = json.loads(shared("extraction/scrapinghub/ground-truth.json").read_text())
-    news = [(truth[k]["url"], gzip.decompress(shared(f"extraction/scrapinghub/html/{k}.html.gz").read_bytes()))
-            for k in sorted(truth)[:n_news]]
+    news = [
+        (truth[k]["url"], gzip.decompress(shared(f"extraction/scrapinghub/html/{k}.html.gz").read_bytes()))
+        for k in sorted(truth)[:n_news]
+    ]
     docs = []
     with open(REPO / "sample/warc/debian-maths-docs.warc.gz", "rb") as f:
         for rec in ArchiveIterator(f):
@@ -75,8 +86,10 @@ def corpus(tmp_path_factory) -> Path:
     for word in (b"people", b"country", b"buying"):
         near = near.replace(b" " + word + b" ", b" " + word[::-1] + b" ", 1)
     write_warc(root / "shard-a.warc.gz", news[:12] + docs[:8] + [(news[0][0] + "?again=1", news[0][1])])
-    write_warc(root / "shard-b.warc.gz", news[12:] + docs[8:] + [(news[1][0] + "?v=2", near),
-                                                                (news[2][0] + "?utm_source=feed", news[2][1])])
+    write_warc(
+        root / "shard-b.warc.gz",
+        news[12:] + docs[8:] + [(news[1][0] + "?v=2", near), (news[2][0] + "?utm_source=feed", news[2][1])],
+    )
     for name in ("truncated.warc", "clipped-record.warc.gz", "bad-target-uri.warc.gz"):
         (root / name).write_bytes(shared(f"warc/{name}").read_bytes())
     (root / "not-a-warc.warc.gz").write_bytes(b"this is a text file, not an archive\n" * 10)
@@ -92,11 +105,16 @@ def make_config(path: Path, corpus: Path, run_dir: Path, benchmark: Path | None 
         "inputs": [str(corpus / "*.warc*"), str(corpus / "missing-shard.warc.gz")],
         "seed": 7,
         "extract": {"extractor": "math", "timeout_s": 20, "batch_size": 16},
-        "filter": {"languages": ["en"],
-                   "decontamination": {"benchmarks": [str(benchmark)] if benchmark else []}},
-        "climb": {"n_clusters": 3,
-                  "search": {"target": str(REPO / "sample/target/sympy-docs.jsonl"), "runs_per_round": [4, 2],
-                             "candidate_pool": 200, "proxy_tokens": 20000}},
+        "filter": {"languages": ["en"], "decontamination": {"benchmarks": [str(benchmark)] if benchmark else []}},
+        "climb": {
+            "n_clusters": 3,
+            "search": {
+                "target": str(REPO / "sample/target/sympy-docs.jsonl"),
+                "runs_per_round": [4, 2],
+                "candidate_pool": 200,
+                "proxy_tokens": 20000,
+            },
+        },
         "mixture": {"token_budget": 30000},
     }
     for key, value in overrides.items():
@@ -120,7 +138,9 @@ def memory_rundir():
     rundir.fs.rm(rundir.base, recursive=True)
 
 
-def run_dedup_stage(rundir: RunDir, shards: list[list[Document]], **settings) -> tuple[dict, list[dict], list[Document]]:
+def run_dedup_stage(
+    rundir: RunDir, shards: list[list[Document]], **settings
+) -> tuple[dict, list[dict], list[Document]]:
     """The dedup stage's three passes in this process (what ``DedupStage.run`` hands to the executor) over
     ``shards`` written as the filter stage's parts. Returns (global pass stats, task stats, kept documents)."""
     stage = DedupStage("filter", DedupSettings(**settings))

@@ -1,4 +1,5 @@
 """A bad config stops before any work with one line naming the field and what is allowed."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,18 +17,21 @@ def write(tmp_path, text: str):
     return p
 
 
-@pytest.mark.parametrize("extra, field, hint", [
-    ("colour: blue\n", "colour", "unknown key"),
-    ("extract: {extractor: boilerpipe}\n", "extract.extractor", "'math' or 'trafilatura'"),
-    ("extract: {batch_size: 0}\n", "extract.batch_size", "greater than or equal to 1"),
-    ("filter: {min_language_score: 2}\n", "filter.min_language_score", "less than or equal to 1"),
-    ("mixture: {token_budget: lots}\n", "mixture.token_budget", "valid integer"),
-    ("dedup: {exact: true, fuzzyness: 3}\n", "dedup.fuzzyness", "unknown key"),
-    ("dedup: {bands: 20, rows: 10}\n", "bands (20) x rows (10) = 200", "num_hashes (260)"),
-    ("cleanup: {enabled: true, hook: summarise}\n", "cleanup.hook", "math-cleanup, quality-annotate"),
-    ("cleanup: {enabled: true}\nllm: {backend: openai}\n", "llm:", "base_url"),
-    ("llm: {backend: gpt}\n", "llm.backend", "'openai', 'transformers' or 'llama_cpp'"),
-])
+@pytest.mark.parametrize(
+    "extra, field, hint",
+    [
+        ("colour: blue\n", "colour", "unknown key"),
+        ("extract: {extractor: boilerpipe}\n", "extract.extractor", "'math' or 'trafilatura'"),
+        ("extract: {batch_size: 0}\n", "extract.batch_size", "greater than or equal to 1"),
+        ("filter: {min_language_score: 2}\n", "filter.min_language_score", "less than or equal to 1"),
+        ("mixture: {token_budget: lots}\n", "mixture.token_budget", "valid integer"),
+        ("dedup: {exact: true, fuzzyness: 3}\n", "dedup.fuzzyness", "unknown key"),
+        ("dedup: {bands: 20, rows: 10}\n", "bands (20) x rows (10) = 200", "num_hashes (260)"),
+        ("cleanup: {enabled: true, hook: summarise}\n", "cleanup.hook", "math-cleanup, quality-annotate"),
+        ("cleanup: {enabled: true}\nllm: {backend: openai}\n", "llm:", "base_url"),
+        ("llm: {backend: gpt}\n", "llm.backend", "'openai', 'transformers' or 'llama_cpp'"),
+    ],
+)
 def test_bad_value_names_field_and_allowed(tmp_path, extra, field, hint):
     with pytest.raises(ConfigError) as err:
         load_config(write(tmp_path, extra))
@@ -41,8 +45,10 @@ def test_nested_validator_message_names_the_field_once(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_config(write(tmp_path, "filter: {quality: {math_aware: {overrides: {nope: {}}}}}\n"))
     message = str(err.value)
-    assert message.endswith(": filter.quality.math_aware.overrides: unknown filter 'nope'; "
-                            "known: gopher_repetition, gopher_quality, c4, fineweb"), message
+    assert message.endswith(
+        ": filter.quality.math_aware.overrides: unknown filter 'nope'; "
+        "known: gopher_repetition, gopher_quality, c4, fineweb"
+    ), message
     assert message.count("overrides") == 1 and ": got " not in message
 
 
@@ -73,10 +79,12 @@ def test_bad_climb_target_stops_before_any_work(tmp_path):
     (tmp_path / "blank.jsonl").write_text('{"text": "  "}\n')
     for target, error in [("absent.jsonl", "no file matches {}"), ("blank.jsonl", "{} holds no text")]:
         p = tmp_path / "c.yaml"
-        p.write_text(GOOD.read_text().replace("../../sample/target/sympy-docs.jsonl", target)
-                     .replace("../../runs/demo", "run"))
+        p.write_text(
+            GOOD.read_text().replace("../../sample/target/sympy-docs.jsonl", target).replace("../../runs/demo", "run")
+        )
         proc = curate("run", str(p), "--quiet", "--workers", "1", check=False)
         last = proc.stderr.strip().splitlines()[-1]
-        assert proc.returncode == 1 and last == "curate: climb.search.target: " + error.format(tmp_path / target), \
+        assert proc.returncode == 1 and last == "curate: climb.search.target: " + error.format(tmp_path / target), (
             proc.stderr
+        )
         assert not (tmp_path / "run").exists()

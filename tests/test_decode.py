@@ -1,4 +1,5 @@
 """Charset decoding of real-world payloads: BOMs, meta charsets, wrong headers, binary and invalid bytes."""
+
 import pytest
 
 from curation.decode import DecodeError, decode_html
@@ -43,13 +44,16 @@ def test_invalid_utf8_sprinkles_are_repaired_not_refused():
     assert out.startswith("<p>ok ok") and out.endswith("end</p>")
 
 
-@pytest.mark.parametrize("payload", [
-    b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20,
-    b"%PDF-1.4\n" + bytes(range(256)) * 20,
-    bytes(range(256)) * 50,
-    # decodes without error (a BOM says UTF-16), yet is control characters: refused after decoding
-    "\ufeff".encode("utf-16-le") + (bytes(range(1, 32)).decode("latin-1") * 200).encode("utf-16-le"),
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20,
+        b"%PDF-1.4\n" + bytes(range(256)) * 20,
+        bytes(range(256)) * 50,
+        # decodes without error (a BOM says UTF-16), yet is control characters: refused after decoding
+        "\ufeff".encode("utf-16-le") + (bytes(range(1, 32)).decode("latin-1") * 200).encode("utf-16-le"),
+    ],
+)
 def test_binary_payloads_labelled_html_are_refused_with_a_reason(payload):
     with pytest.raises(DecodeError) as err:
         decode_html(payload, "utf-8")

@@ -88,8 +88,9 @@ def test_flag_mode_counts_reach_the_stage_stats(benchmark_jsonl, articles, tmp_p
     """The filter stage's per-task stats (what ``curate stats`` reads) carry flagged documents by reason."""
     rundir = RunDir(str(tmp_path / "run"))
     rundir.write_table(to_table(_fresh(articles)), "extract", part_name(0))
-    settings = FilterSettings(languages=[], min_language_score=0,
-                              decontamination={"benchmarks": [str(benchmark_jsonl)], "mode": "flag"})
+    settings = FilterSettings(
+        languages=[], min_language_score=0, decontamination={"benchmarks": [str(benchmark_jsonl)], "mode": "flag"}
+    )
     stats = FilterStage("extract", settings, MathScorer()).task(rundir, part_name(0), 0)
     assert stats["flagged"] == {"decontamination:bench.jsonl": 1}
     assert not any(k.startswith("decontamination") for k in stats["dropped"])
@@ -108,8 +109,9 @@ def test_twelve_shared_words_are_not_enough(tmp_path, articles):
 
 def test_text_and_parquet_benchmarks_and_short_whole_items(tmp_path, articles):
     text_path = tmp_path / "plain.txt"
-    text_path.write_text("first line is unrelated to anything here at all okay\n" + _passage(articles[0], 5, 30) + "\n",
-                         encoding="utf-8")
+    text_path.write_text(
+        "first line is unrelated to anything here at all okay\n" + _passage(articles[0], 5, 30) + "\n", encoding="utf-8"
+    )
     parquet_path = tmp_path / "rows.parquet"
     short = _passage(articles[7], 3, 9)  # 9 words: matched whole (min_item_words=8 <= 9 < 13)
     pq.write_table(pa.table({"problem": ["nothing to see here", short], "id": [1, 2]}), parquet_path)

@@ -42,8 +42,11 @@ def project_imports(source: str, module: str) -> set[str]:
 
 
 def modules() -> list[tuple[str, Path]]:
-    return [(".".join(p.relative_to(REPO).with_suffix("").parts), p)
-            for package in PACKAGES for p in sorted((REPO / package).rglob("*.py"))]
+    return [
+        (".".join(p.relative_to(REPO).with_suffix("").parts), p)
+        for package in PACKAGES
+        for p in sorted((REPO / package).rglob("*.py"))
+    ]
 
 
 @pytest.mark.parametrize("package", PACKAGES)

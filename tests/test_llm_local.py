@@ -1,4 +1,5 @@
 """The local backends: real generations from the packaged SmolLM2 model in this process."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -17,8 +18,10 @@ def local_backend():
 
 def ask(backend, prompts: list[str], max_tokens: int) -> list[Completion]:
     results: dict[int, Completion] = {}
-    backend.complete_many([ChatRequest([{"role": "user", "content": p}], max_tokens) for p in prompts],
-                          lambda i, result: results.__setitem__(i, result))
+    backend.complete_many(
+        [ChatRequest([{"role": "user", "content": p}], max_tokens) for p in prompts],
+        lambda i, result: results.__setitem__(i, result),
+    )
     return [results[i] for i in range(len(prompts))]
 
 
@@ -62,7 +65,8 @@ def test_local_backend_runs_a_hook_and_caches_it(local_backend, tmp_path):
     for result, text in zip(scored, texts):
         assert result.text == text  # annotation never rewrites
         assert (result.status == "ok" and result.value in range(6)) or (
-            result.status == "kept" and result.reason in ("unparseable_reply", "truncated") and result.value is None)
+            result.status == "kept" and result.reason in ("unparseable_reply", "truncated") and result.value is None
+        )
 
 
 @pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is not None, reason="llama-cpp-python is installed")

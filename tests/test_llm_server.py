@@ -1,5 +1,6 @@
 """The HTTP backend against `curate serve-llm` serving the real packaged model, directly and through a
 fault-injecting proxy on loopback. One server process is shared by the whole session."""
+
 from __future__ import annotations
 
 import json
@@ -28,9 +29,13 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="session")
 def served_model():
     """`curate serve-llm` on a free loopback port; yields its /v1 URL."""
-    process = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve-llm", "--port", "0", "--batch-size", "4",
-                                "--threads", "1"],
-                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "serve-llm", "--port", "0", "--batch-size", "4", "--threads", "1"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         line = process.stdout.readline()  # blocks until the model is loaded (or the process dies)
         match = re.search(r"listening on (http://\S+)", line)
@@ -56,9 +61,9 @@ class FaultProxy:
     def __init__(self, upstream: str, rules: dict[str, list[str]] | None = None):
         self.upstream = upstream.rstrip("/")
         self.rules = {marker: list(faults) for marker, faults in (rules or {}).items()}
-        self.forwarded = 0            # chat completions that reached the model
+        self.forwarded = 0  # chat completions that reached the model
         self.events: list[tuple[float, str, str]] = []  # (time, marker, fault) for each injected fault
-        self.pass_times: dict[str, list[float]] = {}     # marker -> when its requests were let through
+        self.pass_times: dict[str, list[float]] = {}  # marker -> when its requests were let through
         self.in_flight = self.max_in_flight = 0
         self.closed = threading.Event()
         self._lock = threading.Lock()
@@ -127,8 +132,12 @@ class FaultProxy:
         else:
             with self._lock:
                 self.forwarded += 1
-            upstream = requests.post(self.upstream + "/chat/completions", data=body,
-                                     headers={"Content-Type": "application/json"}, timeout=120)
+            upstream = requests.post(
+                self.upstream + "/chat/completions",
+                data=body,
+                headers={"Content-Type": "application/json"},
+                timeout=120,
+            )
             content = upstream.content
             if fault == "length" and upstream.ok:
                 payload = upstream.json()
@@ -159,9 +168,15 @@ def proxy_factory(served_model):
 def test_server_lists_its_model_and_answers_chat_completions(served_model):
     models = requests.get(f"{served_model}/models", timeout=10).json()
     assert models["object"] == "list" and models["data"][0]["id"] == "SmolLM2-135M-Instruct.Q4_1"
-    reply = requests.post(f"{served_model}/chat/completions", timeout=120, json={
-        "model": "SmolLM2-135M-Instruct.Q4_1", "max_tokens": 3,
-        "messages": [{"role": "user", "content": "Write a long essay about the number seven."}]}).json()
+    reply = requests.post(
+        f"{served_model}/chat/completions",
+        timeout=120,
+        json={
+            "model": "SmolLM2-135M-Instruct.Q4_1",
+            "max_tokens": 3,
+            "messages": [{"role": "user", "content": "Write a long essay about the number seven."}],
+        },
+    ).json()
     choice = reply["choices"][0]
     assert reply["object"] == "chat.completion" and choice["message"]["role"] == "assistant"
     assert choice["finish_reason"] == "length" and reply["usage"]["completion_tokens"] == 3
@@ -182,14 +197,16 @@ TIDY = {"name": "tidy", "prompt": "Rewrite this neatly:\n{text}"}
 
 
 def test_cleanup_through_faults_gives_every_document_an_outcome(proxy_factory, tmp_path):
-    proxy = proxy_factory({
-        "[r500]": ["500", "500"],                 # recovers on the 3rd attempt
-        "[r429]": ["429"],                        # recovers after Retry-After
-        "[rhang]": ["hang"],                      # times out once, then recovers
-        "[rbad]": ["malformed"],                  # not retried: recorded
-        "[rlen]": ["length"],                     # truncated output: recorded, never merged
-        "[rdown]": ["500", "500", "500", "500"],  # still failing after the last retry
-    })
+    proxy = proxy_factory(
+        {
+            "[r500]": ["500", "500"],  # recovers on the 3rd attempt
+            "[r429]": ["429"],  # recovers after Retry-After
+            "[rhang]": ["hang"],  # times out once, then recovers
+            "[rbad]": ["malformed"],  # not retried: recorded
+            "[rlen]": ["length"],  # truncated output: recorded, never merged
+            "[rdown]": ["500", "500", "500", "500"],  # still failing after the last retry
+        }
+    )
     texts = [
         "[r500] The area of a circle is pi r^2.",
         "[r429] A prime has exactly two divisors.",
@@ -201,8 +218,9 @@ def test_cleanup_through_faults_gives_every_document_an_outcome(proxy_factory, t
         "The derivative of sin x is cos x.",
     ]
     ids = [f"doc{i}" for i in range(len(texts))]
-    backend = make_backend({"base_url": proxy.url, "concurrency": 3, "timeout": 10, "max_retries": 3,
-                            "backoff_base": 0.05})
+    backend = make_backend(
+        {"base_url": proxy.url, "concurrency": 3, "timeout": 10, "max_retries": 3, "backoff_base": 0.05}
+    )
     results = run_hook(TIDY, texts, backend, tmp_path, ids=ids, chunk_tokens=12, max_tokens=8)
 
     assert [r.id for r in results] == ids  # one result per document, in order: none lost, none duplicated
@@ -231,7 +249,9 @@ def test_cleanup_through_faults_gives_every_document_an_outcome(proxy_factory, t
     again = run_hook(TIDY, texts, backend, tmp_path, ids=ids, chunk_tokens=12, max_tokens=8, on_failure="drop")
     assert [r.id for r in again] == ids
     assert {r.id: r.status for r in again if r.reason in ("malformed_response", "http_500")} == {
-        "doc3": "dropped", "doc5": "dropped"}
+        "doc3": "dropped",
+        "doc5": "dropped",
+    }
     assert all(r.text is None for r in again if r.status == "dropped")
     assert proxy.forwarded == forwarded_before  # every answered chunk (even doc4's truncated one) was cached
     assert summarize(again)["dropped"] == sum(r.status == "dropped" for r in again)
@@ -268,8 +288,11 @@ def test_a_killed_run_resumes_asking_only_for_missing_chunks(proxy_factory, tmp_
     texts = [f"Exercise {i}: compute {i} + {i}." for i in range(7)]
     texts.insert(3, texts[0])  # a duplicate document: asked once, answered for both
     distinct = len(set(texts))
-    run = subprocess.Popen([sys.executable, "-c", RESUME_SCRIPT, proxy.url, str(tmp_path), json.dumps(texts)],
-                           cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    run = subprocess.Popen(
+        [sys.executable, "-c", RESUME_SCRIPT, proxy.url, str(tmp_path), json.dumps(texts)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     try:
         deadline = time.monotonic() + 300
         while cached_replies(tmp_path) < 2 and run.poll() is None and time.monotonic() < deadline:

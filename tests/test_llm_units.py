@@ -1,4 +1,5 @@
 """Fast tests of the LLM hook library's pure parts: chunking, hook resolution and parsing, cache, retries."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -80,6 +81,7 @@ def test_a_single_enormous_word_is_split_by_characters():
 def test_chunks_hold_the_limit_even_when_token_counts_do_not_add_up():
     """Real tokenizers merge across piece boundaries; a superadditive count makes every packed chunk overshoot
     its summed estimate, which the repair pass must catch."""
+
     def superadditive(text: str) -> int:
         return len(text) ** 2 // 40
 
@@ -102,12 +104,15 @@ def test_merge_joins_in_order_and_skips_blank_outputs():
 
 
 # -- hooks -----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("reply, score", [
-    ("The text explains limits well.\nEducational score: 4", 4),
-    ("Educational Score: **3**", 3),
-    ("educational score: 1 ... on reflection, Educational score: 2", 2),
-    ("5", 5),
-])
+@pytest.mark.parametrize(
+    "reply, score",
+    [
+        ("The text explains limits well.\nEducational score: 4", 4),
+        ("Educational Score: **3**", 3),
+        ("educational score: 1 ... on reflection, Educational score: 2", 2),
+        ("5", 5),
+    ],
+)
 def test_quality_score_is_parsed_from_the_reply(reply, score):
     assert parse_quality_score(reply) == score
 
@@ -136,40 +141,74 @@ def test_builtin_names_resolve_and_unknown_names_are_refused():
 
 
 def test_template_hook_from_config():
-    hook = get_hook({"name": "grade", "system": "You grade.", "prompt": "Grade this:\n{text}", "mode": "annotate",
-                     "value_pattern": r"grade:\s*(\d+)"})
-    assert hook.build_messages("2+2=4") == [{"role": "system", "content": "You grade."},
-                                             {"role": "user", "content": "Grade this:\n2+2=4"}]
+    hook = get_hook(
+        {
+            "name": "grade",
+            "system": "You grade.",
+            "prompt": "Grade this:\n{text}",
+            "mode": "annotate",
+            "value_pattern": r"grade:\s*(\d+)",
+        }
+    )
+    assert hook.build_messages("2+2=4") == [
+        {"role": "system", "content": "You grade."},
+        {"role": "user", "content": "Grade this:\n2+2=4"},
+    ]
     assert hook.parse("Grade: 3 ... final grade: 4") == 4
     with pytest.raises(ReplyParseError):
         hook.parse("no grade")
-    other = get_hook({"name": "grade", "system": "You grade.", "prompt": "Grade it:\n{text}", "mode": "annotate",
-                      "value_pattern": r"grade:\s*(\d+)"})
+    other = get_hook(
+        {
+            "name": "grade",
+            "system": "You grade.",
+            "prompt": "Grade it:\n{text}",
+            "mode": "annotate",
+            "value_pattern": r"grade:\s*(\d+)",
+        }
+    )
     assert other.fingerprint != hook.fingerprint  # an edited prompt must not reuse cached replies
-    reparsed = get_hook({"name": "grade", "system": "You grade.", "prompt": "Grade this:\n{text}",
-                         "mode": "annotate", "value_pattern": r"mark:\s*(\d+)"})
+    reparsed = get_hook(
+        {
+            "name": "grade",
+            "system": "You grade.",
+            "prompt": "Grade this:\n{text}",
+            "mode": "annotate",
+            "value_pattern": r"mark:\s*(\d+)",
+        }
+    )
     assert reparsed.fingerprint == hook.fingerprint  # a parser edit reads the cached raw replies again
 
 
 def test_fingerprint_covers_the_whole_prompt_and_nothing_else():
     """The built-ins hash the messages they send, user template included, not only their system prompt."""
     assert QUALITY_ANNOTATE.fingerprint == prompt_fingerprint(QUALITY_ANNOTATE.build_messages)
-    new_template = Hook("quality-annotate", lambda chunk: [{"role": "system", "content": QUALITY_ANNOTATE_SYSTEM},
-                                                           {"role": "user", "content": f"Page:\n{chunk}"}],
-                        parse_quality_score, mode=ANNOTATE, max_tokens=128)
+    new_template = Hook(
+        "quality-annotate",
+        lambda chunk: [
+            {"role": "system", "content": QUALITY_ANNOTATE_SYSTEM},
+            {"role": "user", "content": f"Page:\n{chunk}"},
+        ],
+        parse_quality_score,
+        mode=ANNOTATE,
+        max_tokens=128,
+    )
     assert new_template.fingerprint != QUALITY_ANNOTATE.fingerprint
-    new_parser = Hook("quality-annotate", QUALITY_ANNOTATE.build_messages, lambda reply: 0, mode=ANNOTATE,
-                      max_tokens=128)
+    new_parser = Hook(
+        "quality-annotate", QUALITY_ANNOTATE.build_messages, lambda reply: 0, mode=ANNOTATE, max_tokens=128
+    )
     assert new_parser.fingerprint == QUALITY_ANNOTATE.fingerprint
     assert MATH_CLEANUP.fingerprint not in ("", QUALITY_ANNOTATE.fingerprint)
 
 
-@pytest.mark.parametrize("spec, message", [
-    ({"name": "x", "prompt": "no placeholder"}, "{text}"),
-    ({"name": "x", "prompt": "{text}", "mode": "annotate"}, "value_pattern"),
-    ({"name": "x", "prompt": "{text}", "temprature": 0}, "unknown field"),
-    ({"prompt": "{text}"}, "'name' is required"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"name": "x", "prompt": "no placeholder"}, "{text}"),
+        ({"name": "x", "prompt": "{text}", "mode": "annotate"}, "value_pattern"),
+        ({"name": "x", "prompt": "{text}", "temprature": 0}, "unknown field"),
+        ({"prompt": "{text}"}, "'name' is required"),
+    ],
+)
 def test_template_hook_errors_name_the_field(spec, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         get_hook(spec)
@@ -188,16 +227,30 @@ def test_callable_hook_named_module_function():
 
 # -- cache -----------------------------------------------------------------------------------------------
 def _key(chunk: str, **overrides) -> str:
-    settings = {"hook": "h", "fingerprint": "f", "model": "m", "max_tokens": 8, "temperature": 0.0, "seed": 0,
-                "chunk": chunk}
+    settings = {
+        "hook": "h",
+        "fingerprint": "f",
+        "model": "m",
+        "max_tokens": 8,
+        "temperature": 0.0,
+        "seed": 0,
+        "chunk": chunk,
+    }
     settings.update(overrides)
     return cache_key(**settings)
 
 
 def test_cache_key_changes_with_everything_that_changes_the_reply():
     base = _key("c")
-    for change in ({"hook": "h2"}, {"fingerprint": "f2"}, {"model": "m2"}, {"max_tokens": 9},
-                   {"temperature": 0.5}, {"seed": 1}, {"chunk": "d"}):
+    for change in (
+        {"hook": "h2"},
+        {"fingerprint": "f2"},
+        {"model": "m2"},
+        {"max_tokens": 9},
+        {"temperature": 0.5},
+        {"seed": 1},
+        {"chunk": "d"},
+    ):
         assert _key(**{"chunk": "c", **change}) != base
     assert _key("c") == base
 
@@ -319,8 +372,10 @@ def test_a_models_listing_that_keeps_failing_is_a_backend_error_after_the_retrie
 
 
 def test_completion_payloads_are_read_one_way_and_bad_shapes_are_malformed():
-    payload = {"choices": [{"message": {"role": "assistant", "content": "4"}, "finish_reason": "length"}],
-               "usage": {"prompt_tokens": 9, "completion_tokens": 1}}
+    payload = {
+        "choices": [{"message": {"role": "assistant", "content": "4"}, "finish_reason": "length"}],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 1},
+    }
     assert completion_from_payload(payload) == Completion("4", "length", 9, 1)
     assert completion_from_payload({"choices": [{"message": {"content": None}}]}) == Completion("", "stop", 0, 0)
     for bad in ({"choices": []}, {"choices": [{"text": "4"}]}, "not a dict", None):

@@ -17,9 +17,11 @@ def test_bag_of_words_counts_repeated_tokens_and_ignores_case_and_punctuation():
 
 
 def test_gold_formulas_read_every_tex_source_but_not_code():
-    html = ("<html><body><p>a \\(x^2\\) b \\[ y \\]</p><script type='math/tex'>z_1</script>"
-            "<math><annotation encoding='application/x-tex'>\\alpha</annotation></math>"
-            "<pre>\\(not maths\\)</pre><p>$$ q + 1 $$</p></body></html>")
+    html = (
+        "<html><body><p>a \\(x^2\\) b \\[ y \\]</p><script type='math/tex'>z_1</script>"
+        "<math><annotation encoding='application/x-tex'>\\alpha</annotation></math>"
+        "<pre>\\(not maths\\)</pre><p>$$ q + 1 $$</p></body></html>"
+    )
     assert sorted(gold_formulas(html)) == sorted(["x^2", "y", "z_1", "\\alpha", "q+1"])
 
 

@@ -1,4 +1,5 @@
 """The extractor end to end with the real lynx binary, on real pages and on hostile input."""
+
 import gzip
 import multiprocessing
 import os
@@ -22,8 +23,11 @@ from conftest import CURATE, REPO, shared
 @pytest.fixture(scope="module")
 def pages() -> dict[str, str]:
     """Real maths pages of the shared data, decoded as the pipeline decodes them."""
-    paths = {"mathjax": "math/readability-mathjax/source.html", "wiki": "math/readability-wikipedia-3/source.html",
-             "tsne": "extraction/trafilatura-cache/en.wikipedia.org.tsne.html"}
+    paths = {
+        "mathjax": "math/readability-mathjax/source.html",
+        "wiki": "math/readability-wikipedia-3/source.html",
+        "tsne": "extraction/trafilatura-cache/en.wikipedia.org.tsne.html",
+    }
     return {name: decode_html(shared(path).read_bytes()) for name, path in paths.items()}
 
 
@@ -59,8 +63,10 @@ def test_scrapinghub_sample_f1(extractor):
 
 
 def test_batch_equals_one_at_a_time(extractor):
-    pages = [gzip.open(p).read().decode("utf-8", "replace")
-             for p in sorted(shared("extraction/scrapinghub/html").glob("*.html.gz"))[:6]]
+    pages = [
+        gzip.open(p).read().decode("utf-8", "replace")
+        for p in sorted(shared("extraction/scrapinghub/html").glob("*.html.gz"))[:6]
+    ]
     batch = MathExtractor(batch_size=4).extract_many([(p, None) for p in pages])
     single = [extractor.extract(p) for p in pages]
     assert [b.text for b in batch] == [s.text for s in single]
@@ -68,13 +74,17 @@ def test_batch_equals_one_at_a_time(extractor):
 
 
 def test_forum_thread_keeps_its_posts(extractor):
-    posts = "".join(f'<div class="post"><div class="author"><a href="/u/{i}">user{i}</a></div>'
-                    f'<div class="message">Post number {i}: I think the integral [tex]\\int_0^{i} x\\,dx[/tex] '
-                    f'equals {i * i / 2}, because the antiderivative is x squared over two, evaluated at the bounds.</div></div>'
-                    for i in range(1, 6))
-    html = (f'<html><body><div class="nav"><a href="/">Home</a> <a href="/f">Forums</a></div>'
-            f'<div id="thread">{posts}</div><div class="footer">Powered by forum software. '
-            f'<a href="/terms">Terms</a></div></body></html>')
+    posts = "".join(
+        f'<div class="post"><div class="author"><a href="/u/{i}">user{i}</a></div>'
+        f'<div class="message">Post number {i}: I think the integral [tex]\\int_0^{i} x\\,dx[/tex] '
+        f"equals {i * i / 2}, because the antiderivative is x squared over two, evaluated at the bounds.</div></div>"
+        for i in range(1, 6)
+    )
+    html = (
+        f'<html><body><div class="nav"><a href="/">Home</a> <a href="/f">Forums</a></div>'
+        f'<div id="thread">{posts}</div><div class="footer">Powered by forum software. '
+        f'<a href="/terms">Terms</a></div></body></html>'
+    )
     text = extractor.extract(html).text
     for i in range(1, 6):
         assert f"Post number {i}" in text and f"$\\int_0^{i} x\\,dx$" in text
@@ -91,6 +101,7 @@ def test_extraction_is_picklable_and_works_in_daemonic_workers(extractor, pages)
 
 # ---- bad input: every document is extracted or counted under a named reason, and the run goes on ----
 
+
 def test_peak_memory_stays_bounded_over_many_large_pages():
     """Five 7 MB pages (35 MB of HTML) in one call: batches are cut by bytes, so the worker's peak RSS stays
     far below the 1 GB budget instead of growing with the input."""
@@ -100,7 +111,8 @@ def test_peak_memory_stays_bounded_over_many_large_pages():
         "page = '<html><body><article>' + para * (7_000_000 // len(para)) + '</article></body></html>'\n"
         "results = MathExtractor(timeout_s=120).extract_many([(page, None)] * 5)\n"
         "assert all(r.reason is None and r.n_formulas > 90_000 for r in results), [r.reason for r in results]\n"
-        "print([int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')][0])\n")
+        "print([int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')][0])\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr[-2000:]
     assert int(out.stdout.strip()) < 1024 * 1024  # kB
@@ -120,8 +132,10 @@ def test_dom_nested_100000_deep_is_refused_as_too_deep():
 
 
 def test_invalid_utf8_and_wrong_charset_still_extract():
-    payload = ("<html><head><meta charset='utf-8'></head><body><p>Théorème: la somme "
-               "\\(\\sum_k k\\) est finie, naïvement.</p></body></html>").encode("cp1252")
+    payload = (
+        "<html><head><meta charset='utf-8'></head><body><p>Théorème: la somme "
+        "\\(\\sum_k k\\) est finie, naïvement.</p></body></html>"
+    ).encode("cp1252")
     result = MathExtractor().extract(decode_html(payload, "utf-8"))
     assert result.reason is None and "Théorème" in result.text and "\\(\\sum_k k\\)" in result.text
 
@@ -146,8 +160,11 @@ def test_lynx_killed_mid_batch_falls_back_to_one_page_at_a_time(tmp_path):
     # the real lynx (wherever PATH has it), except that a process given a whole batch (several markers) is killed
     real = shutil.which("lynx")
     assert real, "lynx is not on PATH (make setup installs it)"
-    lynx = _fake_lynx(tmp_path, 'input=$(cat)\ncase "$input" in *MXSEP*B1*) kill -9 $$;; esac\n'
-                                f'printf "%s" "$input" | exec {shlex.quote(real)} "$@"\n')
+    lynx = _fake_lynx(
+        tmp_path,
+        'input=$(cat)\ncase "$input" in *MXSEP*B1*) kill -9 $$;; esac\n'
+        f'printf "%s" "$input" | exec {shlex.quote(real)} "$@"\n',
+    )
     pages = [(f"<p>page {i} says \\(x_{i}\\)</p>", None) for i in range(5)]
     results = MathExtractor(lynx=lynx, batch_size=5).extract_many(pages)
     assert [r.text for r in results] == [f"page {i} says \\(x_{i}\\)" for i in range(5)]
@@ -164,6 +181,7 @@ def test_missing_lynx_is_named():
 
 
 # ---- command line ----
+
 
 def test_cli_extract_html_from_file_and_stdin(tmp_path):
     page = tmp_path / "page.html"

@@ -30,7 +30,10 @@ from conftest import run_dedup_stage, shared
 def articles() -> list[Document]:
     truth = json.loads(shared("extraction/scrapinghub/ground-truth.json").read_text())
     items = [(k, v) for k, v in sorted(truth.items()) if len(v["articleBody"]) > 2000][:30]
-    return [Document(text=v["articleBody"], id=f"orig-{i:02d}", metadata={"url": v["url"]}) for i, (k, v) in enumerate(items)]
+    return [
+        Document(text=v["articleBody"], id=f"orig-{i:02d}", metadata={"url": v["url"]})
+        for i, (k, v) in enumerate(items)
+    ]
 
 
 def texts_of(docs) -> dict[str, str]:
@@ -94,8 +97,10 @@ def test_keep_rule_is_deterministic_whatever_the_shard_order(planted):
     assert "copy-02" in kept and "orig-02" not in kept
     for row in forward.to_pylist():
         if row["id"] in ("copy-00", "orig-00"):
-            longer = max(("copy-00", "orig-00"), key=lambda i: len(" ".join(
-                (originals[0] if i == "orig-00" else copies[0]).text.lower().split())))
+            longer = max(
+                ("copy-00", "orig-00"),
+                key=lambda i: len(" ".join((originals[0] if i == "orig-00" else copies[0]).text.lower().split())),
+            )
             assert row["cluster"] == longer
 
 
@@ -128,9 +133,13 @@ def test_parquet_paths_give_the_same_clusters_as_tables(planted, tmp_path):
         pq.write_table(table, paths[-1])
     # texts looked up in parquet files, as the pipeline does, give the same clusters as a dict
     text_path = tmp_path / "texts.parquet"
-    pq.write_table(pa.table({"id": [d.id for d in originals + copies], "text": [d.text for d in originals + copies]}), text_path)
+    pq.write_table(
+        pa.table({"id": [d.id for d in originals + copies], "text": [d.text for d in originals + copies]}), text_path
+    )
     from_files = find_duplicate_clusters(paths, config, texts=parquet_texts([text_path]))
-    assert from_files.members.equals(find_duplicate_clusters(tables, config, texts=texts_of(originals + copies)).members)
+    assert from_files.members.equals(
+        find_duplicate_clusters(tables, config, texts=texts_of(originals + copies)).members
+    )
     assert from_files.stats["missing_text_pairs"] == 0
 
 

@@ -1,5 +1,6 @@
 """The whole path from WARC shards to a parquet mixture, locally, resumed after kill -9, and on a real Dask
 cluster (scheduler + two workers on 127.0.0.1), with the outputs compared byte for byte."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,12 @@ def benchmark(corpus, tmp_path_factory) -> Path:
     news, _ = sample_pages()
     words = trafilatura.extract(news[5][1].decode("utf-8", "replace")).split()
     path = tmp_path_factory.mktemp("bench") / "quiz.jsonl"
-    path.write_text(json.dumps({"question": "unrelated item about prime numbers and their gaps " * 2}) + "\n"
-                    + json.dumps({"question": " ".join(words[40:70])}) + "\n")
+    path.write_text(
+        json.dumps({"question": "unrelated item about prime numbers and their gaps " * 2})
+        + "\n"
+        + json.dumps({"question": " ".join(words[40:70])})
+        + "\n"
+    )
     return path
 
 
@@ -63,7 +68,9 @@ def test_outputs_load_in_pandas_pyarrow_and_datasets(local_run):
     ds = datasets.load_dataset("parquet", data_files=files, split="train")
     manifest = json.loads((run_dir / "mixture" / "manifest.json").read_text())
     assert len(ds) == len(df) == manifest["documents"]
-    assert {"id", "url", "text", "n_tokens", "cluster", "language", "warc_file", "warc_offset"} <= set(table.column_names)
+    assert {"id", "url", "text", "n_tokens", "cluster", "language", "warc_file", "warc_offset"} <= set(
+        table.column_names
+    )
     assert df["text"].str.len().min() > 0 and (df["language"] == "en").all()
     # weights are a distribution over the clusters and the budget is met without overshooting by a document
     weights = manifest["weights"]
@@ -82,9 +89,13 @@ def test_every_bad_input_is_reported_and_counted(local_run):
         for reason, n in s["dropped"].items():
             dropped[reason] = dropped.get(reason, 0) + n
     errors = "\n".join(e for s in stats for e in s["errors"])
-    for reason, name in [("malformed_record", "truncated.warc"), ("clipped_record", "clipped-record.warc.gz"),
-                         ("not_a_warc", "not-a-warc.warc.gz"), ("empty_shard", "empty.warc.gz"),
-                         ("unreadable_shard", "missing-shard.warc.gz")]:
+    for reason, name in [
+        ("malformed_record", "truncated.warc"),
+        ("clipped_record", "clipped-record.warc.gz"),
+        ("not_a_warc", "not-a-warc.warc.gz"),
+        ("empty_shard", "empty.warc.gz"),
+        ("unreadable_shard", "missing-shard.warc.gz"),
+    ]:
         assert dropped.get(reason) == 1, (reason, dropped)
         assert name in errors and name in proc.stdout
     # bad-target-uri.warc.gz: the angle-bracketed URI is repaired and its page is kept
@@ -116,8 +127,13 @@ def test_kill_minus_9_then_rerun_resumes_without_redoing_work(local_run, corpus,
     run_dir, _ = local_run
     target = tmp_path / "killed"
     cfg = configure(tmp_path, corpus, benchmark, "killed")
-    proc = subprocess.Popen([*CURATE, "run", str(cfg), "--workers", "2", "--quiet"], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [*CURATE, "run", str(cfg), "--workers", "2", "--quiet"],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.time() + 600
     while time.time() < deadline and not list((target / "filter" / "_done").glob("*")):
         time.sleep(0.2)
@@ -142,14 +158,43 @@ def test_existing_dask_cluster_gives_the_local_output(local_run, corpus, benchma
     run_dir, _ = local_run
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
-    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                               "--port", str(port), "--no-dashboard"], cwd=tmp_path,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-dashboard",
+            ],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
     try:
         for i in range(2):
-            procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
-                                           "--nthreads", "1", "--no-dashboard", "--name", f"w{i}"], cwd=tmp_path,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "distributed.cli.dask_worker",
+                        address,
+                        "--nthreads",
+                        "1",
+                        "--no-dashboard",
+                        "--name",
+                        f"w{i}",
+                    ],
+                    cwd=tmp_path,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         from distributed import Client
 
         with Client(address, timeout="60s") as client:
@@ -167,7 +212,9 @@ def test_existing_dask_cluster_gives_the_local_output(local_run, corpus, benchma
 
 def test_bad_benchmark_file_stops_before_any_work(corpus, tmp_path):
     bad = tmp_path / "latin1.jsonl"
-    bad.write_bytes('{"q": "caf\xe9 cr\xe8me br\xfbl\xe9e and other desserts of the French kitchen"}\n'.encode("latin-1"))
+    bad.write_bytes(
+        '{"q": "caf\xe9 cr\xe8me br\xfbl\xe9e and other desserts of the French kitchen"}\n'.encode("latin-1")
+    )
     for benchmark, words in [(tmp_path / "absent.jsonl", "does not exist"), (bad, "UTF-8")]:
         cfg = make_config(tmp_path / "c.yaml", corpus, tmp_path / "run", benchmark=benchmark)
         proc = curate("run", str(cfg), "--quiet", check=False)
@@ -190,8 +237,11 @@ def test_planted_duplicates_each_removed_by_their_pass(local_run, corpus):
     run_dir, proc = local_run
     news, _ = sample_pages()
     dups = {r["id"]: r for r in pq.read_table(run_dir / "dedup" / "duplicates.parquet").to_pylist()}
-    urls = {r["id"]: r["url"] for p in (run_dir / "filter").glob("part-*.parquet")
-            for r in pq.read_table(p, columns=["id", "url"]).to_pylist()}
+    urls = {
+        r["id"]: r["url"]
+        for p in (run_dir / "filter").glob("part-*.parquet")
+        for r in pq.read_table(p, columns=["id", "url"]).to_pylist()
+    }
     by_url = {urls[i]: r for i, r in dups.items()}
     assert by_url[news[0][0] + "?again=1"]["reason"] == "exact_duplicate"
     assert urls[by_url[news[0][0] + "?again=1"]["duplicate_of"]] == news[0][0]

@@ -1,6 +1,7 @@
 """The cleanup and classify stages in a pipeline run with the real packaged model (SmolLM2-135M through
 transformers), on a small real corpus. Every routed document ends cleaned or with its reason, and every
 document reaching the mixture carries a quality score from a classifier trained on the model's annotations."""
+
 from __future__ import annotations
 
 import json
@@ -15,16 +16,23 @@ pytestmark = pytest.mark.slow
 
 # A few-shot template hook: the 135M model rarely follows the built-in quality-annotate format, but answers
 # this one with a digit often enough (greedy decoding, so the count is stable for a given corpus).
-DIGIT_SCORE = {"name": "digit-score", "mode": "annotate", "value_pattern": "([0-5])", "max_tokens": 10,
-               "prompt": "Give each text a maths score from 0 to 5.\n\nText: The cat sat on the mat.\nScore: 0\n\n"
-                         "Text: The derivative of x^2 is 2x, by the power rule.\nScore: 4\n\nText: {text}\nScore:"}
+DIGIT_SCORE = {
+    "name": "digit-score",
+    "mode": "annotate",
+    "value_pattern": "([0-5])",
+    "max_tokens": 10,
+    "prompt": "Give each text a maths score from 0 to 5.\n\nText: The cat sat on the mat.\nScore: 0\n\n"
+    "Text: The derivative of x^2 is 2x, by the power rule.\nScore: 4\n\nText: {text}\nScore:",
+}
 
 # A rewrite hook with a one-line answer. The 135M model cannot finish a real rewrite of a 160-token chunk within
 # a budget that keeps this test fast (math-cleanup ends every routed document `kept:truncated`), so the stage's
 # `ok` path (merge the replies, write `cleaned_text`) would go untested. It answers this one in at most 11 tokens
 # for every chunk of the routed document (greedy decoding), well inside max_tokens=24.
-ONE_LINE = {"name": "one-line",
-            "prompt": "{text}\n\nWhich language is the text above written in? Answer with one word."}
+ONE_LINE = {
+    "name": "one-line",
+    "prompt": "{text}\n\nWhich language is the text above written in? Answer with one word.",
+}
 
 
 @pytest.fixture(scope="module")
@@ -34,17 +42,32 @@ def llm_run(tmp_path_factory):
     small_docs = sorted((d for d in docs if b"\\(" in d[1]), key=lambda d: len(d[1]))[:4]
     assert len(small_docs) == 4
     write_warc(tmp / "small.warc.gz", news + small_docs)
-    cfg = make_config(tmp / "run.yaml", tmp, tmp / "run",
-                      inputs=[str(tmp / "small.warc.gz")],
-                      llm={"backend": "transformers", "threads": 1, "batch_size": 4},
-                      cleanup={"enabled": True, "hook": ONE_LINE, "min_math_score": 0.3, "chunk_tokens": 160,
-                               "max_tokens": 24, "batch_documents": 8},
-                      classify={"enabled": True, "sample_size": 12, "chunk_tokens": 128, "hook": DIGIT_SCORE},
-                      climb={"n_clusters": 2, "search": {"target": str(make_config.__globals__["REPO"] /
-                                                                     "sample/target/sympy-docs.jsonl"),
-                                                         "runs_per_round": [3, 2], "candidate_pool": 50,
-                                                         "proxy_tokens": 5000}},
-                      mixture={"token_budget": 5000})
+    cfg = make_config(
+        tmp / "run.yaml",
+        tmp,
+        tmp / "run",
+        inputs=[str(tmp / "small.warc.gz")],
+        llm={"backend": "transformers", "threads": 1, "batch_size": 4},
+        cleanup={
+            "enabled": True,
+            "hook": ONE_LINE,
+            "min_math_score": 0.3,
+            "chunk_tokens": 160,
+            "max_tokens": 24,
+            "batch_documents": 8,
+        },
+        classify={"enabled": True, "sample_size": 12, "chunk_tokens": 128, "hook": DIGIT_SCORE},
+        climb={
+            "n_clusters": 2,
+            "search": {
+                "target": str(make_config.__globals__["REPO"] / "sample/target/sympy-docs.jsonl"),
+                "runs_per_round": [3, 2],
+                "candidate_pool": 50,
+                "proxy_tokens": 5000,
+            },
+        },
+        mixture={"token_budget": 5000},
+    )
     proc = curate("run", str(cfg), "--workers", "1", "--quiet", timeout=1500)
     return tmp / "run", proc
 

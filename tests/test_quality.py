@@ -50,7 +50,11 @@ def project_extractor(html: str) -> tuple[str, dict]:
     from math_extract.extractor import MathExtractor
 
     result = MathExtractor().extract(html)
-    return result.text, {"has_math": result.has_math, "math_formats": list(result.formats), "n_formulas": result.n_formulas}
+    return result.text, {
+        "has_math": result.has_math,
+        "math_formats": list(result.formats),
+        "n_formulas": result.n_formulas,
+    }
 
 
 EXTRACTORS = {
@@ -93,8 +97,12 @@ def _decisions(flt: QualityFilter, docs: list[Document]) -> dict[str, str]:
 #: Rules that formulas trip: tokens without letters, short tokens, lines without terminal punctuation,
 #: short lines, many newlines per word, TeX braces.
 FORMULA_RULES = {
-    "gopher_quality:gopher_below_alpha_threshold", "gopher_quality:gopher_below_avg_threshold",
-    "fineweb:line_punct_ratio", "fineweb:short_line_ratio", "fineweb:list_ratio", "c4:curly_bracket",
+    "gopher_quality:gopher_below_alpha_threshold",
+    "gopher_quality:gopher_below_avg_threshold",
+    "fineweb:line_punct_ratio",
+    "fineweb:short_line_ratio",
+    "fineweb:list_ratio",
+    "c4:curly_bracket",
 }
 
 

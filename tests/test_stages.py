@@ -33,8 +33,9 @@ def test_a_config_becomes_every_stage_once_in_order_each_fed_by_an_earlier_one(t
 
 
 def test_optional_stages_join_the_chain_where_they_belong(tmp_path):
-    cfg = load_config(DEMO, {"run_dir": str(tmp_path / "run"), "cleanup": {"enabled": True},
-                             "classify": {"enabled": True}})
+    cfg = load_config(
+        DEMO, {"run_dir": str(tmp_path / "run"), "cleanup": {"enabled": True}, "classify": {"enabled": True}}
+    )
     stages = build_stages(cfg)
     assert [s.name for s in stages][2:6] == ["dedup", "cleanup", "classify", "embed"]
     assert [s.source for s in stages][3:6] == ["dedup", "cleanup", "classify"]
@@ -71,8 +72,10 @@ def test_a_new_stage_runs_resumes_and_counts_its_drops_on_the_real_executor(tmp_
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers need not import this test file
     rundir = RunDir(str(tmp_path / "run"))
-    parts = [[Document(text="a long enough document of words", id="a"), Document(text="short", id="b")],
-             [Document(text="two words", id="c")]]
+    parts = [
+        [Document(text="a long enough document of words", id="a"), Document(text="short", id="b")],
+        [Document(text="two words", id="c")],
+    ]
     for i, docs in enumerate(parts):
         rundir.write_table(to_table(docs), "dedup", part_name(i))
     stage = ShortDocsStage("dedup", min_words=3)

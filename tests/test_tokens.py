@@ -1,4 +1,5 @@
 """Token counts: the tiktoken path gives exactly the counts of the tokenizers library for SmolLM2."""
+
 from __future__ import annotations
 
 import json
@@ -45,5 +46,5 @@ def test_fast_counts_equal_the_tokenizers_library_on_real_pages_and_edge_cases(r
     assert len(texts) > 200
     counts = load_counter("smollm2")(texts)
     assert counts == reference(texts)
-    empty, specials = counts[-len(EDGE_CASES):][:2]
+    empty, specials = counts[-len(EDGE_CASES) :][:2]
     assert empty == 0 and specials == sum(reference(["x", "y ", "user\nhello"])) + 3

@@ -38,12 +38,19 @@ def test_different_pages_stay_different():
 def test_real_urls_recaptured_keep_latest_date_then_smallest_id(tmp_path):
     truth = json.loads(shared("extraction/scrapinghub/ground-truth.json").read_text())
     urls = sorted(v["url"] for v in truth.values())[:20]
-    docs = [Document(text="t", id=f"a{i:02d}", metadata={"url": u, "warc_date": "2024-01-01T00:00:00Z"})
-            for i, u in enumerate(urls)]
+    docs = [
+        Document(text="t", id=f"a{i:02d}", metadata={"url": u, "warc_date": "2024-01-01T00:00:00Z"})
+        for i, u in enumerate(urls)
+    ]
     recaptured = [
-        Document(text="t", id="b00", metadata={"url": urls[0].replace("https://", "http://") + "#top",
-                                                "warc_date": "2024-06-01T00:00:00Z"}),
-        Document(text="t", id="a99", metadata={"url": urls[1] + "?utm_campaign=x", "warc_date": "2024-01-01T00:00:00Z"}),
+        Document(
+            text="t",
+            id="b00",
+            metadata={"url": urls[0].replace("https://", "http://") + "#top", "warc_date": "2024-06-01T00:00:00Z"},
+        ),
+        Document(
+            text="t", id="a99", metadata={"url": urls[1] + "?utm_campaign=x", "warc_date": "2024-01-01T00:00:00Z"}
+        ),
         Document(text="t", id="c00", metadata={"url": urls[2]}),
         Document(text="t", id="nourl", metadata={}),
     ]

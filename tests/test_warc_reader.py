@@ -1,4 +1,5 @@
 """The WARC reader on local paths and on fsspec URLs (a real HTTP server on loopback)."""
+
 from __future__ import annotations
 
 import functools

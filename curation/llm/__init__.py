@@ -9,6 +9,7 @@ Pipeline stages need only this::
 
 Nothing heavy is imported here; torch and transformers load only when a local backend loads its model.
 """
+
 from curation.llm.backends import make_backend
 from curation.llm.hooks import BUILTIN_HOOKS, Hook, ReplyParseError, get_hook
 from curation.llm.protocol import (

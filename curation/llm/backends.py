@@ -1,11 +1,12 @@
 """Build a backend from a config mapping, so a model is a setting and never a code change.
 
-    llm:
-      backend: openai          # openai | transformers | llama_cpp
-      base_url: http://127.0.0.1:8000/v1   # openai: or env CURATION_LLM_BASE_URL
-      model: ...               # openai: served model name; local: .gguf file or HF folder (default: packaged SmolLM2)
-      concurrency: 8           # any other field goes to the backend's constructor
+llm:
+  backend: openai          # openai | transformers | llama_cpp
+  base_url: http://127.0.0.1:8000/v1   # openai: or env CURATION_LLM_BASE_URL
+  model: ...               # openai: served model name; local: .gguf file or HF folder (default: packaged SmolLM2)
+  concurrency: 8           # any other field goes to the backend's constructor
 """
+
 from __future__ import annotations
 
 import functools

@@ -7,6 +7,7 @@ hash everything that determines the reply: hook, prompt fingerprint, model, gene
 chunk text. Raw replies are stored, not parsed ones, so changing a parser never costs model calls.
 Failed requests are not stored: a rerun retries them.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,8 +22,9 @@ CACHE_FILE = "llm_cache.sqlite"
 _BUSY_S = 60.0  # how long a writer waits for another process's lock
 
 
-def cache_key(*, hook: str, fingerprint: str, model: str, max_tokens: int, temperature: float,
-              seed: int | None, chunk: str) -> str:
+def cache_key(
+    *, hook: str, fingerprint: str, model: str, max_tokens: int, temperature: float, seed: int | None, chunk: str
+) -> str:
     """Content hash of one request; identical chunks across documents share it and are asked once."""
     material = json.dumps([hook, fingerprint, model, max_tokens, temperature, seed, chunk], ensure_ascii=False)
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
@@ -52,16 +54,19 @@ class ReplyCache:
         self._db.execute("PRAGMA synchronous=NORMAL")  # in WAL: durable across process crashes
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, hook TEXT, model TEXT, text TEXT,"
-            " finish_reason TEXT, prompt_tokens INTEGER, completion_tokens INTEGER, created REAL)")
+            " finish_reason TEXT, prompt_tokens INTEGER, completion_tokens INTEGER, created REAL)"
+        )
 
     def get_many(self, keys: list[str]) -> dict[str, Completion]:
         found: dict[str, Completion] = {}
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), 500):
-            batch = unique[start:start + 500]
+            batch = unique[start : start + 500]
             rows = self._db.execute(
                 f"SELECT key, text, finish_reason, prompt_tokens, completion_tokens FROM replies"
-                f" WHERE key IN ({','.join('?' * len(batch))})", batch)
+                f" WHERE key IN ({','.join('?' * len(batch))})",
+                batch,
+            )
             for key, text, finish_reason, prompt_tokens, completion_tokens in rows:
                 found[key] = Completion(text, finish_reason, prompt_tokens, completion_tokens)
         return found
@@ -69,8 +74,17 @@ class ReplyCache:
     def put(self, key: str, completion: Completion, *, hook: str, model: str) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (key, hook, model, completion.text, completion.finish_reason, completion.prompt_tokens,
-             completion.completion_tokens, time.time()))
+            (
+                key,
+                hook,
+                model,
+                completion.text,
+                completion.finish_reason,
+                completion.prompt_tokens,
+                completion.completion_tokens,
+                time.time(),
+            ),
+        )
 
     def __len__(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM replies").fetchone()[0]

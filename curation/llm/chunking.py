@@ -4,12 +4,13 @@ NVIDIA's port of the Nemotron-CC-Math cleanup silently drops a paragraph longer 
 paragraph that does not fit is split on line breaks, then between words, then (a single enormous "word", such
 as a base64 blob) by characters, so ``"".join(split_into_chunks(text, ...)) == text`` always holds.
 """
+
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 
-_PARAGRAPHS = re.compile(r".*?(?:\n[ \t]*\n\s*|\Z)", re.DOTALL)   # a paragraph with the blank lines after it
+_PARAGRAPHS = re.compile(r".*?(?:\n[ \t]*\n\s*|\Z)", re.DOTALL)  # a paragraph with the blank lines after it
 _LINES = re.compile(r".*?(?:\n|\Z)", re.DOTALL)
 _WORDS = re.compile(r"\S*\s*")
 
@@ -60,8 +61,7 @@ def split_into_chunks(text: str, count_tokens: Callable[[str], int], max_tokens:
     return [chunk for chunk, _ in split_into_counted_chunks(text, count_tokens, max_tokens)]
 
 
-def split_into_counted_chunks(text: str, count_tokens: Callable[[str], int],
-                              max_tokens: int) -> list[tuple[str, int]]:
+def split_into_counted_chunks(text: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[tuple[str, int]]:
     """``split_into_chunks`` with each chunk's real token count, which the split has to measure anyway.
 
     The runner sizes each reply from its chunk's count; taking it from here saves tokenizing every chunk a
@@ -91,8 +91,7 @@ def split_into_counted_chunks(text: str, count_tokens: Callable[[str], int],
     return exact
 
 
-def split_into_chunks_strict(text: str, count_tokens: Callable[[str], int],
-                             max_tokens: int) -> list[tuple[str, int]]:
+def split_into_chunks_strict(text: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[tuple[str, int]]:
     """Re-pack one over-full chunk checking the real count at every step (slower, only used as a repair).
 
     Returns ``(chunk, tokens)`` pairs: the count that admitted a chunk's last piece is the chunk's own count.

@@ -10,6 +10,7 @@ cached, so a new parser reads the old replies).
 
 A config names a hook as a built-in name, a template mapping, or ``module:function``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -162,13 +163,13 @@ BUILTIN_HOOKS: dict[str, Hook] = {hook.name: hook for hook in (MATH_CLEANUP, QUA
 def template_hook(spec: Mapping[str, Any]) -> Hook:
     """A hook from a config mapping::
 
-        name: summarise-proofs        # required
-        prompt: "Rewrite ...:\\n{text}" # required; {text} is replaced by the chunk
-        system: "You are ..."          # optional system message
-        mode: rewrite                  # or annotate
-        sentinel: NOTHING              # rewrite: reply meaning "drop this chunk"
-        value_pattern: "score: (\\d+)"  # annotate: regex whose first group is the value (int if it looks like one)
-        max_tokens: 256                # optional
+    name: summarise-proofs        # required
+    prompt: "Rewrite ...:\\n{text}" # required; {text} is replaced by the chunk
+    system: "You are ..."          # optional system message
+    mode: rewrite                  # or annotate
+    sentinel: NOTHING              # rewrite: reply meaning "drop this chunk"
+    value_pattern: "score: (\\d+)"  # annotate: regex whose first group is the value (int if it looks like one)
+    max_tokens: 256                # optional
     """
     unknown = set(spec) - {"name", "prompt", "system", "mode", "sentinel", "value_pattern", "max_tokens"}
     if unknown:
@@ -196,8 +197,13 @@ def template_hook(spec: Mapping[str, Any]) -> Hook:
         parse: Callable[[str], Any] = parse_value
     else:
         parse = sentinel_parser(spec.get("sentinel"))
-    return Hook(name=spec["name"], build_messages=lambda chunk: _messages(system, prompt.replace("{text}", chunk)),
-                parse=parse, mode=mode, max_tokens=spec.get("max_tokens"))
+    return Hook(
+        name=spec["name"],
+        build_messages=lambda chunk: _messages(system, prompt.replace("{text}", chunk)),
+        parse=parse,
+        mode=mode,
+        max_tokens=spec.get("max_tokens"),
+    )
 
 
 def callable_hook(target: str) -> Hook:
@@ -223,8 +229,13 @@ def callable_hook(target: str) -> Hook:
         messages = obj(chunk)
         return _messages(None, messages) if isinstance(messages, str) else list(messages)
 
-    return Hook(name=target, build_messages=build, parse=sentinel_parser(None), mode=REWRITE,
-                fingerprint=prompt_fingerprint(build, source))
+    return Hook(
+        name=target,
+        build_messages=build,
+        parse=sentinel_parser(None),
+        mode=REWRITE,
+        fingerprint=prompt_fingerprint(build, source),
+    )
 
 
 def get_hook(spec: str | Mapping[str, Any] | Hook) -> Hook:
@@ -237,8 +248,9 @@ def get_hook(spec: str | Mapping[str, Any] | Hook) -> Hook:
         return BUILTIN_HOOKS[spec]
     if ":" in spec:
         return callable_hook(spec)
-    raise ValueError(f"unknown hook {spec!r}: expected one of {', '.join(BUILTIN_HOOKS)}, module:function, "
-                     "or a template mapping")
+    raise ValueError(
+        f"unknown hook {spec!r}: expected one of {', '.join(BUILTIN_HOOKS)}, module:function, or a template mapping"
+    )
 
 
 def _checked_hook_spec(spec: str | dict) -> str | dict:

@@ -8,6 +8,7 @@ load saves the dense model and tokenizer with ``save_pretrained`` into the user 
 in a few seconds. The copy is written to a temporary folder and renamed, so concurrent processes never see a
 half-written model.
 """
+
 from __future__ import annotations
 
 import os
@@ -78,9 +79,17 @@ class TransformersBackend:
     whose threads spin waiting for each other when the cores are busy.
     """
 
-    def __init__(self, model: str | os.PathLike | None = None, *, batch_size: int = 8, seed: int = 0,
-                 device: str = "cpu", cache_dir: str | os.PathLike | None = None, name: str | None = None,
-                 threads: int | None = None):
+    def __init__(
+        self,
+        model: str | os.PathLike | None = None,
+        *,
+        batch_size: int = 8,
+        seed: int = 0,
+        device: str = "cpu",
+        cache_dir: str | os.PathLike | None = None,
+        name: str | None = None,
+        threads: int | None = None,
+    ):
         self.threads = threads
         self.model_path = Path(model) if model is not None else None
         self.model = name or model_display_name(model)
@@ -128,7 +137,7 @@ class TransformersBackend:
         self.load()
         order = sorted(range(len(requests)), key=lambda i: (requests[i].temperature, requests[i].seed or 0))
         for start in range(0, len(order), self.batch_size):
-            batch = order[start:start + self.batch_size]
+            batch = order[start : start + self.batch_size]
             groups: dict[tuple, list[int]] = {}
             for i in batch:
                 groups.setdefault((requests[i].temperature, requests[i].seed), []).append(i)
@@ -148,16 +157,18 @@ class TransformersBackend:
 
         self.load()
         tokenizer, model = self._tokenizer, self._model
-        prompts = [tokenizer.apply_chat_template(r.messages, add_generation_prompt=True, tokenize=False)
-                   for r in requests]
+        prompts = [
+            tokenizer.apply_chat_template(r.messages, add_generation_prompt=True, tokenize=False) for r in requests
+        ]
         encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
         limit = max(r.max_tokens for r in requests)
         temperature = requests[0].temperature
         sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
         with self._lock, torch.no_grad():
             torch.manual_seed(requests[0].seed if requests[0].seed is not None else self.seed)
-            output = model.generate(**encoded, max_new_tokens=limit, pad_token_id=tokenizer.pad_token_id,
-                                    top_k=None, top_p=None, **sampling)
+            output = model.generate(
+                **encoded, max_new_tokens=limit, pad_token_id=tokenizer.pad_token_id, top_k=None, top_p=None, **sampling
+            )
         prompt_width = encoded["input_ids"].shape[1]
         eos_ids = set(_as_list(model.generation_config.eos_token_id)) | {tokenizer.eos_token_id}
         completions = []
@@ -167,10 +178,15 @@ class TransformersBackend:
             if stop is not None and stop < request.max_tokens:
                 tokens, finish_reason = generated[:stop], "stop"
             else:
-                tokens, finish_reason = generated[:request.max_tokens], "length"
-            completions.append(Completion(
-                text=tokenizer.decode(tokens, skip_special_tokens=True), finish_reason=finish_reason,
-                prompt_tokens=int(encoded["attention_mask"][row].sum()), completion_tokens=len(tokens)))
+                tokens, finish_reason = generated[: request.max_tokens], "length"
+            completions.append(
+                Completion(
+                    text=tokenizer.decode(tokens, skip_special_tokens=True),
+                    finish_reason=finish_reason,
+                    prompt_tokens=int(encoded["attention_mask"][row].sum()),
+                    completion_tokens=len(tokens),
+                )
+            )
         return completions
 
 
@@ -188,8 +204,15 @@ class LlamaCppBackend:
     and ``curate serve-llm --threads`` work for either runtime; ``None`` leaves llama.cpp's default.
     """
 
-    def __init__(self, model: str | os.PathLike | None = None, *, n_ctx: int = 4096, seed: int = 0,
-                 threads: int | None = None, name: str | None = None):
+    def __init__(
+        self,
+        model: str | os.PathLike | None = None,
+        *,
+        n_ctx: int = 4096,
+        seed: int = 0,
+        threads: int | None = None,
+        name: str | None = None,
+    ):
         self.model_path = Path(model) if model is not None else packaged_gguf_path()
         self.model = name or model_display_name(self.model_path)
         self.n_ctx, self.seed, self.threads = n_ctx, seed, threads
@@ -206,9 +229,15 @@ class LlamaCppBackend:
                     raise ImportError(
                         "the llama_cpp backend needs llama-cpp-python, which compiles llama.cpp from source "
                         "(about 8 minutes on 2 cores): `uv pip install llama-cpp-python`; or use "
-                        "backend: transformers") from err
-                self._llama = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, seed=self.seed,
-                                    n_threads=self.threads, verbose=False)
+                        "backend: transformers"
+                    ) from err
+                self._llama = Llama(
+                    model_path=str(self.model_path),
+                    n_ctx=self.n_ctx,
+                    seed=self.seed,
+                    n_threads=self.threads,
+                    verbose=False,
+                )
         return self
 
     def count_tokens(self, text: str) -> int:
@@ -221,8 +250,11 @@ class LlamaCppBackend:
             try:
                 with self._lock:
                     reply = self._llama.create_chat_completion(
-                        messages=request.messages, max_tokens=request.max_tokens, temperature=request.temperature,
-                        seed=request.seed if request.seed is not None else self.seed)
+                        messages=request.messages,
+                        max_tokens=request.max_tokens,
+                        temperature=request.temperature,
+                        seed=request.seed if request.seed is not None else self.seed,
+                    )
                 result: Result = completion_from_payload(reply)
             except BackendError as err:
                 result = err

@@ -6,6 +6,7 @@ run; connection errors, 429 and 5xx are retried with exponential backoff and jit
 honoured); ``finish_reason == "length"`` is passed up so truncated outputs are never mistaken for complete
 ones; and one failing request becomes a ``BackendError`` for that request alone.
 """
+
 from __future__ import annotations
 
 import email.utils
@@ -70,9 +71,20 @@ class OpenAIBackend:
     used. ``tokenizer`` names a tokenizer matching the served model for chunking (see ``tokens.py``).
     """
 
-    def __init__(self, base_url: str | None = None, model: str | None = None, api_key: str | None = None, *,
-                 concurrency: int = 4, timeout: float = 120.0, max_retries: int = 5, backoff_base: float = 0.5,
-                 backoff_max: float = 30.0, tokenizer: str | None = None, seed: int = 0):
+    def __init__(
+        self,
+        base_url: str | None = None,
+        model: str | None = None,
+        api_key: str | None = None,
+        *,
+        concurrency: int = 4,
+        timeout: float = 120.0,
+        max_retries: int = 5,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        tokenizer: str | None = None,
+        seed: int = 0,
+    ):
         base_url = base_url or _from_env(ENV_BASE_URL)
         if not base_url:
             raise ValueError("OpenAIBackend needs base_url (config `llm.base_url` or env CURATION_LLM_BASE_URL)")
@@ -123,8 +135,12 @@ class OpenAIBackend:
                 on_result(futures[future], result)
 
     def _complete(self, model: str, request: ChatRequest) -> Completion | BackendError:
-        body = {"model": model, "messages": request.messages, "max_tokens": request.max_tokens,
-                "temperature": request.temperature}
+        body = {
+            "model": model,
+            "messages": request.messages,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+        }
         if request.seed is not None:
             body["seed"] = request.seed
         try:
@@ -153,7 +169,7 @@ class OpenAIBackend:
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         """Exponential backoff with jitter; a server's Retry-After is a floor, not a suggestion."""
-        ceiling = min(self.backoff_max, self.backoff_base * 2 ** attempt)
+        ceiling = min(self.backoff_max, self.backoff_base * 2**attempt)
         with self._random_lock:
             delay = ceiling * (0.5 + 0.5 * self._random.random())
         if retry_after is not None:
@@ -195,8 +211,9 @@ class OpenAIBackend:
             raise _Retryable("connection_error", f"{method} {url}: {type(err).__name__}: {err}") from err
         status = response.status_code
         if status == 429:
-            raise _Retryable("http_429", f"{method} {url}: rate limited",
-                             parse_retry_after(response.headers.get("Retry-After")))
+            raise _Retryable(
+                "http_429", f"{method} {url}: rate limited", parse_retry_after(response.headers.get("Retry-After"))
+            )
         if status >= 500:
             raise _Retryable(f"http_{status}", f"{method} {url}: {response.text[:200]}")
         if status >= 400:
@@ -204,4 +221,6 @@ class OpenAIBackend:
         try:
             return json.loads(response.content)
         except ValueError as err:
-            raise BackendError("malformed_response", f"{method} {url}: body is not JSON: {response.text[:200]!r}") from err
+            raise BackendError(
+                "malformed_response", f"{method} {url}: body is not JSON: {response.text[:200]!r}"
+            ) from err

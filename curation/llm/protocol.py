@@ -6,6 +6,7 @@ in flight. A request that cannot be answered becomes a ``BackendError`` with a s
 ``reason`` (``timeout``, ``http_500``, ``connection_error``, ``malformed_response`` ...) instead of an
 exception that would take the whole batch down.
 """
+
 from __future__ import annotations
 
 import threading
@@ -60,9 +61,12 @@ def completion_from_payload(payload: Any) -> Completion:
         text = choice["message"]["content"] or ""
         finish_reason = choice.get("finish_reason") or "stop"
         usage = payload.get("usage") or {}
-        return Completion(text=text, finish_reason=finish_reason,
-                          prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                          completion_tokens=int(usage.get("completion_tokens") or 0))
+        return Completion(
+            text=text,
+            finish_reason=finish_reason,
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or 0),
+        )
     except (KeyError, IndexError, TypeError, AttributeError, ValueError) as err:
         raise BackendError("malformed_response", f"unexpected completion shape: {str(payload)[:200]}") from err
 
@@ -75,11 +79,11 @@ OnResult = Callable[[int, Result], None]
 class UsageStats:
     """Counters a backend keeps across calls; thread-safe because the HTTP backend updates them from a pool."""
 
-    requests: int = 0          # requests answered by the model (one per completion, retries not counted)
-    attempts: int = 0          # HTTP attempts including retries (equals requests for local backends)
+    requests: int = 0  # requests answered by the model (one per completion, retries not counted)
+    attempts: int = 0  # HTTP attempts including retries (equals requests for local backends)
     retries: int = 0
-    errors: int = 0            # requests that ended as BackendError
-    truncated: int = 0         # completions with finish_reason == "length"
+    errors: int = 0  # requests that ended as BackendError
+    truncated: int = 0  # completions with finish_reason == "length"
     prompt_tokens: int = 0
     completion_tokens: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -93,8 +97,12 @@ class UsageStats:
         if isinstance(result, BackendError):
             self.add(errors=1)
         else:
-            self.add(requests=1, truncated=int(result.truncated), prompt_tokens=result.prompt_tokens,
-                     completion_tokens=result.completion_tokens)
+            self.add(
+                requests=1,
+                truncated=int(result.truncated),
+                prompt_tokens=result.prompt_tokens,
+                completion_tokens=result.completion_tokens,
+            )
 
     def as_dict(self) -> dict[str, int]:
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}

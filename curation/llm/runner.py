@@ -7,6 +7,7 @@ it keeps its original text (``status="kept"``) or is dropped (``status="dropped"
 Identical chunks are asked once; each reply is cached durably as it arrives, so rerunning after a crash asks
 the model only for chunks it had not answered.
 """
+
 from __future__ import annotations
 
 import logging
@@ -61,9 +62,19 @@ def reply_budget(hook: Hook, chunk_tokens: int, max_tokens: int | None) -> int:
     return int(chunk_tokens * 1.5) + 32
 
 
-def run_hook(hook: Hook | str | Mapping, texts: Sequence[str], backend: Backend, cache_dir: str | Path, *,
-             ids: Sequence[Any] | None = None, chunk_tokens: int = 1024, max_tokens: int | None = None,
-             temperature: float = 0.0, seed: int | None = 0, on_failure: str = "keep") -> list[HookResult]:
+def run_hook(
+    hook: Hook | str | Mapping,
+    texts: Sequence[str],
+    backend: Backend,
+    cache_dir: str | Path,
+    *,
+    ids: Sequence[Any] | None = None,
+    chunk_tokens: int = 1024,
+    max_tokens: int | None = None,
+    temperature: float = 0.0,
+    seed: int | None = 0,
+    on_failure: str = "keep",
+) -> list[HookResult]:
     """Apply ``hook`` to every text; see the module docstring for the guarantees.
 
     ``chunk_tokens`` bounds each chunk in the backend's tokens (annotate hooks see only the first chunk);
@@ -90,8 +101,15 @@ def run_hook(hook: Hook | str | Mapping, texts: Sequence[str], backend: Backend,
         keys = []
         for chunk, n_tokens in chunks:
             budget = reply_budget(hook, n_tokens, max_tokens)
-            key = cache_key(hook=hook.name, fingerprint=hook.fingerprint, model=model, max_tokens=budget,
-                            temperature=temperature, seed=seed, chunk=chunk)
+            key = cache_key(
+                hook=hook.name,
+                fingerprint=hook.fingerprint,
+                model=model,
+                max_tokens=budget,
+                temperature=temperature,
+                seed=seed,
+                chunk=chunk,
+            )
             requests.setdefault(key, ChatRequest(hook.build_messages(chunk), budget, temperature, seed))
             keys.append(key)
         doc_keys.append(keys)
@@ -101,8 +119,15 @@ def run_hook(hook: Hook | str | Mapping, texts: Sequence[str], backend: Backend,
         replies: dict[str, Result] = dict(cache.get_many(list(requests)))
         cached = set(replies)
         missing = [key for key in requests if key not in replies]
-        log.info("hook %s on %s: %d documents, %d distinct chunks, %d cached, %d to ask",
-                 hook.name, model, len(texts), len(requests), len(cached), len(missing))
+        log.info(
+            "hook %s on %s: %d documents, %d distinct chunks, %d cached, %d to ask",
+            hook.name,
+            model,
+            len(texts),
+            len(requests),
+            len(cached),
+            len(missing),
+        )
 
         def on_result(index: int, result: Result) -> None:
             key = missing[index]
@@ -113,8 +138,10 @@ def run_hook(hook: Hook | str | Mapping, texts: Sequence[str], backend: Backend,
         backend.complete_many([requests[key] for key in missing], on_result)
 
     # 3. one result per document, never half-merged
-    return [_assemble(hook, doc_id, text, keys, replies, cached, on_failure)
-            for doc_id, text, keys in zip(ids, texts, doc_keys)]
+    return [
+        _assemble(hook, doc_id, text, keys, replies, cached, on_failure)
+        for doc_id, text, keys in zip(ids, texts, doc_keys)
+    ]
 
 
 def _failed(doc_id: Any, text: str, reason: str, on_failure: str, **counts: int) -> HookResult:
@@ -123,14 +150,24 @@ def _failed(doc_id: Any, text: str, reason: str, on_failure: str, **counts: int)
     return HookResult(doc_id, KEPT, text, reason=reason, **counts)
 
 
-def _assemble(hook: Hook, doc_id: Any, text: str, keys: list[str], replies: Mapping[str, Result],
-              cached: set[str], on_failure: str) -> HookResult:
+def _assemble(
+    hook: Hook,
+    doc_id: Any,
+    text: str,
+    keys: list[str],
+    replies: Mapping[str, Result],
+    cached: set[str],
+    on_failure: str,
+) -> HookResult:
     if not keys:
         return HookResult(doc_id, DROPPED, None, reason="empty_document")
     chunk_replies = [replies.get(key, BackendError("no_reply")) for key in keys]
-    counts: dict[str, Any] = {"n_chunks": len(keys), "cached_chunks": sum(key in cached for key in keys),
-              "prompt_tokens": sum(r.prompt_tokens for r in chunk_replies if isinstance(r, Completion)),
-              "completion_tokens": sum(r.completion_tokens for r in chunk_replies if isinstance(r, Completion))}
+    counts: dict[str, Any] = {
+        "n_chunks": len(keys),
+        "cached_chunks": sum(key in cached for key in keys),
+        "prompt_tokens": sum(r.prompt_tokens for r in chunk_replies if isinstance(r, Completion)),
+        "completion_tokens": sum(r.completion_tokens for r in chunk_replies if isinstance(r, Completion)),
+    }
     error = next((r for r in chunk_replies if isinstance(r, BackendError)), None)
     if error is not None:
         return _failed(doc_id, text, error.reason, on_failure, **counts)
@@ -140,8 +177,7 @@ def _assemble(hook: Hook, doc_id: Any, text: str, keys: list[str], replies: Mapp
         try:
             value = hook.parse(reply.text)
         except ReplyParseError:
-            return _failed(doc_id, text, "truncated" if reply.truncated else "unparseable_reply", on_failure,
-                           **counts)
+            return _failed(doc_id, text, "truncated" if reply.truncated else "unparseable_reply", on_failure, **counts)
         return HookResult(doc_id, OK, text, value=value, **counts)
     if any(r.truncated for r in completions):
         return _failed(doc_id, text, "truncated", on_failure, **counts)

@@ -5,6 +5,7 @@ the tests a real server on a real socket. Standard library HTTP on loopback by d
 owns the model and takes whatever requests are waiting (up to ``batch_size``) as one batch, so concurrent
 clients share a forward pass instead of queueing behind each other.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,8 +64,9 @@ class _Batcher:
     def _run(self, batch: list[tuple[ChatRequest, Future]]) -> None:
         futures = [future for _, future in batch]
         try:
-            self.backend.complete_many([request for request, _ in batch],
-                                       lambda i, result: futures[i].set_result(result))
+            self.backend.complete_many(
+                [request for request, _ in batch], lambda i, result: futures[i].set_result(result)
+            )
         except Exception as err:  # noqa: BLE001 - keep serving; fail only this batch
             for future in futures:
                 if not future.done():
@@ -76,9 +78,14 @@ def _chat_request(body: Any, default_max_tokens: int) -> ChatRequest:
     if not isinstance(body, dict):
         raise ValueError("body must be a JSON object")
     messages = body.get("messages")
-    if not isinstance(messages, list) or not messages or not all(
+    if (
+        not isinstance(messages, list)
+        or not messages
+        or not all(
             isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
-            for m in messages):
+            for m in messages
+        )
+    ):
         raise ValueError("messages must be a non-empty list of {role, content} objects with string content")
     if body.get("stream"):
         raise ValueError("stream=true is not supported")
@@ -93,8 +100,9 @@ def _chat_request(body: Any, default_max_tokens: int) -> ChatRequest:
     seed = body.get("seed")
     if seed is not None and not isinstance(seed, int):
         raise ValueError("seed must be an integer")
-    return ChatRequest([{"role": m["role"], "content": m["content"]} for m in messages], max_tokens,
-                       float(temperature), seed)
+    return ChatRequest(
+        [{"role": m["role"], "content": m["content"]} for m in messages], max_tokens, float(temperature), seed
+    )
 
 
 class ChatCompletionServer(ThreadingHTTPServer):
@@ -111,8 +119,15 @@ class ChatCompletionServer(ThreadingHTTPServer):
         self.batcher.close()
 
 
-def make_server(backend: Backend, host: str = "127.0.0.1", port: int = 8000, *, batch_size: int = 8,
-                batch_wait: float = 0.02, default_max_tokens: int = 512) -> ChatCompletionServer:
+def make_server(
+    backend: Backend,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    batch_size: int = 8,
+    batch_wait: float = 0.02,
+    default_max_tokens: int = 512,
+) -> ChatCompletionServer:
     """A ready server (``port=0`` picks a free one; see ``server.server_address``). Call ``serve_forever``."""
     batcher = _Batcher(backend, batch_size, batch_wait)
     model_name = backend.model
@@ -139,8 +154,13 @@ def make_server(backend: Backend, host: str = "127.0.0.1", port: int = 8000, *, 
 
         def do_GET(self) -> None:
             if self.path.rstrip("/") in ("/v1/models", "/models"):
-                self._send(200, {"object": "list", "data": [
-                    {"id": model_name, "object": "model", "created": 0, "owned_by": "curation"}]})
+                self._send(
+                    200,
+                    {
+                        "object": "list",
+                        "data": [{"id": model_name, "object": "model", "created": 0, "owned_by": "curation"}],
+                    },
+                )
             elif self.path.rstrip("/") == "/health":
                 self._send(200, {"status": "ok"})
             else:
@@ -168,10 +188,20 @@ def make_server(backend: Backend, host: str = "127.0.0.1", port: int = 8000, *, 
 def completion_payload(completion: Completion, model: str) -> dict:
     """The OpenAI ``chat.completion`` object for one completion."""
     return {
-        "id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": completion.text},
-                     "finish_reason": completion.finish_reason}],
-        "usage": {"prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens,
-                  "total_tokens": completion.prompt_tokens + completion.completion_tokens},
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": completion.text},
+                "finish_reason": completion.finish_reason,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": completion.prompt_tokens,
+            "completion_tokens": completion.completion_tokens,
+            "total_tokens": completion.prompt_tokens + completion.completion_tokens,
+        },
     }
