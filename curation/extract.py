@@ -11,6 +11,7 @@ Tokens are counted here, once, so that every later stage can report tokens in an
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Literal, Protocol
 
 from datatrove.data import Document, DocumentsPipeline
@@ -44,7 +45,8 @@ class PageExtraction(Protocol):
 
 
 class PageExtractor(Protocol):
-    """What the stage needs of an extractor: decoded ``(html, url)`` pages in, one result per page out."""
+    """What the stage needs of an extractor: decoded ``(html, url)`` pages in, one result per page out. One
+    that also is a context manager is entered once per shard (see ``ExtractText.run``)."""
 
     batch_size: int
 
@@ -63,6 +65,13 @@ class ExtractText(Step):
         self.label = label
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
+        """An extractor that holds something for the length of a shard (trafilatura's sandbox process) is a
+        context manager, entered once here."""
+        opened = self.extractor if isinstance(self.extractor, AbstractContextManager) else nullcontext()
+        with opened:
+            yield from self._extracted(data)
+
+    def _extracted(self, data: DocumentsPipeline) -> Iterator[Document]:
         for batch in batches(self._decoded(data), self.extractor.batch_size):
             html = [d for d in batch if d.metadata["extractor"] != "wet"]
             results = iter(self.extractor.extract_many([(d.text, d.metadata.get("url")) for d in html]))

@@ -9,7 +9,8 @@ takes either.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from .detect import detect
 from .evaluate import Extractor
@@ -20,15 +21,19 @@ from .extractor import Extraction
 class TrafilaturaExtractor:
     """trafilatura (``favor_precision``), with the page's maths detected on its HTML (trafilatura reports none).
 
-    ``extract_many`` runs each page in datatrove's ``ExtractorSandbox``, a child process killed and restarted
-    when a page takes longer than ``timeout_s``, so one page cannot hang a shard; a failed page gets the reason
+    Each page runs in datatrove's ``ExtractorSandbox``, a child process killed and restarted when a page takes
+    longer than ``timeout_s``, so one page cannot hang a shard; a failed page gets the reason
     ``extract_timeout``, ``extract_crash`` (the child died) or ``extract_error``, an empty result ``empty_text``.
-    ``deduplicate`` is trafilatura's option (on in datatrove's Trafilatura step, whose call this is).
+    ``deduplicate`` is trafilatura's option (on in datatrove's Trafilatura step, whose call this is); it keeps a
+    cache of seen text in the process, so the sandbox must live as long as the shard: the extract stage enters
+    the extractor (a context manager) once per shard, and ``extract_many`` outside a ``with`` block uses a
+    sandbox of its own for the call.
     """
 
     timeout_s: float = 10.0
     batch_size: int = 32
     deduplicate: bool = True
+    _sandbox: Any = field(default=None, init=False, repr=False, compare=False)
 
     def text(self, html: str) -> str:
         """The extracted text of one page, in this process (no timeout)."""
@@ -38,27 +43,41 @@ class TrafilaturaExtractor:
             trafilatura.extract(html, favor_precision=True, include_comments=False, deduplicate=self.deduplicate) or ""
         )
 
-    def extract_many(self, pages: list[tuple[str, str | None]]) -> list[Extraction]:
+    def __enter__(self) -> TrafilaturaExtractor:
         from datatrove.pipeline.extractors.base import ExtractorSandbox
 
+        self._sandbox = ExtractorSandbox(timeout=self.timeout_s, warmup_text="").__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sandbox, self._sandbox = self._sandbox, None
+        if sandbox is not None:
+            sandbox.__exit__(*exc)
+
+    def __getstate__(self) -> dict:  # a sandbox (a child process) never travels to another process
+        return {**self.__dict__, "_sandbox": None}
+
+    def extract_many(self, pages: list[tuple[str, str | None]]) -> list[Extraction]:
+        if self._sandbox is None:
+            with self:
+                return self.extract_many(pages)
         results = []
-        with ExtractorSandbox(timeout=self.timeout_s, warmup_text="") as sandbox:
-            for html, _url in pages:
-                info = detect(html)
-                text, reason = "", None
-                try:
-                    text = sandbox.process_document(html, self.text) or ""
-                except TimeoutError:
-                    reason = "extract_timeout"
-                except EOFError:
-                    reason = "extract_crash"
-                except Exception:  # noqa: BLE001 - trafilatura's failure on this page, re-raised from the child
-                    reason = "extract_error"
-                results.append(
-                    Extraction(
-                        text, info.has_math, info.formats, info.n_formulas, reason or (None if text else "empty_text")
-                    )
+        for html, _url in pages:
+            info = detect(html)
+            text, reason = "", None
+            try:
+                text = self._sandbox.process_document(html, self.text) or ""
+            except TimeoutError:
+                reason = "extract_timeout"
+            except EOFError:
+                reason = "extract_crash"
+            except Exception:  # noqa: BLE001 - trafilatura's failure on this page, re-raised from the child
+                reason = "extract_error"
+            results.append(
+                Extraction(
+                    text, info.has_math, info.formats, info.n_formulas, reason or (None if text else "empty_text")
                 )
+            )
         return results
 
 

@@ -10,9 +10,11 @@ from datatrove.data import Document
 
 from curation.documents import to_table
 from curation.executor import Executor
+from curation.extract import ExtractText
 from curation.rundir import RunDir, part_name
 from curation.stage import ShardStage, Stage
-from curation.step import Filter
+from curation.step import Filter, drops_of
+from math_extract import Extraction
 from pipelines.config import load_config
 from pipelines.stages import build_stages
 
@@ -88,3 +90,59 @@ def test_a_new_stage_runs_resumes_and_counts_its_drops_on_the_real_executor(tmp_
     assert [s["in"] for s in stats] == [2, 1] and [s["out"] for s in stats] == [1, 0]
     assert all(s["skipped"] for s in again)
     assert rundir.read_table("shortdocs", part_name(0)).column("id").to_pylist() == ["a"]
+
+
+class RecordingExtractor:
+    """A second implementation of the extract stage's ``PageExtractor``: the page's text between its tags, and
+    a record of how the stage opened it and called it."""
+
+    batch_size = 2
+
+    def __init__(self) -> None:
+        self.entered = self.exited = 0
+        self.batches: list[int] = []
+
+    def __enter__(self) -> RecordingExtractor:
+        self.entered += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.exited += 1
+
+    def extract_many(self, pages: list[tuple[str, str | None]]) -> list[Extraction]:
+        self.batches.append(len(pages))
+        texts = [html.replace("<p>", "").replace("</p>", "") for html, _url in pages]
+        return [
+            Extraction(t, has_math="$" in t, n_formulas=t.count("$") // 2, reason=None if t else "empty") for t in texts
+        ]
+
+
+def test_the_extract_step_opens_its_extractor_once_per_shard_and_counts_every_record():
+    def record(i: int, payload: bytes, kind: str = "html") -> Document:
+        return Document(
+            text="",
+            id=f"r{i}",
+            metadata={
+                "url": f"https://x.test/{i}",
+                "payload": payload,
+                "content_type": "text/html; charset=utf-8",
+                "kind": kind,
+            },
+        )
+
+    records = [record(i, f"<p>page {i} with $x_{i}$</p>".encode()) for i in range(5)]
+    records += [
+        record(5, b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8),
+        record(6, b"<p></p>"),
+        record(7, b"plain WET text", kind="text"),
+    ]
+    extractor = RecordingExtractor()
+    step = ExtractText(extractor, label="recording")
+    kept = list(step.run(records))
+    assert (extractor.entered, extractor.exited) == (1, 1)  # once for the shard, not once per batch
+    assert sum(extractor.batches) == 6 and max(extractor.batches) <= 2  # the PNG is dropped before extraction
+    assert [d.id for d in kept] == ["r0", "r1", "r2", "r3", "r4", "r7"]
+    assert kept[0].text == "page 0 with $x_0$" and kept[0].metadata["n_formulas"] == 1
+    assert kept[0].metadata["extractor"] == "recording" and kept[-1].metadata["extractor"] == "wet"
+    assert "n_formulas" not in kept[-1].metadata  # text records are not extracted
+    assert drops_of([step]) == {"binary_payload": 1, "empty": 1}
