@@ -8,11 +8,9 @@ letters, ligatures and compatibility forms fold to their plain form), case-folde
 
 from __future__ import annotations
 
-import re
 import unicodedata
-
-_SPACE = re.compile(r"\s+")
 
 
 def normalise_text(text: str) -> str:
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+    # str.split() splits on exactly the characters regex \s matches, and is about twice as fast as re.sub
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
