@@ -30,8 +30,7 @@ class ClusterStage(Stage):
         return rundir.exists(self.name, "clusters.json")
 
     def run(self, executor: Executor, rundir: RunDir) -> list[dict]:
-        assert self.source is not None
-        executor.submit_call(cluster_documents, rundir, self.source, self.n_clusters, self.seed)
+        executor.submit_call(cluster_documents, rundir, self.source_stage, self.n_clusters, self.seed)
         return []
 
 

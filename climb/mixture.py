@@ -72,9 +72,11 @@ class MixtureStage(ShardStage):
         return rundir.exists(self.name, "manifest.json")
 
     def tasks(self, rundir: RunDir) -> dict[str, dict]:
+        return self._tasks_of(rundir.read_table(self.name, "_selection.parquet"), rundir)
+
+    def _tasks_of(self, sel: pa.Table, rundir: RunDir) -> dict[str, dict]:
         """Each part's task gets its own selected rows (the selection is sorted by part, so a slice), instead of
         every task reading the whole selection to keep a sliver of it."""
-        sel = rundir.read_table(self.name, "_selection.parquet")
         cols = {c: sel.column(c).to_numpy() for c in ("row", "copies", "cluster")}
         parts = self.inputs(rundir)
         bounds = np.searchsorted(sel.column("part").to_numpy(), np.arange(len(parts) + 1), side="left")
@@ -88,22 +90,23 @@ class MixtureStage(ShardStage):
         }
 
     def run(self, executor: Executor, rundir: RunDir) -> list[dict]:
+        """The selection is decided once (a rerun reads it back), then serves the part tasks and the manifest."""
         best = rundir.read_json(SearchStage.name, "best.json")["best"]
-        if not rundir.exists(self.name, "_selection.parquet"):
+        if rundir.exists(self.name, "_selection.parquet"):
+            sel = rundir.read_table(self.name, "_selection.parquet")
+        else:
             assignments = rundir.read_table(ClusterStage.name, "assignments.parquet")
-            rundir.write_table(
-                select(assignments, best["weights"], self.budget, self.seed), self.name, "_selection.parquet"
-            )
-        stats = super().run(executor, rundir)
-        sel = rundir.read_table(self.name, "_selection.parquet")
+            sel = select(assignments, best["weights"], self.budget, self.seed)
+            rundir.write_table(sel, self.name, "_selection.parquet")
+        stats = executor.run(rundir, self.name, self.task, self._tasks_of(sel, rundir), desc=self.name)
         rundir.write_json(self.manifest(rundir, best, sel), self.name, "manifest.json")
         return stats
 
     def task(self, rundir: RunDir, source: str, index: int, selected: dict[str, np.ndarray] | None = None) -> dict:
         """Write the part's ``selected`` rows (``row``), each ``copies`` times, with its ``cluster``."""
-        assert self.source is not None and selected is not None
+        assert selected is not None, "a mixture task is given its rows by tasks()"
         row, copies, cluster = selected["row"], selected["copies"], selected["cluster"]
-        table = rundir.read_table(self.source, source)
+        table = rundir.read_table(self.source_stage, source)
         out = table.take(pa.array(np.repeat(row, copies), pa.int64()))
         out = out.set_column(
             out.schema.get_field_index("cluster"), "cluster", pa.array(np.repeat(cluster, copies), pa.int32())

@@ -207,13 +207,12 @@ class SearchStage(Stage):
     def run(self, executor: Executor, rundir: RunDir) -> list[dict]:
         """Each round's candidates are a pure function of the seed and the earlier rounds' results, so a rerun
         redraws the same ones and its executor skips the runs already done."""
-        assert self.source is not None
         settings, budget, seed = self.settings, self.budget, self.seed
         clusters = rundir.read_json(ClusterStage.name, "clusters.json")
         cluster_tokens = np.array([c["tokens"] for c in clusters["clusters"]], dtype=np.float64)
         share = np.array([c["token_share"] for c in clusters["clusters"]])
         if not rundir.exists(self.name, "pool.parquet"):
-            build_pool(rundir, self.source, settings.proxy_tokens, seed)
+            build_pool(rundir, self.source_stage, settings.proxy_tokens, seed)
         alpha = dirichlet_prior(share, settings.dirichlet_scale)
         runs: list[dict] = []
         stats: list[dict] = []

@@ -111,9 +111,10 @@ class ClassifyStage(ShardStage):
 
     def sample(self, rundir: RunDir) -> pa.Table:
         """A seeded sample of (id, text): rows are chosen from the row counts, and only their texts are read."""
-        assert self.source is not None
         parts = self.inputs(rundir)
-        sizes = np.array([rundir.read_table(self.source, p, columns=["id"]).num_rows for p in parts], dtype=np.int64)
+        sizes = np.array(
+            [rundir.read_table(self.source_stage, p, columns=["id"]).num_rows for p in parts], dtype=np.int64
+        )
         rng = np.random.default_rng([self.seed, 13])
         chosen = np.sort(rng.permutation(int(sizes.sum()))[: self.settings.sample_size])
         starts = np.concatenate([[0], np.cumsum(sizes)])
@@ -121,7 +122,7 @@ class ClassifyStage(ShardStage):
         for i, part in enumerate(parts):
             rows = chosen[(chosen >= starts[i]) & (chosen < starts[i + 1])] - starts[i]
             if len(rows):
-                table = rundir.read_table(self.source, part, columns=["id", "text"])
+                table = rundir.read_table(self.source_stage, part, columns=["id", "text"])
                 tables.append(table.take(pa.array(rows, pa.int64())))
         return (
             pa.concat_tables(tables)

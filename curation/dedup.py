@@ -92,8 +92,7 @@ class DedupStage(ShardStage):
         return super().run(executor, rundir)
 
     def signature_task(self, rundir: RunDir, part: str) -> dict:
-        assert self.source is not None
-        docs = list(ParquetDocReader(rundir, self.source, part, columns=["id", "text", "url", "warc_date"])())
+        docs = list(ParquetDocReader(rundir, self.source_stage, part, columns=["id", "text", "url", "warc_date"])())
         if self.settings.fuzzy:
             table, notes = compute_signatures(docs, self.settings)
             signed = set(table.column("id").to_pylist())
@@ -133,9 +132,8 @@ class DedupStage(ShardStage):
                 gone.add(removed)
         stats = {}
         if self.settings.fuzzy:
-            assert self.source is not None
             tables = [rundir.path("dedup", "signatures", p.replace(".parquet", ".minhash.parquet")) for p in parts]
-            texts = parquet_texts([rundir.path(self.source, p) for p in parts], filesystem=rundir.fs)
+            texts = parquet_texts([rundir.path(self.source_stage, p) for p in parts], filesystem=rundir.fs)
             clusters = find_duplicate_clusters(
                 tables,
                 self.settings,

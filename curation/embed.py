@@ -74,8 +74,7 @@ class EmbedStage(ShardStage):
     def task(self, rundir: RunDir, source: str, index: int) -> dict:
         """An empty part writes a (0, 0) array: its width is the model's, which is not worth loading the model
         for, and ``load_embeddings`` leaves rowless arrays out of the concatenation."""
-        assert self.source is not None
-        texts = rundir.read_table(self.source, source, columns=["text"]).column("text").to_pylist()
+        texts = rundir.read_table(self.source_stage, source, columns=["text"]).column("text").to_pylist()
         vectors = self.embedder.embed(texts) if texts else np.zeros((0, 0), np.float32)
         buf = io.BytesIO()
         np.save(buf, vectors)

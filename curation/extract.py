@@ -11,7 +11,6 @@ Tokens are counted here, once, so that every later stage can report tokens in an
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from typing import Literal, Protocol
 
 from datatrove.data import Document, DocumentsPipeline
@@ -45,10 +44,15 @@ class PageExtraction(Protocol):
 
 
 class PageExtractor(Protocol):
-    """What the stage needs of an extractor: decoded ``(html, url)`` pages in, one result per page out. One
-    that also is a context manager is entered once per shard (see ``ExtractText.run``)."""
+    """What the stage needs of an extractor: decoded ``(html, url)`` pages in, one result per page out. It is a
+    context manager, entered once per shard, so one that holds something for a shard's length (trafilatura's
+    sandbox process and its cache of seen text) keeps it across batches."""
 
     batch_size: int
+
+    def __enter__(self) -> PageExtractor: ...
+
+    def __exit__(self, *exc: object) -> None: ...
 
     def extract_many(self, pages: list[tuple[str, str | None]]) -> Sequence[PageExtraction]: ...
 
@@ -65,30 +69,24 @@ class ExtractText(Step):
         self.label = label
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
-        """An extractor that holds something for the length of a shard (trafilatura's sandbox process) is a
-        context manager, entered once here."""
-        opened = self.extractor if isinstance(self.extractor, AbstractContextManager) else nullcontext()
-        with opened:
-            yield from self._extracted(data)
-
-    def _extracted(self, data: DocumentsPipeline) -> Iterator[Document]:
-        for batch in batches(self._decoded(data), self.extractor.batch_size):
-            html = [d for d in batch if d.metadata["extractor"] != "wet"]
-            results = iter(self.extractor.extract_many([(d.text, d.metadata.get("url")) for d in html]))
-            for doc in batch:
-                if doc.metadata["extractor"] != "wet":
-                    result = next(results)
-                    if result.reason:
-                        self.drop(result.reason)
-                        continue
-                    doc.text = result.text
-                    doc.metadata.update(
-                        has_math=result.has_math, math_formats=list(result.formats), n_formulas=result.n_formulas
-                    )
-                if doc.text.strip():
-                    yield doc
-                else:
-                    self.drop("empty_text")
+        with self.extractor as extractor:  # once per shard
+            for batch in batches(self._decoded(data), extractor.batch_size):
+                html = [d for d in batch if d.metadata["extractor"] != "wet"]
+                results = iter(extractor.extract_many([(d.text, d.metadata.get("url")) for d in html]))
+                for doc in batch:
+                    if doc.metadata["extractor"] != "wet":
+                        result = next(results)
+                        if result.reason:
+                            self.drop(result.reason)
+                            continue
+                        doc.text = result.text
+                        doc.metadata.update(
+                            has_math=result.has_math, math_formats=list(result.formats), n_formulas=result.n_formulas
+                        )
+                    if doc.text.strip():
+                        yield doc
+                    else:
+                        self.drop("empty_text")
 
     def _decoded(self, data: DocumentsPipeline) -> Iterator[Document]:
         for doc in data:

@@ -67,6 +67,13 @@ class Stage(ABC):
     def __init__(self, source: str | None):
         self.source = source
 
+    @property
+    def source_stage(self) -> str:
+        """``source`` for the stages that read one (every stage but extract, which reads the input shards)."""
+        if self.source is None:
+            raise TypeError(f"stage {self.name} reads the input shards, not an earlier stage")
+        return self.source
+
     def preflight(self) -> None:  # noqa: B027 - a hook: most stages have nothing to check up front
         """Raise (naming the file or setting) if the stage cannot run; called before any stage runs."""
 
@@ -86,8 +93,7 @@ class ShardStage(Stage):
 
     def inputs(self, rundir: RunDir) -> list[str]:
         """One entry per task, in a fixed order: by default the source stage's parquet parts."""
-        assert self.source is not None, f"stage {self.name} reads no source: override inputs()"
-        return rundir.parts(self.source)
+        return rundir.parts(self.source_stage)
 
     def tasks(self, rundir: RunDir) -> dict[str, dict]:
         """``{task name: task keyword arguments}``; a task's name is its part's without the suffix."""
@@ -100,8 +106,7 @@ class ShardStage(Stage):
         return executor.run(rundir, self.name, self.task, self.tasks(rundir), desc=self.name)
 
     def reader(self, rundir: RunDir, source: str) -> Step:
-        assert self.source is not None
-        return ParquetDocReader(rundir, self.source, source)
+        return ParquetDocReader(rundir, self.source_stage, source)
 
     def steps(self, rundir: RunDir) -> list[PipelineStep]:
         return []

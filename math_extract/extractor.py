@@ -162,6 +162,12 @@ class MathExtractor:
         kept = tuple(f for f in formats if f != "tex" or n_tex)
         return Extraction(text, has_math=n > 0 or (has_math and kept != ()), formats=kept, n_formulas=n)
 
+    def __enter__(self) -> MathExtractor:  # holds nothing between batches (one lynx process each)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
     def extract(self, html: str, url: str | None = None) -> Extraction:
         """Extract one page (one lynx process; prefer ``extract_many`` for throughput)."""
         return self.extract_many([(html, url)])[0]

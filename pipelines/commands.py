@@ -115,7 +115,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         except ConfigError as err:
             print(f"curate: {err}", file=sys.stderr)
             return 2
-    rows = stage_totals(rundir, build_stages(cfg))
+    rows = stage_totals(rundir, build_stages(cfg, cfg.inputs))  # names only: the inputs are not listed
     if not rows:
         print(f"curate: {args.run_dir}: no stage has finished a task yet", file=sys.stderr)
         return 1

@@ -17,13 +17,13 @@ from curation.executor import Executor
 from curation.rundir import RunDir
 from curation.stage import Stage
 
-from .config import RunConfig
+from .config import RunConfig, expand_inputs
 from .stages import build_stages
 
 
 def prepare_run(cfg: RunConfig) -> tuple[RunDir, list[Stage]]:
     """The run's stages, each checked up front, and its run directory, claimed for this config."""
-    stages = build_stages(cfg)
+    stages = build_stages(cfg, expand_inputs(cfg.inputs))
     for stage in stages:  # a missing benchmark or target set stops the run here, before any work
         stage.preflight()
     rundir = RunDir(cfg.run_dir)

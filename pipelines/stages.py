@@ -22,7 +22,7 @@ from curation.filter import FilterStage
 from curation.stage import Stage
 from math_extract import MathExtractor, MathScorer, TrafilaturaExtractor
 
-from .config import RunConfig, expand_inputs
+from .config import RunConfig
 
 
 def make_extractor(settings: ExtractSettings) -> PageExtractor:
@@ -34,9 +34,10 @@ def make_extractor(settings: ExtractSettings) -> PageExtractor:
     )
 
 
-def build_stages(cfg: RunConfig) -> list[Stage]:
-    """Every stage of the run, in order; optional stages only when enabled."""
-    shards = expand_inputs(cfg.inputs)
+def build_stages(cfg: RunConfig, shards: list[str]) -> list[Stage]:
+    """Every stage of the run, in order; optional stages only when enabled. ``shards``: the inputs the extract
+    stage reads (the driver expands ``cfg.inputs``; a reader of a finished run, needing only the stages'
+    names, passes ``cfg.inputs`` as they are rather than list a bucket again)."""
     stages: list[Stage] = [ExtractStage(shards, cfg.extract, make_extractor(cfg.extract), cfg.tokens)]
     stages.append(FilterStage(stages[-1].name, cfg.filter, MathScorer()))
     stages.append(DedupStage(stages[-1].name, cfg.dedup))

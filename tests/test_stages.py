@@ -15,7 +15,7 @@ from curation.rundir import RunDir, part_name
 from curation.stage import ShardStage, Stage
 from curation.step import Filter, drops_of
 from math_extract import Extraction
-from pipelines.config import load_config
+from pipelines.config import expand_inputs, load_config
 from pipelines.stages import build_stages
 
 from conftest import REPO
@@ -24,7 +24,8 @@ DEMO = REPO / "pipelines" / "configs" / "demo.yaml"
 
 
 def test_a_config_becomes_every_stage_once_in_order_each_fed_by_an_earlier_one(tmp_path):
-    stages = build_stages(load_config(DEMO, {"run_dir": str(tmp_path / "run")}))
+    cfg = load_config(DEMO, {"run_dir": str(tmp_path / "run")})
+    stages = build_stages(cfg, expand_inputs(cfg.inputs))
     names = [s.name for s in stages]
     assert names == ["extract", "filter", "dedup", "embed", "cluster", "search", "mixture"]
     assert all(isinstance(s, Stage) for s in stages)
@@ -38,7 +39,7 @@ def test_optional_stages_join_the_chain_where_they_belong(tmp_path):
     cfg = load_config(
         DEMO, {"run_dir": str(tmp_path / "run"), "cleanup": {"enabled": True}, "classify": {"enabled": True}}
     )
-    stages = build_stages(cfg)
+    stages = build_stages(cfg, cfg.inputs)
     assert [s.name for s in stages][2:6] == ["dedup", "cleanup", "classify", "embed"]
     assert [s.source for s in stages][3:6] == ["dedup", "cleanup", "classify"]
 
