@@ -41,9 +41,14 @@ COLUMNS = SCHEMA.names
 METADATA_COLUMNS = [c for c in COLUMNS if c not in ("id", "text")]
 
 
-def doc_id(record_id: str | None, url: str | None) -> str:
-    """Stable document id: a hash of the WARC record id and the URL, identical on every machine and rerun."""
-    key = f"{record_id or ''}\x00{url or ''}".encode("utf-8", "surrogatepass")
+def doc_id(record_id: str | None, url: str | None, shard: str, offset: int) -> str:
+    """Document id: a hash of the WARC record id, the URL, the shard and the record's offset in it.
+
+    One id per record occurrence, identical on every rerun: a record read twice (the same shard under two
+    names, or a crawler that wrote it twice) gives two ids, so dedup keeps one copy and drops the other instead
+    of dropping every document that shares an id. Record ids alone are not enough: some WARC writers leave them
+    out, and the same record can sit in two shards."""
+    key = f"{record_id or ''}\x00{url or ''}\x00{shard}\x00{offset}".encode("utf-8", "surrogatepass")
     return hashlib.blake2b(key, digest_size=12).hexdigest()
 
 

@@ -126,7 +126,7 @@ class WarcShardReader(Step):
         record_id = record.rec_headers.get_header("WARC-Record-ID")
         return Document(
             text="",
-            id=doc_id(record_id, url),
+            id=doc_id(record_id, url, self.path, offset),
             metadata={
                 "url": url,
                 "warc_date": record.rec_headers.get_header("WARC-Date"),

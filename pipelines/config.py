@@ -29,6 +29,8 @@ from curation.llm.backends import LLMSettings
 from curation.settings import Settings
 from curation.tokens import TokenSettings
 
+from .inputs import is_url
+
 
 class ConfigError(ValueError):
     """A config that cannot run; the message is one line naming the field."""
@@ -67,12 +69,8 @@ class RunConfig(Settings):
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _is_url(path: str) -> bool:
-    return "://" in path
-
-
 def _resolve(path: str, base: Path) -> str:
-    return path if _is_url(path) or Path(path).is_absolute() else str((base / path).resolve())
+    return path if is_url(path) or Path(path).is_absolute() else str((base / path).resolve())
 
 
 def _describe(err: Mapping[str, Any]) -> str:
@@ -138,19 +136,3 @@ def load_config(path: str | Path, overrides: dict | None = None) -> RunConfig:
         raise ConfigError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
     data = {**(data or {}), **(overrides or {})}
     return parse_config(data, path.resolve().parent, str(path))
-
-
-def expand_inputs(inputs: list[str]) -> list[str]:
-    """Globs expanded (sorted); a path or glob matching nothing stays, so the reader reports it by name."""
-    import fsspec
-
-    shards: list[str] = []
-    for spec in inputs:
-        if any(ch in spec for ch in "*?["):
-            fs, _ = fsspec.core.url_to_fs(spec)
-            protocol = spec.split("://", 1)[0] + "://" if _is_url(spec) else ""
-            matches = sorted(protocol + m if protocol and not m.startswith(protocol) else m for m in fs.glob(spec))
-            shards.extend(matches or [spec])
-        else:
-            shards.append(spec)
-    return shards

@@ -17,7 +17,8 @@ from curation.executor import Executor
 from curation.rundir import RunDir
 from curation.stage import Stage
 
-from .config import RunConfig, expand_inputs
+from .config import RunConfig
+from .inputs import expand_inputs
 from .stages import build_stages
 
 

@@ -15,7 +15,8 @@ from curation.rundir import RunDir, part_name
 from curation.stage import ShardStage, Stage
 from curation.step import Filter, drops_of
 from math_extract import Extraction
-from pipelines.config import expand_inputs, load_config
+from pipelines.config import load_config
+from pipelines.inputs import expand_inputs
 from pipelines.stages import build_stages
 
 from conftest import REPO
