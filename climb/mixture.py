@@ -24,9 +24,12 @@ from curation.stage import ShardStage
 from .cluster import ClusterStage
 from .search import SearchStage
 
+#: a quadrillion tokens, past any corpus; a larger budget is a typo (and no cluster could reach its share)
+MAX_TOKEN_BUDGET = 10**15
+
 
 class MixtureSettings(Settings):
-    token_budget: int = Field(..., ge=1)
+    token_budget: int = Field(..., ge=1, le=MAX_TOKEN_BUDGET)
 
 
 def select(assignments: pa.Table, weights: list[float], budget: int, seed: int) -> pa.Table:

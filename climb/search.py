@@ -16,37 +16,45 @@ task per proxy run), ``runs.parquet``, ``predictor.txt`` (LightGBM model) and, l
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pyarrow as pa
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from curation.executor import Executor
 from curation.rundir import RunDir
-from curation.settings import Settings
+from curation.settings import Name, Settings
 from curation.stage import Stage
 
 from .cluster import ClusterStage
 from .proxy import NGramLM
 from .target import read_target_texts
 
+#: proxy runs in one round, and rounds: each run is a task, and its weights and results are kept to the end
+MAX_RUNS_PER_ROUND = 10_000
+MAX_ROUNDS = 100
+#: candidates the predictor ranks in a round (also bounded with the cluster count, by ``ClimbSettings``)
+MAX_CANDIDATE_POOL = 1_000_000
+#: a proxy run's sample: its bytes become int64 n-gram keys, sorted, for each order (also bounded with the
+#: cluster count, by ``ClimbSettings``, since the pool holds this many tokens of every cluster)
+MAX_PROXY_TOKENS = 5_000_000
+
 
 class SearchSettings(Settings):
-    target: str = Field(..., description="target validation set: text/jsonl/parquet files (glob, file or folder)")
-    runs_per_round: list[int] = Field(default_factory=lambda: [16, 8, 4])
-    candidate_pool: int = Field(2000, ge=10)
-    dirichlet_scale: float = Field(1.0, gt=0)
-    max_epochs: float = Field(15.0, gt=0)
-    proxy_order: int = Field(5, ge=1, le=7)
-    proxy_tokens: int = Field(200_000, ge=1000)
+    """The ``climb.search`` section. Upper bounds keep the search's memory bounded: a round holds
+    ``candidate_pool`` weight vectors of one weight per cluster (``ClimbSettings`` bounds their product), every
+    proxy run trains on up to ``proxy_tokens`` tokens per cluster, and each run is a task with its own results."""
 
-    @field_validator("runs_per_round")
-    @classmethod
-    def _positive(cls, v: list[int]) -> list[int]:
-        if not v or any(n < 1 for n in v):
-            raise ValueError("must be a non-empty list of positive run counts, e.g. [16, 8, 4]")
-        return v
+    target: Name = Field(..., description="target validation set: text/jsonl/parquet files (glob, file or folder)")
+    runs_per_round: list[Annotated[int, Field(ge=1, le=MAX_RUNS_PER_ROUND)]] = Field(
+        default_factory=lambda: [16, 8, 4], min_length=1, max_length=MAX_ROUNDS
+    )
+    candidate_pool: int = Field(2000, ge=10, le=MAX_CANDIDATE_POOL)
+    dirichlet_scale: float = Field(1.0, ge=1e-3, le=1e6, description="concentration of the prior; small: spiky")
+    max_epochs: float = Field(15.0, gt=0, le=1e6)
+    proxy_order: int = Field(5, ge=1, le=7)
+    proxy_tokens: int = Field(200_000, ge=1000, le=MAX_PROXY_TOKENS)
 
 
 def dirichlet_prior(token_share: np.ndarray, scale: float) -> np.ndarray:

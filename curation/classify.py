@@ -30,17 +30,22 @@ from .executor import Executor
 from .llm.backends import LLMSettings
 from .llm.hooks import HookSpec
 from .rundir import RunDir
-from .settings import Settings
+from .settings import LLM_TOKENS_MAX, Settings
 from .stage import ShardStage
 from .step import Step, batches
+
+#: documents annotated (by an LLM, a few seconds each on a CPU) and held with their embeddings to train
+MAX_SAMPLE_SIZE = 100_000
 
 
 class ClassifySettings(Settings):
     enabled: bool = False
     hook: HookSpec = "quality-annotate"
-    sample_size: int = Field(64, ge=5, description="documents the LLM annotates to train the classifier")
-    chunk_tokens: int = Field(512, ge=32)
-    max_tokens: int | None = Field(None, ge=1)
+    sample_size: int = Field(
+        64, ge=5, le=MAX_SAMPLE_SIZE, description="documents the LLM annotates to train the classifier"
+    )
+    chunk_tokens: int = Field(512, ge=32, le=LLM_TOKENS_MAX)
+    max_tokens: int | None = Field(None, ge=1, le=LLM_TOKENS_MAX)
 
 
 def train_quality_classifier(embeddings, scores, random_state: int = 0, *, test_size: float = 0.2, alpha: float = 1.0):

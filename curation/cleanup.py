@@ -19,19 +19,22 @@ from pydantic import Field
 from .llm.backends import LLMSettings
 from .llm.hooks import HookSpec
 from .rundir import RunDir
-from .settings import Settings
+from .settings import LLM_TOKENS_MAX, Settings
 from .stage import ShardStage
 from .step import Step, batches
+
+#: documents a worker holds, with their chunks and replies, per batch sent to the LLM
+MAX_BATCH_DOCUMENTS = 10_000
 
 
 class CleanupSettings(Settings):
     enabled: bool = False
     hook: HookSpec = Field("math-cleanup", description="built-in name, module:function, or a template mapping")
     min_math_score: float = Field(0.3, ge=0, le=1, description="documents routed to the LLM; 0 sends all")
-    chunk_tokens: int = Field(1024, ge=32)
-    max_tokens: int | None = Field(None, ge=1, description="per reply; default: 1.5x the chunk + 32")
+    chunk_tokens: int = Field(1024, ge=32, le=LLM_TOKENS_MAX)
+    max_tokens: int | None = Field(None, ge=1, le=LLM_TOKENS_MAX, description="per reply; default: 1.5x the chunk + 32")
     on_failure: Literal["keep", "drop"] = "keep"
-    batch_documents: int = Field(32, ge=1)
+    batch_documents: int = Field(32, ge=1, le=MAX_BATCH_DOCUMENTS, description="documents held per LLM batch")
 
 
 class LLMHookStep(Step):

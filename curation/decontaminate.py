@@ -27,9 +27,11 @@ import numpy as np
 from pydantic import Field
 
 from .minhash import window_hashes
-from .settings import Settings
+from .settings import THRESHOLD_MAX, Name, Settings
 
 WORD = re.compile(r"\w+")
+#: words per n-gram: every document's n-grams are hashed over windows of this many words
+MAX_NGRAM = 256
 
 
 class BenchmarkError(ValueError):
@@ -39,11 +41,11 @@ class BenchmarkError(ValueError):
 class DecontaminationSettings(Settings):
     """Settings of decontamination (``filter.decontamination`` in the run config)."""
 
-    benchmarks: list[str] = Field(default_factory=list, description="benchmark files: jsonl, json, parquet or text")
-    ngram: int = Field(13, ge=1, description="words per n-gram (GPT-3: 13)")
-    min_item_words: int = Field(8, ge=1, description="shorter examples are skipped (counted)")
+    benchmarks: list[Name] = Field(default_factory=list, description="benchmark files: jsonl, json, parquet or text")
+    ngram: int = Field(13, ge=1, le=MAX_NGRAM, description="words per n-gram (GPT-3: 13)")
+    min_item_words: int = Field(8, ge=1, le=THRESHOLD_MAX, description="shorter examples are skipped (counted)")
     mode: Literal["remove", "flag"] = "remove"
-    text_fields: list[str] | None = Field(
+    text_fields: list[Name] | None = Field(
         None, description="jsonl/parquet fields that form an example; None: every string field"
     )
 

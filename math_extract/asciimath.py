@@ -137,35 +137,32 @@ _OPERATORS = [  # longest first so that "<=>" wins over "<="
     (":)", r"\rangle"),
 ]
 _WORD_OPS = {k: v for k, v in _OPERATORS if k.isalpha()}
-_SYM_OPS = sorted(((k, v) for k, v in _OPERATORS if not k.isalpha()), key=lambda kv: -len(kv[0]))
-_TOKEN = re.compile(r"\s+|[A-Za-z]+|\d+(?:\.\d+)?|\"[^\"]*\"|.", re.S)
+_SYM_OPS = dict(sorted(((k, v) for k, v in _OPERATORS if not k.isalpha()), key=lambda kv: -len(kv[0])))
+# symbol operators first, longest first, then the other tokens: one regex scan (a loop of startswith tests over
+# the operators at every character was the slowest part of a long formula)
+_TOKEN = re.compile(
+    "(" + "|".join(re.escape(op) for op in _SYM_OPS) + r")|\s+|[A-Za-z]+|\d+(?:\.\d+)?|\"[^\"]*\"|.", re.S
+)
 _OPEN, _CLOSE = "([{", ")]}"
 
 
 def _tokens(src: str) -> list[str]:
     out: list[str] = []
-    i = 0
-    while i < len(src):
-        for op, tex in _SYM_OPS:
-            if src.startswith(op, i):
-                out.append(tex)
-                i += len(op)
-                break
-        else:
-            m = _TOKEN.match(src, i)
-            assert m is not None  # its last alternative matches any character
-            tok = m.group(0)
-            i = m.end()
-            if tok.isspace():
-                continue
-            if tok.isalpha():
-                if tok in _WORD_OPS:
-                    tok = _WORD_OPS[tok]
-                elif tok in _NAMES:
-                    tok = "\\" + tok
-            elif tok.startswith('"'):
-                tok = r"\text{" + tok[1:-1] + "}"
-            out.append(tok)
+    for m in _TOKEN.finditer(src):
+        tok = m.group(0)
+        if m.group(1):
+            out.append(_SYM_OPS[tok])
+            continue
+        if tok.isspace():
+            continue
+        if tok.isalpha():
+            if tok in _WORD_OPS:
+                tok = _WORD_OPS[tok]
+            elif tok in _NAMES:
+                tok = "\\" + tok
+        elif tok.startswith('"'):
+            tok = r"\text{" + tok[1:-1] + "}"
+        out.append(tok)
     return out
 
 
@@ -285,6 +282,32 @@ def _expr(tokens: list[str]) -> str:
     return out
 
 
+#: Brackets nested deeper than this are not given structure: each level rescans and copies the tokens inside
+#: it, so the work grows with the depth times the length (quadratic for a formula of only "("), and each level
+#: takes a few stack frames. Real formulas nest a handful of levels.
+MAX_NESTING = 32
+
+
+def _nesting(tokens: list[str]) -> int:
+    depth = deepest = 0
+    for tok in tokens:
+        if tok in _OPEN:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif tok in _CLOSE:
+            depth -= 1
+    return deepest
+
+
 def asciimath_to_tex(src: str) -> str:
-    """Translate an AsciiMath formula to TeX (best effort; unknown tokens pass through)."""
-    return _expr(_tokens(src.strip()))
+    """Translate an AsciiMath formula to TeX (best effort; unknown tokens pass through).
+
+    A formula nested deeper than :data:`MAX_NESTING`, or whose chain of prefixes (``sqrt sqrt ...``) is too
+    long for the stack, keeps its tokens as they are, translated symbol by symbol but not restructured."""
+    tokens = _tokens(src.strip())
+    if _nesting(tokens) <= MAX_NESTING:
+        try:
+            return _expr(tokens)
+        except RecursionError:
+            pass
+    return " ".join(tokens)

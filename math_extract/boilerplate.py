@@ -19,8 +19,10 @@ in one bottom-up pass (``_Stats``) so that no step re-walks subtrees; that keeps
 from __future__ import annotations
 
 import re
+from itertools import islice
 
-from .prepass import MATH_CLASS, MATH_TAG, TEX_MARK, _drop
+from .budget import UNBOUNDED, Deadline
+from .prepass import MATH_CLASS, MATH_TAG, TEX_MARK, Dropper
 
 _DROP_TAGS = {
     "nav",
@@ -79,6 +81,7 @@ _BOILER_LINE = re.compile(
 
 _INLINE = {
     "mx-math",
+    "mx-inline",
     "a",
     "b",
     "i",
@@ -196,16 +199,46 @@ class _Stats:
         row = self.rows.get(el, self._EMPTY)
         return row[1] / max(row[0], 1)
 
-    def forget(self, el) -> None:
-        """Account for ``el`` being removed: its ancestors lose its text, links, prose and commas."""
-        row = self.rows.get(el)
-        if row is None:
-            return
-        for anc in el.iterancestors():
-            up = self.rows.get(anc)
+    def forget(self, removed: list) -> None:
+        """Account for the ``removed`` elements (still in the tree, none inside another) being removed: their
+        ancestors lose their text, links, prose and commas.
+
+        The losses are summed up the union of the ancestor chains, deepest element first, so that N removals at
+        depth D cost N plus the elements on the chains rather than N times D (quadratic on a deep page of widgets).
+        """
+        rows = self.rows
+        loss: dict = {}  # element -> what it loses, summed over the removals below it
+        depth: dict = {}
+        for el in removed:
+            row = rows.get(el)
+            parent = el.getparent()
+            if row is None or parent is None:
+                continue
+            sums = loss.setdefault(parent, [0] * len(_SUMMED))
+            for k, i in enumerate(_SUMMED):
+                sums[k] += row[i]
+            chain = []
+            node = parent
+            while node is not None and node not in depth:  # each element is climbed through once
+                chain.append(node)
+                node = node.getparent()
+            d = depth[node] if node is not None else -1
+            for node in reversed(chain):
+                d += 1
+                depth[node] = d
+        for node in sorted(depth, key=depth.__getitem__, reverse=True):  # a parent after all its children
+            sums = loss.get(node)
+            if sums is None:
+                continue
+            up = rows.get(node)
             if up is not None:
-                for i in _SUMMED:
-                    up[i] -= row[i]
+                for k, i in enumerate(_SUMMED):
+                    up[i] -= sums[k]
+            parent = node.getparent()
+            if parent is not None:
+                above = loss.setdefault(parent, [0] * len(_SUMMED))
+                for k in range(len(_SUMMED)):
+                    above[k] += sums[k]
 
 
 def _own_text(el, stats: _Stats) -> str:
@@ -263,17 +296,22 @@ def _group_prose(el, stats: _Stats, groups: dict) -> int:
     """Prose held by a ``<section>`` and its sibling sections of the same kind (same first class name).
 
     An article cut into sections that all carry a widget-like class (``Section--Ads``) is content as a
-    group even though no single section holds much of the page.  Computed once per group, before any
-    member is removed, so that all members get the same decision.
+    group even though no single section holds much of the page.  Computed before any member is removed, so
+    that all members get the same decision, and for all the groups of a parent at once: one pass over its
+    children, however many kinds of sections it holds (a pass per kind is quadratic when every section differs).
     """
+
+    def key(s) -> tuple:
+        first = (s.get("class") or "").split()[:1]
+        return (s.getparent(), s.tag, first[0] if first else "")
+
     parent = el.getparent()
-    first = (el.get("class") or "").split()[:1]
-    key = (parent, el.tag, first[0] if first else "")
-    if key not in groups:
-        groups[key] = sum(
-            stats.prose(s) for s in parent if s.tag == el.tag and (s.get("class") or "").split()[:1] == first
-        )
-    return groups[key]
+    if parent not in groups:  # the parent itself marks that its children's groups are summed
+        groups[parent] = 0
+        for s in parent:
+            k = key(s)
+            groups[k] = groups.get(k, 0) + stats.prose(s)
+    return groups[key(el)]
 
 
 def _strip_boilerplate(body, stats: _Stats) -> None:
@@ -283,6 +321,9 @@ def _strip_boilerplate(body, stats: _Stats) -> None:
     rows, empty = stats.rows, stats._EMPTY
     prose_total, text_total = stats.prose(body), stats.text(body)
     groups: dict = {}
+    # Removals wait for the end of the walk: no decision reads the stats of an element below a removed one (the
+    # walk does not go inside it, and its ancestors were decided before it), so the stats are updated once.
+    removed = []
     stack = [c for c in reversed(body) if isinstance(c.tag, str)]
     while stack:
         el = stack.pop()
@@ -308,11 +349,14 @@ def _strip_boilerplate(body, stats: _Stats) -> None:
                 if drop and kind and tag == "section" and prose_total:
                     drop = _group_prose(el, stats, groups) < 0.4 * prose_total
         if drop:
-            stats.forget(el)
-            _drop(el)
+            removed.append(el)
         elif tag not in _LEAF_BLOCKS:
             # widgets are blocks: inline elements and paragraphs are not searched inside
             stack.extend(c for c in reversed(el) if isinstance(c.tag, str) and (c.tag not in _INLINE or len(c)))
+    stats.forget(removed)
+    with Dropper() as dropper:
+        for el in removed:
+            dropper.drop(el)
 
 
 def _score_candidates(body, stats: _Stats) -> dict:
@@ -350,28 +394,36 @@ def _clean_inside(root, stats: _Stats) -> None:
     holds a minor part of the prose.
     """
     in_article = root.tag == "article" or any(a.tag == "article" for a in root.iterancestors())
-    for el in list(root.iter("article")) if in_article else ():
-        if (
-            el is not root
-            and el.getparent() is not None
-            and stats.prose(el) < 0.4 * stats.prose(root)
-            and not stats.math(el)
-        ):
-            _drop(el)
-    for el in list(root.iter("ul", "ol", "dl", "div", "table", "section", "p", "h2", "h3", "h4", "h5", "h6")):
-        if el is root or stats.math(el) or el.getparent() is None:
-            continue
-        length = stats.text(el)
-        if length == 0:
-            if el.tag in ("p", "div", "span") and not len(el):
-                _drop(el)
-            continue
-        if stats.density(el) > 0.6 and (el.tag in ("ul", "ol", "dl", "div", "table", "section") or length < 80):
-            _drop(el)
-        elif length < 60:
-            words = "".join(el.itertext()).split()
-            if len(words) <= 6 and _BOILER_LINE.match(" ".join(words)):
-                _drop(el)
+    with Dropper() as dropper:  # elements are dropped in document order; no text read is that of a dropped tail
+        for el in list(root.iter("article")) if in_article else ():
+            if (
+                el is not root
+                and el.getparent() is not None
+                and stats.prose(el) < 0.4 * stats.prose(root)
+                and not stats.math(el)
+            ):
+                dropper.drop(el)
+        for el in list(root.iter("ul", "ol", "dl", "div", "table", "section", "p", "h2", "h3", "h4", "h5", "h6")):
+            if el is root or stats.math(el) or el.getparent() is None:
+                continue
+            length = stats.text(el)
+            if length == 0:
+                if el.tag in ("p", "div", "span") and not len(el):
+                    dropper.drop(el)
+                continue
+            if stats.density(el) > 0.6 and (el.tag in ("ul", "ol", "dl", "div", "table", "section") or length < 80):
+                dropper.drop(el)
+            elif length < 60 and _few_elements(el):
+                words = "".join(el.itertext()).split()
+                if len(words) <= 6 and _BOILER_LINE.match(" ".join(words)):
+                    dropper.drop(el)
+
+
+def _few_elements(el, most: int = 100) -> bool:
+    """Whether ``el`` holds at most ``most`` elements. A one-line widget ("Share", "Read more") is small; an
+    element with little text but many elements is not one, and reading the text of each of a deep chain of
+    such elements would cost the depth times their size."""
+    return sum(1 for _ in islice(el.iter(), most + 1)) <= most
 
 
 def _common_ancestor(best, alternatives: list, body):
@@ -388,16 +440,20 @@ def _common_ancestor(best, alternatives: list, body):
     return best
 
 
-def select_main_content(doc, tex_marks: bool = True) -> None:
+def select_main_content(doc, tex_marks: bool = True, deadline: Deadline = UNBOUNDED) -> None:
     """Reduce ``doc``'s body, in place, to its main content (or leave it whole if no candidate is found).
 
-    ``tex_marks=False``: the pre-pass marked no TeX text (``prepass.TEX_TEXT_FORMATS`` absent), a shortcut."""
+    ``tex_marks=False``: the pre-pass marked no TeX text (``prepass.TEX_TEXT_FORMATS`` absent), a shortcut.
+    ``deadline`` is checked between the steps (raising ``budget.PageTimeout``)."""
     body = doc.find("body") if doc.tag != "body" else doc
     if body is None:
         return
     stats = _Stats(body, tex_marks)
+    deadline.check("main_content")
     _strip_boilerplate(body, stats)
+    deadline.check("main_content")
     scores = _score_candidates(body, stats)
+    deadline.check("main_content")
     if not scores:
         _clean_inside(body, stats)
         return

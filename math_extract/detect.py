@@ -12,30 +12,77 @@ from dataclasses import dataclass
 
 from .tex import count_formulas
 
-_I = re.I | re.S
 # Markup patterns run on the UTF-8 bytes of the page: lower-casing and scanning bytes is several times
 # cheaper than doing the same on a str holding non-ASCII text.
-_SCRIPT_TEX = re.compile(rb"<script[^>]*type\s*=\s*[\"']?math/tex", _I)
-_SCRIPT_ASCII = re.compile(rb"<script[^>]*type\s*=\s*[\"']?math/asciimath", _I)
+# Tags are found by patterns that always match once they see the tag's name (``<img[^>]*``: the tag up to its
+# ``>``, or to the end of an unclosed one), and their attributes are then searched inside that tag only. A pattern
+# that must find the attribute before the ``>`` (``<img[^>]+codecogs``) fails at an unclosed tag, and the regex
+# engine then retries it at every later ``<img``, each scanning to the end of the page: quadratic, 39 s for
+# 100 KB of ``<img ``. A match that always succeeds resumes after the tag, so each byte is read once.
+_SCRIPT_TAG = re.compile(rb"<script[^>]*", re.I)
+_TYPE_TEX = re.compile(rb"type\s*=\s*[\"']?math/tex", re.I)
+_TYPE_ASCII = re.compile(rb"type\s*=\s*[\"']?math/asciimath", re.I)
 _MJX3 = re.compile(rb"<mjx-container\b", re.I)
 _MJX2 = re.compile(rb"MathJax(?:_(?:Preview|CHTML|SVG|Display|MathML)|-Element-\d+-Frame)")
 _KATEX = re.compile(rb"class\s*=\s*[\"'][^\"']*\bkatex\b", re.I)
 _KATEX_MATHML = re.compile(rb"class\s*=\s*[\"'][^\"']*\bkatex-mathml\b", re.I)
 _KATEX_LIB = re.compile(rb"katex(?:\.min)?\.(?:js|css)|renderMathInElement", re.I)
 _MATHML = re.compile(rb"<(?:m:)?math\b", re.I)
-_TEX_IMG = re.compile(
-    rb"<img[^>]+(?:codecogs\.com|latex\.php\?|mimetex|mathtex\.cgi|/media/math/render/|chart\.googleapis\.com/chart\?[^\"']*cht=tx"
-    rb"|class\s*=\s*[\"'][^\"']*\b(?:tex|latex|mwe-math-fallback-image\w*)\b)",
+_IMG_TAG = re.compile(rb"<img[^>]*", re.I)
+_TEX_IMG_ATTR = re.compile(
+    rb"codecogs\.com|latex\.php\?|mimetex|mathtex\.cgi|/media/math/render/"
+    rb"|class\s*=\s*[\"'][^\"']*\b(?:tex|latex|mwe-math-fallback-image\w*)\b",
     re.I,
 )
-_WIKI_FALLBACK_IMG = re.compile(rb"<img[^>]+mwe-math-fallback", re.I)
 _FORUM_HINTS = (b"[/tex]", b"[/math]", b"[/latex]", b"[/itex]")
-# Text patterns (str), run on the page with its tags stripped
-FORUM_TEX = re.compile(r"\[(tex|math|latex|itex)\](.+?)\[/\1\]", _I)  # shared with the pre-pass
+# Text patterns (str), run on the page with its tags stripped. A forum formula may not contain another forum
+# opening tag: each ``[tex]`` without its closing tag then stops at the next opening tag instead of scanning
+# to the end of the page (which made a page of ``[math]`` quadratic); forum tags do not nest anyway.
+FORUM_TEX = re.compile(r"\[(tex|math|latex|itex)\]((?:(?!\[(?:tex|math|latex|itex)\]).)+?)\[/\1\]", re.I | re.S)
 _BACKTICKS = re.compile(r"`[^`\n]{1,200}`")
-_SCRIPTS = re.compile(r"<script\b.*?</script\s*>", _I)
-_STYLES = re.compile(r"<style\b.*?</style\s*>", _I)
+_SCRIPTS = re.compile(r"<script\b.*?</script\s*>", re.I | re.S)
+_SCRIPT_END = re.compile(r"</script\s*>", re.I)
+_STYLES = re.compile(r"<style\b.*?</style\s*>", re.I | re.S)
+_STYLE_END = re.compile(r"</style\s*>", re.I)
 _TAGS = re.compile(r"<[^>]*>")
+
+
+def _sub_before_last(pattern: re.Pattern[str], end: str | re.Pattern[str], text: str) -> str:
+    """``pattern.sub(" ", text)`` for a pattern whose every match ends with a match of ``end``, in linear time.
+
+    Such a pattern fails at an opener with no ``end`` after it, and the regex engine retries it at every later
+    opener, each scanning to the end of the text (quadratic on a page of ``<`` or ``<script``). No match can
+    lie past the last ``end``, so only the text up to it is searched; in there every opener finds its end.
+    """
+    last = 0
+    if isinstance(end, str):
+        last = text.rfind(end) + len(end) if end in text else 0
+    else:
+        for m in end.finditer(text):
+            last = m.end()
+    if not last:
+        return text
+    return pattern.sub(" ", text[:last]) + text[last:]
+
+
+def _tex_images(raw: bytes, mathml: bool) -> int:
+    """Formula images: ``<img>`` tags whose URL or class names a TeX renderer (less Wikipedia's fallback
+    pictures when the page has MathML, since they duplicate it)."""
+    n = wiki = 0
+    for tag in _IMG_TAG.findall(raw):
+        low = tag.lower()
+        # Google Chart's TeX pictures put cht=tx anywhere in the query: two substring tests, where a pattern
+        # from "chart?" to "cht=tx" would rescan the rest of the tag from every "chart?" in it
+        if _TEX_IMG_ATTR.search(tag, 4) or (b"chart.googleapis.com/chart?" in low and b"cht=tx" in low):
+            n += 1
+        if mathml and b"mwe-math-fallback" in low:
+            wiki += 1
+    return max(n - wiki, 0)
+
+
+def _count_tags(raw: bytes, tag: re.Pattern[bytes], attr: re.Pattern[bytes]) -> int:
+    """How many ``tag`` tags carry ``attr`` (see the note on tag patterns above)."""
+    return sum(1 for t in tag.findall(raw) if attr.search(t))
 
 
 @dataclass(frozen=True)
@@ -63,7 +110,7 @@ def detect(html: str | bytes, count_text: bool = True) -> MathInfo:
     has_katex = b"katex" in low
     has_mathjax = has_math_word and b"mathjax" in low
     formats: list[str] = []
-    n_script = len(_SCRIPT_TEX.findall(raw)) if has_math_word and b"math/tex" in low else 0
+    n_script = _count_tags(raw, _SCRIPT_TAG, _TYPE_TEX) if has_math_word and b"math/tex" in low else 0
     n_mathml = len(_MATHML.findall(raw)) if has_math_word and (b"<math" in low or b":math" in low) else 0
     n_katex = len(_KATEX_MATHML.findall(raw)) if has_katex and b"katex-mathml" in low else 0
     n_mjx3 = len(_MJX3.findall(raw)) if b"<mjx-container" in low else 0
@@ -79,13 +126,11 @@ def detect(html: str | bytes, count_text: bool = True) -> MathInfo:
         formats.append("mathml")
     n_img = 0
     if b"<img" in low:  # the regex only looks inside <img> tags, so it is cheap once the tag occurs
-        n_img = len(_TEX_IMG.findall(raw))
-        if n_mathml:  # Wikipedia's fallback pictures duplicate its MathML
-            n_img = max(n_img - len(_WIKI_FALLBACK_IMG.findall(raw)), 0)
+        n_img = _tex_images(raw, n_mathml > 0)
     if n_img:
         formats.append("tex_image")
     has_ascii = has_math_word and b"asciimath" in low
-    n_ascii = len(_SCRIPT_ASCII.findall(raw)) if has_ascii and b"math/asciimath" in low else 0
+    n_ascii = _count_tags(raw, _SCRIPT_TAG, _TYPE_ASCII) if has_ascii and b"math/asciimath" in low else 0
     tex_hint = (
         (b"\\" in raw and (b"\\(" in raw or b"\\[" in raw or b"\\begin{" in raw))
         or b"$$" in raw
@@ -96,7 +141,8 @@ def detect(html: str | bytes, count_text: bool = True) -> MathInfo:
     text = ""
     if needs_text and len(raw) < 5_000_000:
         page = html if isinstance(html, str) else raw.decode("utf-8", "replace")
-        text = _TAGS.sub(" ", _STYLES.sub(" ", _SCRIPTS.sub(" ", page)))
+        text = _sub_before_last(_SCRIPTS, _SCRIPT_END, page)
+        text = _sub_before_last(_TAGS, ">", _sub_before_last(_STYLES, _STYLE_END, text))
     if has_ascii:
         n_ascii += len(_BACKTICKS.findall(text))
     if n_ascii:

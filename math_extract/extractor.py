@@ -6,18 +6,26 @@ format to TeX text) -> main-content selection -> serialise; then a batch of page
 process, and each output is tidied.  Any page that cannot be extracted gets ``text=""`` and a named
 ``reason``; the other pages of the batch are unaffected.
 
+Every page has a time budget for its own work (all of the above but lynx, which has its own timeout): a floor
+plus so much per MB of HTML. The steps check it as they go (``budget``); a page over it gets the reason
+``extract_timeout`` and a warning naming its URL, so one hostile page costs seconds, never the run.
+
 The constructor only stores settings (datatrove / scikit-learn style), so an extractor is cheap to build,
 picklable, and safe to ship into daemonic worker processes (lynx runs through ``subprocess``).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import ClassVar
 
+from .budget import Deadline, PageTimeout
 from .detect import MathInfo, detect
 from .postprocess import tidy
 from .tex import count_formulas
+
+log = logging.getLogger("math_extract")
 
 # Attributes that do not change lynx -dump's text (it renders no styles and, with -nolist, no link targets):
 # removed before serialising, which halves the bytes that are written out and that lynx parses.
@@ -73,6 +81,7 @@ class _Prepared:
     info: MathInfo | None = None
     reason: str | None = None
     n_formulas: tuple[int, int] = (0, 0)  # all formulas kept, of which TeX written in the text
+    left_s: float = 0.0  # what is left of the page's time budget, for tidying lynx's output
 
 
 def _depth_exceeded(parser) -> bool:
@@ -99,7 +108,10 @@ class MathExtractor:
     ``batch_size``/``max_batch_bytes``: documents and serialised bytes per lynx process; ``main_content``:
     remove boilerplate (False renders the whole page); ``lynx``: the binary; ``width``: lynx's line width
     (wide by default so that paragraphs are not hard-wrapped); ``max_html_bytes``: longer pages (counted in
-    characters) are refused as ``too_large``, which bounds the memory one page can take.
+    characters) are refused as ``too_large``, which bounds the memory one page can take; ``page_budget_s`` +
+    ``page_budget_s_per_mb`` x MB of HTML: the time one page's own work may take (lynx aside) before it is
+    dropped as ``extract_timeout`` (ordinary pages take well under 0.1 s per MB, so the default is generous
+    even on a busy worker; pathological pages are what it stops).
     """
 
     name: ClassVar[str] = "math_extract"
@@ -111,21 +123,36 @@ class MathExtractor:
     width: int = 1000
     max_html_bytes: int = 8_000_000
     max_batch_bytes: int = 16_000_000
+    page_budget_s: float = 5.0
+    page_budget_s_per_mb: float = 5.0
+
+    def budget_s(self, html: str) -> float:
+        """The time budget of one page (its length counted in characters, as for ``max_html_bytes``)."""
+        return self.page_budget_s + self.page_budget_s_per_mb * len(html) / 1e6
 
     def _prepare(self, html: str) -> _Prepared:
-        from lxml import etree
-
-        from .boilerplate import select_main_content
-        from .prepass import TEX_TEXT_FORMATS, prepass
-
         if not isinstance(html, str):
             return _Prepared(None, reason="not_text")
         if len(html) > self.max_html_bytes:
             return _Prepared(None, reason="too_large")
         if not html[:20000].strip():
             return _Prepared(None, reason="empty")
+        deadline = Deadline(self.budget_s(html))
         raw = html.replace("\x00", "").encode("utf-8", "replace")
         info = detect(raw, count_text=False)  # TeX in the text is counted on the kept content instead
+        try:
+            deadline.check("detect")
+            return self._tree(raw, info, deadline)
+        except PageTimeout:
+            return _Prepared(None, info, "extract_timeout")
+
+    def _tree(self, raw: bytes, info: MathInfo, deadline: Deadline) -> _Prepared:
+        """Parse, pre-pass, main content, serialise; raises ``PageTimeout`` when the page's budget runs out."""
+        from lxml import etree
+
+        from .boilerplate import select_main_content
+        from .prepass import TEX_TEXT_FORMATS, prepass
+
         parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True)
         try:
             doc = etree.fromstring(raw, parser)
@@ -135,27 +162,34 @@ class MathExtractor:
             return _Prepared(None, info, "empty")
         if _depth_exceeded(parser):
             return _Prepared(None, info, "too_deep")
-        converted = prepass(doc, info.formats)
+        deadline.check("parse")
+        converted = prepass(doc, info.formats, deadline)
         body = doc.find("body")
         if body is None:
             return _Prepared(None, info, "empty")
         tex_text = bool(TEX_TEXT_FORMATS.intersection(info.formats))
         if self.main_content:
-            select_main_content(doc, tex_marks=tex_text)
+            select_main_content(doc, tex_marks=tex_text, deadline=deadline)
         body.tag = "div"
         body.attrib.clear()
         # nothing converted and no TeX in the text: no formulas to count (saves two XPaths over the page)
         counted = _count_kept(body) if converted or tex_text else (0, 0)
         etree.strip_attributes(body, *_UNSHOWN_ATTRIBUTES)
-        return _Prepared(etree.tostring(body, encoding="utf-8", method="html"), info, n_formulas=counted)
+        serialised = etree.tostring(body, encoding="utf-8", method="html")
+        deadline.check("serialise")
+        return _Prepared(serialised, info, n_formulas=counted, left_s=deadline.left())
 
     def _finish(self, prepared: _Prepared, text: str, reason: str | None) -> Extraction:
         info = prepared.info
         has_math, formats = bool(info and info.has_math), tuple(info.formats) if info else ()
         reason = prepared.reason or reason
+        if not reason:
+            try:
+                text = tidy(text, self.width, Deadline(prepared.left_s))
+            except PageTimeout:
+                reason = "extract_timeout"
         if reason:
             return Extraction("", has_math, formats, n_formulas=info.n_formulas if info else 0, reason=reason)
-        text = tidy(text, self.width)
         if not text.strip():
             return Extraction("", has_math, formats, n_formulas=0, reason="empty")
         n, n_tex = prepared.n_formulas
@@ -212,4 +246,12 @@ class MathExtractor:
         flush()
         done = [r for r in results if r is not None]
         assert len(done) == len(pages), "every page gets a result"
+        for result, (html, url) in zip(done, pages):
+            if result.reason == "extract_timeout":
+                log.warning(
+                    "extract_timeout: %s (%d characters) took more than its %.1f s budget; dropped",
+                    url or "page without URL",
+                    len(html),
+                    self.budget_s(html),
+                )
         return done

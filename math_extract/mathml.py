@@ -299,15 +299,11 @@ class _Converter:
         parts = [self.conv(c) for c in self.children(el)]
         out = ""
         for p in parts:
-            if (
-                out
-                and p
-                and out[-1].isalpha()
-                and p[0].isalpha()
-                and out.rstrip().split("\\")[-1].isalpha()
-                and "\\" in out[-8:]
-            ):
-                out += " "
+            # a command just written ("\alpha") must not run into a letter that follows; only the last 8
+            # characters are looked at, so a row of many letters stays linear
+            if out and p and out[-1].isalpha() and p[0].isalpha() and "\\" in out[-8:]:
+                if out.rsplit("\\", 1)[-1].isalpha():
+                    out += " "
             out += p
         return out
 

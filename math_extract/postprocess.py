@@ -10,14 +10,23 @@ from __future__ import annotations
 
 import re
 
+from .budget import UNBOUNDED, Deadline
+
 _PLACEHOLDER = re.compile(r"\[(?:IMG|INLINE|LINK|BUTTON|hidden|image|spacer|\w+\.(?:png|gif|jpe?g|svg|webp))\]", re.I)
 _BLANKS = re.compile(r"\n{3,}")
 _RULE = re.compile(r"^\s*[_=\-]{10,}\s*$")  # lynx draws <hr> as a line of underscores
 _MOJIBAKE_HINT = re.compile("[ÃÂâ€™œ\u0080-\u009f]")
+# ftfy repairs line by line, so pieces of whole lines (about 64 K characters) repair as the whole text does; a
+# longer line is cut at 256 K characters, as ftfy itself cuts lines (at max_decode_length, 1 M by default).
+_FTFY_PIECE = 65_536
+_FTFY_LONGEST = 262_144
 
 
-def tidy(text: str, width: int) -> str:
-    """Strip lynx artefacts and centring, collapse blank runs, repair mojibake."""
+def tidy(text: str, width: int, deadline: Deadline = UNBOUNDED) -> str:
+    """Strip lynx artefacts and centring, collapse blank runs, repair mojibake.
+
+    ftfy costs about 15 µs a line on mojibake (seconds on a large page), so it is given the text in pieces of
+    whole lines, with ``deadline`` checked between them; it works line by line, so the result is the same."""
     lines = []
     centred = max(20, width // 4)
     for line in text.split("\n"):
@@ -32,12 +41,19 @@ def tidy(text: str, width: int) -> str:
     if _MOJIBAKE_HINT.search(out):
         import ftfy
 
-        out = ftfy.fix_text(
-            out,
+        config = ftfy.TextFixerConfig(
             unescape_html=False,
             fix_latin_ligatures=False,
             fix_character_width=False,
             uncurl_quotes=False,
             normalization="NFC",
         )
+        pieces = []
+        start = 0
+        while start < len(out):
+            deadline.check("tidy")
+            end = min(out.find("\n", start + _FTFY_PIECE) + 1 or len(out), start + _FTFY_LONGEST)
+            pieces.append(ftfy.fix_text(out[start:end], config))
+            start = end
+        out = "".join(pieces)
     return out

@@ -13,11 +13,15 @@ exactly as displayed, indentation included, and far fewer elements are left for 
 from __future__ import annotations
 
 import re
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from lxml import etree
 
 from .asciimath import asciimath_to_tex
+from .budget import UNBOUNDED, Deadline
 from .detect import FORUM_TEX
 from .mathml import _local, mathml_to_latex
 from .tex import count_formulas
@@ -118,18 +122,53 @@ def _replace(old, tex: str, display: bool) -> bool:
     return True
 
 
+class Dropper:
+    """Removes elements but keeps the text that follows each (its tail) in the document, in linear time.
+
+    A dropped element's tail joins the text before it: the tail of the element before it, or its parent's
+    text. Done one element at a time, a run of dropped elements with words between them copies that growing
+    text again at each one (quadratic: 8 s for a 1 MB page of hidden spans). Here the tails wait in a queue per
+    element that receives them, and are joined once when the ``with`` block ends. Until then the tree lacks
+    them: within the block, drop in document order (or in reverse, as a run of preceding siblings) and read no
+    text that a dropped element's tail belongs to.
+    """
+
+    def __init__(self) -> None:
+        self._queues: dict[tuple[Any, str], deque[str]] = {}  # (element, "tail" or "text") -> text to append
+
+    def __enter__(self) -> Dropper:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for (el, slot), queue in self._queues.items():
+            if slot == "tail":
+                el.tail = (el.tail or "") + "".join(queue)
+            else:
+                el.text = (el.text or "") + "".join(queue)
+        self._queues.clear()
+
+    def drop(self, el) -> None:
+        parent = el.getparent()
+        if parent is None:
+            return
+        queue = self._queues.pop((el, "tail"), None) or deque()  # what was waiting to follow it moves too
+        if el.tail:
+            queue.appendleft(el.tail)
+        if queue:
+            prev = el.getprevious()
+            key = (prev, "tail") if prev is not None else (parent, "text")
+            held = self._queues.get(key)
+            if held is None:
+                self._queues[key] = queue
+            else:
+                held.extend(queue)
+        parent.remove(el)
+
+
 def _drop(el) -> None:
-    """Remove an element but keep its tail text in the document."""
-    parent = el.getparent()
-    if parent is None:
-        return
-    if el.tail:
-        prev = el.getprevious()
-        if prev is not None:
-            prev.tail = (prev.tail or "") + el.tail
-        else:
-            parent.text = (parent.text or "") + el.tail
-    parent.remove(el)
+    """Remove one element but keep its tail text in the document (for many, use a :class:`Dropper`)."""
+    with Dropper() as dropper:
+        dropper.drop(el)
 
 
 def tex_of_math(math_el) -> str:
@@ -156,32 +195,62 @@ def _find_math(el):
     return None
 
 
-def _katex(doc) -> int:
-    n = 0
-    for el in list(doc.iter("span", "div")):
-        if "katex" not in classes(el) or el.getparent() is None:
+def _walk(root, stop=None, inherit=None) -> Iterator[tuple[Any, bool]]:
+    """``(element, inherited)`` for ``root`` and every element below it, in document order; ``inherited`` says
+    whether an ancestor satisfies ``inherit``. The descendants of an element that satisfies ``stop`` are not
+    visited, so the caller may replace or remove it when it gets it.
+
+    Why: the passes below act on the outermost element of a kind (a KaTeX span, a MathML ``<math>``) or need
+    to know whether an ancestor is code. Asking each element's ancestors, or searching each match's subtree,
+    costs the depth of the page for every element: quadratic on a page nested 250 deep. One walk that carries
+    what it needs down the tree is linear, and no slower on ordinary pages.
+    """
+    stack = [(root, False)]
+    while stack:
+        el, inherited = stack.pop()
+        if not isinstance(el.tag, str):
             continue
+        yield el, inherited
+        if stop is not None and stop(el):
+            continue
+        if inherit is not None and not inherited and inherit(el):
+            inherited = True
+        stack.extend((child, inherited) for child in reversed(el))
+
+
+def _is_katex(el) -> bool:
+    return el.tag in ("span", "div") and "katex" in classes(el)
+
+
+def _katex(doc, deadline: Deadline) -> int:
+    """KaTeX output to the TeX of its MathML: the outermost ``katex`` element of each formula, which is left as
+    it is (with what it holds) when its MathML has no TeX."""
+    n = 0
+    for el, display in _walk(doc, _is_katex, lambda el: "katex-display" in classes(el)):
+        if not _is_katex(el):
+            continue
+        deadline.check("prepass")
         math = _find_math(el)
         tex = tex_of_math(math) if math is not None else ""
-        if not tex:
-            continue
-        display = any("katex-display" in classes(a) for a in el.iterancestors())
-        n += _replace(el, tex, display)
+        if tex:
+            n += _replace(el, tex, display)
     return n
 
 
-def _mathjax_scripts(doc) -> int:
+def _mathjax_scripts(doc, deadline: Deadline) -> int:
     n = 0
     for el in list(doc.iter("script")):
         kind = (el.get("type") or "").lower()
         if not kind.startswith(("math/tex", "math/asciimath", "math/mml")):
             continue
+        deadline.check("prepass")
         src = (el.text or "").strip()
         prev = el.getprevious()
-        while prev is not None and (classes(prev) & _MJ2_FRAMES or prev.tag == "mjx-container"):
-            nxt = prev.getprevious()
-            _drop(prev)
-            prev = nxt
+        with Dropper() as dropper:
+            while prev is not None and (classes(prev) & _MJ2_FRAMES or prev.tag == "mjx-container"):
+                nxt = prev.getprevious()
+                dropper.drop(prev)
+                prev = nxt
         if not src:
             continue
         if kind.startswith("math/asciimath"):
@@ -195,36 +264,49 @@ def _mathjax_scripts(doc) -> int:
     return n
 
 
-def _rendered_math(doc) -> int:
-    """MathJax 3 containers and leftover MathJax 2 frames without source: keep their assistive MathML."""
+def _is_mathjax_frame(el) -> bool:
+    return el.tag == "mjx-container" or bool(classes(el) & _MJ2_FRAMES)
+
+
+def _rendered_math(doc, deadline: Deadline) -> int:
+    """MathJax 3 containers and leftover MathJax 2 frames without source: keep their assistive MathML.
+
+    Only the outermost frame of a formula is converted; a frame without MathML inside loses its previews."""
     n = 0
-    for el in list(doc.iter()):
-        if el.getparent() is None or not isinstance(el.tag, str):
-            continue
-        is_mjx3 = el.tag == "mjx-container"
-        if not is_mjx3 and not (classes(el) & _MJ2_FRAMES):
-            continue
-        if "MathJax_Preview" in classes(el):
-            _drop(el)
-            continue
-        math = _find_math(el)
-        if math is None:
-            continue
-        display = (
-            el.get("display") == "true"
-            or "MathJax_Display" in classes(el)
-            or _is_display_math(math)
-            or "MathJax_SVG_Display" in classes(el)
-        )
-        n += _replace(el, tex_of_math(math), display)
+    with Dropper() as dropper:
+        for el, _ in _walk(doc, _is_mathjax_frame):
+            if el.getparent() is None or not _is_mathjax_frame(el):
+                continue
+            deadline.check("prepass")
+            if "MathJax_Preview" in classes(el):
+                dropper.drop(el)
+                continue
+            math = _find_math(el)
+            if math is None:
+                for preview in [p for p in el.iter() if isinstance(p.tag, str) and "MathJax_Preview" in classes(p)]:
+                    dropper.drop(preview)
+                continue
+            display = (
+                el.get("display") == "true"
+                or "MathJax_Display" in classes(el)
+                or _is_display_math(math)
+                or "MathJax_SVG_Display" in classes(el)
+            )
+            n += _replace(el, tex_of_math(math), display)
     return n
 
 
-def _mathml(doc) -> int:
+def _is_mathml(el) -> bool:
+    return _local(el.tag) == "math"
+
+
+def _mathml(doc, deadline: Deadline) -> int:
+    """Each outermost MathML ``<math>`` (with Wikipedia's wrapper) to its TeX."""
     n = 0
-    for el in list(doc.iter()):
-        if _local(el.tag) != "math" or el.getparent() is None:
+    for el, _ in _walk(doc, _is_mathml):
+        if not _is_mathml(el) or el.getparent() is None:
             continue
+        deadline.check("prepass")
         holder = el
         for depth, anc in enumerate(el.iterancestors()):  # Wikipedia: MathML and fallback image share a wrapper
             if "mwe-math-element" in classes(anc):
@@ -265,31 +347,30 @@ def tex_from_image(src: str, alt: str, cls: str) -> str | None:
     return from_url.strip() if from_url else None
 
 
-def _images(doc) -> int:
+def _images(doc, deadline: Deadline) -> int:
+    """Formula pictures to their TeX; other pictures are dropped (lynx would print a placeholder)."""
     n = 0
-    for el in list(doc.iter("img")):
-        prev = el.getprevious()
-        if "mwe-math-fallback" in (el.get("class") or "") and prev is not None and MATH_CLASS in classes(prev):
-            _drop(el)  # the fallback picture of a formula already taken from its MathML
-            continue
-        tex = tex_from_image(el.get("src") or el.get("data-src") or "", el.get("alt") or "", el.get("class") or "")
-        if tex:
-            display = "display" in (el.get("class") or "") or (
-                el.getparent() is not None and el.getparent().tag in ("dd", "center")
-            )
-            n += _replace(el, tex, display)
-        else:
-            _drop(el)
+    with Dropper() as dropper:
+        for el in list(doc.iter("img")):
+            deadline.check("prepass")
+            prev = el.getprevious()
+            if "mwe-math-fallback" in (el.get("class") or "") and prev is not None and MATH_CLASS in classes(prev):
+                dropper.drop(el)  # the fallback picture of a formula already taken from its MathML
+                continue
+            src, alt, cls = el.get("src") or el.get("data-src") or "", el.get("alt") or "", el.get("class") or ""
+            tex = tex_from_image(src, alt, cls)
+            if tex:
+                display = "display" in cls or (el.getparent() is not None and el.getparent().tag in ("dd", "center"))
+                n += _replace(el, tex, display)
+            else:
+                dropper.drop(el)
     return n
 
 
 def _text_nodes(doc, pattern, convert) -> int:
     """Rewrite delimited formulas in text and tails (outside verbatim code), wrapping them as maths spans."""
     n = 0
-    for el in list(doc.iter()):
-        if not isinstance(el.tag, str):
-            continue
-        parent_code = any(a.tag in _VERBATIM for a in el.iterancestors())  # one walk serves text and tail
+    for el, parent_code in _walk(doc, inherit=lambda el: el.tag in _VERBATIM):
         if not (parent_code or el.tag in _VERBATIM) and el.text and pattern.search(el.text):
             el.text, k = pattern.subn(convert, el.text)
             n += k
@@ -345,32 +426,90 @@ def _hidden_spans(doc) -> list:
     return found
 
 
-def prepass(doc, formats: tuple[str, ...] = ()) -> int:
+#: An element left with more separate pieces of text than this is spared them (see :func:`_spare_crowded_text`).
+MOST_TEXT_PIECES = 10_000
+INLINE_TAG = "mx-inline"  # formatting kept as an element: lynx shows an unknown tag's text inline, like <mx-math>
+
+
+def _spare_crowded_text(doc, tags: tuple[str, ...], spare: Callable[[list], None]) -> None:
+    """Give ``spare`` the children with one of ``tags`` of every element that has more than
+    :data:`MOST_TEXT_PIECES` of them, before they are unwrapped or removed in C.
+
+    Why: unwrapping or removing an element leaves its text and tail as separate text nodes beside those of its
+    neighbours, and lxml reads an element's text by joining its text nodes one at a time, quadratic in their
+    number: a paragraph of 250 000 unwrapped ``<b>`` took a second to read, and it is read several times. Only
+    pages with that many elements are looked at (one count in C), so ordinary pages pay nothing.
+    """
+    if doc.xpath("count(//*)") <= MOST_TEXT_PIECES:
+        return
+    crowd = Counter(el.getparent() for el in doc.iter(*tags))
+    wanted = set(tags)
+    for parent, n in crowd.items():
+        if n > MOST_TEXT_PIECES and parent is not None:
+            spare([child for child in parent if child.tag in wanted])
+
+
+def _drop_all(elements: list) -> None:
+    """Remove elements keeping their tails, joined once (:class:`Dropper`), not as separate text nodes."""
+    with Dropper() as dropper:
+        for el in elements:
+            dropper.drop(el)
+
+
+def _keep_inline(elements: list) -> None:
+    """Keep formatting elements as inline elements of their own instead of unwrapping them."""
+    for el in elements:
+        el.tag = INLINE_TAG
+        el.attrib.clear()
+
+
+def _holding_math(doc) -> set:
+    """The elements that hold a converted formula (the formula's node and its ancestors), in one pass: each
+    chain of ancestors is climbed only up to the first element already known, so nested hidden spans do not
+    each search their subtree."""
+    holding: set = set()
+    for node in doc.xpath(f'//*[@class="{MATH_CLASS}"]'):
+        while node is not None and node not in holding:
+            holding.add(node)
+            node = node.getparent()
+    return holding
+
+
+def prepass(doc, formats: tuple[str, ...] = (), deadline: Deadline = UNBOUNDED) -> int:
     """Turn every maths format in ``doc`` (an lxml HTML tree) into TeX text; returns the formulas converted.
 
     ``formats`` (from ``detect``) lets the text-level rewrites (forum tags, AsciiMath backticks) run only on
-    pages that use them, since backticks also mean inline code in Markdown-ish pages.
+    pages that use them, since backticks also mean inline code in Markdown-ish pages. ``deadline`` is checked
+    between the passes and before each formula is converted (raising ``budget.PageTimeout``).
     """
     has = set(formats)
     n = 0
     # each pass walks the tree, so it runs only on pages whose raw HTML showed its format
     if "katex" in has:
-        n += _katex(doc)
+        n += _katex(doc, deadline)
     if has & {"mathjax_tex_script", "asciimath", "mathjax2_rendered", "mathjax3"}:
-        n += _mathjax_scripts(doc)
+        n += _mathjax_scripts(doc, deadline)
     if has & {"mathjax2_rendered", "mathjax3"}:
-        n += _rendered_math(doc)
+        n += _rendered_math(doc, deadline)
     if "mathml" in has:
-        n += _mathml(doc)
-    n += _images(doc)
+        n += _mathml(doc, deadline)
+    n += _images(doc, deadline)
     if "forum_tex" in formats:
         n += _text_nodes(doc, FORUM_TEX, lambda m: f"${m.group(2).strip()}$")
     if "asciimath" in formats:
+        deadline.check("prepass")
         n += _text_nodes(doc, _BACKTICK, lambda m: f"${asciimath_to_tex(m.group(1))}$")
+    deadline.check("prepass")
+    _spare_crowded_text(doc, _REMOVE_ALWAYS, lambda children: _drop_all(children))
     etree.strip_elements(doc, *_REMOVE_ALWAYS, etree.Comment, etree.ProcessingInstruction, with_tail=False)
-    for el in _hidden_spans(doc):  # screen-reader and hidden text, unless it holds a converted formula
-        if el.getparent() is not None and not el.xpath(f'descendant-or-self::*[@class="{MATH_CLASS}"]'):
-            _drop(el)
+    hidden = _hidden_spans(doc)
+    holding = _holding_math(doc) if hidden else set()
+    with Dropper() as dropper:
+        for el in hidden:  # screen-reader and hidden text, unless it holds a converted formula
+            if el.getparent() is not None and el not in holding:
+                dropper.drop(el)
+    deadline.check("prepass")
+    _spare_crowded_text(doc, (*_UNWRAP, "span"), _keep_inline)
     etree.strip_tags(doc, *_UNWRAP, "span")
     if has & TEX_TEXT_FORMATS:
         _mark_tex_text(doc)

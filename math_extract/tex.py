@@ -20,17 +20,25 @@ from __future__ import annotations
 
 import re
 
-#: (literal that must occur in the text for the pattern to match, pattern), in the order spans are taken
+_ENVIRONMENTS = "equation|align|gather|multline|eqnarray|displaymath|math"
+
+#: (literal that must occur in the text for the pattern to match, pattern), in the order spans are taken.
+#: Every pattern runs in linear time on any text. A formula with a closing delimiter may not contain its own
+#: opening one (``\(`` inside ``\(..\)``, any maths environment inside another): an opener without its closer
+#: then stops at the next opener instead of scanning to the end of the text from every opener, which made 100 KB
+#: of ``\(`` take minutes. TeX does not nest these anyway. The ``$`` forms are bounded by the next ``$`` and by
+#: their length caps (1000 and 500 characters); ``$$`` opens and closes alike, so it needs no guard.
 FORMULA_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "\\begin{",
         re.compile(
-            r"\\begin\{(equation|align|gather|multline|eqnarray|displaymath|math)(\*?)\}.*?\\end\{\1\2\}", re.DOTALL
+            rf"\\begin\{{({_ENVIRONMENTS})(\*?)\}}(?:(?!\\begin\{{(?:{_ENVIRONMENTS})\*?\}}).)*?\\end\{{\1\2\}}",
+            re.DOTALL,
         ),
     ),
     ("$$", re.compile(r"\$\$.+?\$\$", re.DOTALL)),
-    ("\\[", re.compile(r"\\\[.+?\\\]", re.DOTALL)),
-    ("\\(", re.compile(r"\\\(.+?\\\)", re.DOTALL)),
+    ("\\[", re.compile(r"\\\[(?:(?!\\\[).)+?\\\]", re.DOTALL)),
+    ("\\(", re.compile(r"\\\((?:(?!\\\().)+?\\\)", re.DOTALL)),
     ("$", re.compile(r"(?<![\\$])\$(?![\s$])(?=[^$]{0,1000}?[\\^_{])[^$]{1,1000}?(?<![\s\\])\$(?![\d$])")),
     ("$", re.compile(r"(?<![\\$])\$(?![\s$])[^$\n]{1,500}?(?<![\s\\])\$(?![\d$])")),
 )

@@ -66,22 +66,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from curation.executor import Executor, SchedulerUnreachable, StageFailed
+    from curation.rundir import RunDirBusy
 
     from .report import format_totals, stage_totals
-    from .run import prepare_run, run_stages
+    from .run import DiskFull, claimed_run, run_stages
 
     where = f"Dask scheduler {args.scheduler}" if args.scheduler else "a local Dask cluster"
     print(f"curate: running {args.config} into {cfg.run_dir} on {where}", file=sys.stderr)
     try:
-        rundir, stages = prepare_run(cfg)
-        with Executor(scheduler=args.scheduler, workers=args.workers, progress=not args.quiet) as ex:
+        with (
+            claimed_run(cfg) as (rundir, stages),
+            Executor(scheduler=args.scheduler, workers=args.workers, progress=not args.quiet) as ex,
+        ):
             if ex.client.dashboard_link:
                 print(f"curate: Dask dashboard at {ex.client.dashboard_link}", file=sys.stderr)
             run_stages(stages, rundir, ex, echo=lambda m: print(m, file=sys.stderr))
-    except (StageFailed, SchedulerUnreachable) as err:
-        print(f"curate: {err}", file=sys.stderr)
-        return 1
-    except (ValueError, FileNotFoundError) as err:
+    except (StageFailed, SchedulerUnreachable, RunDirBusy, DiskFull, ValueError, OSError) as err:
         print(f"curate: {err}", file=sys.stderr)
         return 1
     print(format_totals(stage_totals(rundir, stages)))
@@ -96,11 +96,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    import yaml
-
     from curation.rundir import RunDir
 
-    from .config import ConfigError, parse_config
+    from .config import MAX_CONFIG_BYTES, ConfigError, parse_config, parse_yaml
     from .report import format_totals, stage_totals
     from .stages import build_stages
 
@@ -110,11 +108,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
         print(f"curate: {args.run_dir}: {what}", file=sys.stderr)
         return 2
     with rundir.fs.open(rundir.path("config.yaml"), "rb") as f:
-        try:  # the resolved config the run recorded (absolute paths), so the same stages are listed
-            cfg = parse_config(yaml.safe_load(f), Path.cwd(), source=rundir.url("config.yaml"))
-        except ConfigError as err:
-            print(f"curate: {err}", file=sys.stderr)
-            return 2
+        raw = f.read(MAX_CONFIG_BYTES + 1)
+    try:  # the resolved config the run recorded (absolute paths), so the same stages are listed
+        source = rundir.url("config.yaml")
+        cfg = parse_config(parse_yaml(raw, source), Path.cwd(), source=source)
+    except ConfigError as err:
+        print(f"curate: {err}", file=sys.stderr)
+        return 2
     rows = stage_totals(rundir, build_stages(cfg, cfg.inputs))  # names only: the inputs are not listed
     if not rows:
         print(f"curate: {args.run_dir}: no stage has finished a task yet", file=sys.stderr)

@@ -13,8 +13,9 @@ from contextlib import closing
 from pathlib import Path
 
 from curation.decode import DecodeError, decode_html
+from curation.http_payload import charset_of
 from curation.step import drops_of
-from curation.warc import WarcShardReader, charset_of
+from curation.warc import WarcShardReader
 
 
 def load_scrapinghub(root: str | Path) -> list[tuple[str, str, str]]:

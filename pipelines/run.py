@@ -1,5 +1,5 @@
-"""The driver: check every stage up front and claim the run directory (``prepare_run``), then run each stage
-not yet done (``run_stages``).
+"""The driver: check every stage up front, then lock and claim the run directory (``prepare_run``, see
+``pipelines.claim``), then run each stage not yet done (``run_stages``).
 
 The checks come before any Dask worker starts, so a missing benchmark or target costs nothing. Each stage
 reads the previous stage's folder in the run directory and writes its own; what is already done there is
@@ -8,28 +8,49 @@ skipped, so rerunning the same command after a crash finishes the run without re
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import time
-from collections.abc import Callable
-
-import yaml
+from collections.abc import Callable, Iterator
 
 from curation.executor import Executor
-from curation.rundir import RunDir
+from curation.rundir import RunDir, RunLock
 from curation.stage import Stage
 
-from .config import RunConfig
+from .claim import check_run_dir_outside_inputs, claim_run_dir
+from .config import RunConfig, check_models
 from .inputs import expand_inputs
 from .stages import build_stages
 
 
 def prepare_run(cfg: RunConfig) -> tuple[RunDir, list[Stage]]:
-    """The run's stages, each checked up front, and its run directory, claimed for this config."""
-    stages = build_stages(cfg, expand_inputs(cfg.inputs))
+    """The run's stages, each checked up front, and its run directory; nothing is written yet."""
+    rundir, stages, _ = _plan(cfg)
+    return rundir, stages
+
+
+@contextlib.contextmanager
+def claimed_run(cfg: RunConfig) -> Iterator[tuple[RunDir, list[Stage]]]:
+    """:func:`prepare_run`, then the run directory locked (one run at a time) and claimed for this config and
+    these input files, for as long as the block runs."""
+    rundir, stages, shards = _plan(cfg)
+    with RunLock(rundir):
+        claim_run_dir(rundir, cfg, shards)
+        yield rundir, stages
+
+
+def _plan(cfg: RunConfig) -> tuple[RunDir, list[Stage], list[str]]:
+    check_models(cfg)  # again: a config built with parse_config, not load_config, is checked too
+    check_run_dir_outside_inputs(cfg.run_dir, cfg.inputs)
+    shards = expand_inputs(cfg.inputs)
+    stages = build_stages(cfg, shards)
     for stage in stages:  # a missing benchmark or target set stops the run here, before any work
         stage.preflight()
-    rundir = RunDir(cfg.run_dir)
-    claim_run_dir(rundir, cfg)
-    return rundir, stages
+    return RunDir(cfg.run_dir), stages, shards
+
+
+class DiskFull(RuntimeError):
+    """The run directory's filesystem is full: the message names the stage and the path."""
 
 
 def run_stages(stages: list[Stage], rundir: RunDir, executor: Executor, echo: Callable[[str], None] = print) -> None:
@@ -38,25 +59,14 @@ def run_stages(stages: list[Stage], rundir: RunDir, executor: Executor, echo: Ca
             echo(f"  {stage.name:<18}    done")
             continue
         start = time.perf_counter()
-        stage.run(executor, rundir)
+        try:
+            stage.run(executor, rundir)
+        except OSError as err:
+            if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            where = err.filename or rundir.url(stage.name)
+            raise DiskFull(
+                f"stage {stage.name}: no space left writing {where}; free space and rerun the same command "
+                "(finished tasks are kept, half-written files are swept)",
+            ) from None
         echo(f"  {stage.name:<18} {time.perf_counter() - start:7.1f} s")
-
-
-class RunDirConflict(ValueError):
-    """The run directory holds a run of another config: resuming it would mix outputs of two configs."""
-
-
-def claim_run_dir(rundir: RunDir, cfg: RunConfig) -> None:
-    """First run: record the config. Later runs: resume only if the config decides the same outputs."""
-    digest = cfg.content_hash()
-    if rundir.exists("_run.json"):
-        previous = rundir.read_json("_run.json").get("config_hash")
-        if previous != digest:
-            raise RunDirConflict(
-                f"{rundir.url()} holds a run of a different config (hash {previous}, this one "
-                f"{digest}); choose another run_dir or delete that one to start over"
-            )
-        return
-    rundir.makedirs()
-    rundir.write_bytes(yaml.safe_dump(cfg.model_dump(), sort_keys=False).encode(), "config.yaml")
-    rundir.write_json({"config_hash": digest}, "_run.json")

@@ -30,7 +30,10 @@ def make_extractor(settings: ExtractSettings) -> PageExtractor:
     if settings.extractor == "trafilatura":
         return TrafilaturaExtractor(timeout_s=settings.timeout_s, batch_size=settings.batch_size)
     return MathExtractor(
-        timeout_s=settings.timeout_s, batch_size=settings.batch_size, main_content=settings.main_content
+        timeout_s=settings.timeout_s,
+        batch_size=settings.batch_size,
+        main_content=settings.main_content,
+        max_html_bytes=settings.max_payload_bytes,
     )
 
 

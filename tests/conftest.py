@@ -38,7 +38,8 @@ def shared(relative: str) -> Path:
     return DATA / relative
 
 
-def write_warc(path: Path, pages: list[tuple[str, bytes]]) -> Path:
+def write_warc(path: Path, pages: list[tuple[str, bytes]], record_ids: bool = True) -> Path:
+    """A gzipped WARC of HTML responses; ``record_ids=False`` leaves out WARC-Record-ID, as some crawlers do."""
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
@@ -46,15 +47,16 @@ def write_warc(path: Path, pages: list[tuple[str, bytes]]) -> Path:
         writer = WARCWriter(fh, gzip=True)
         for url, body in pages:
             headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
-            writer.write_record(
-                writer.create_warc_record(
-                    url,
-                    "response",
-                    payload=io.BytesIO(body),
-                    http_headers=headers,
-                    warc_headers_dict={"WARC-Date": "2026-01-01T00:00:00Z"},
-                )
+            record = writer.create_warc_record(
+                url,
+                "response",
+                payload=io.BytesIO(body),
+                http_headers=headers,
+                warc_headers_dict={"WARC-Date": "2026-01-01T00:00:00Z"},
             )
+            if not record_ids:
+                record.rec_headers.remove_header("WARC-Record-ID")
+            writer.write_record(record)
     return path
 
 

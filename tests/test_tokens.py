@@ -48,3 +48,9 @@ def test_fast_counts_equal_the_tokenizers_library_on_real_pages_and_edge_cases(r
     assert counts == reference(texts)
     empty, specials = counts[-len(EDGE_CASES) :][:2]
     assert empty == 0 and specials == sum(reference(["x", "y ", "user\nhello"])) + 3
+
+
+@pytest.mark.parametrize("run", [" \n" * 600_000, "\t" * 1_500_000, ("x" + " " * 150_000) * 10])
+def test_megabytes_of_whitespace_are_counted_not_a_regex_stack_error(run):
+    long = load_counter("smollm2")([run])[0]
+    assert len(run) / 64 <= long <= len(run)  # BPE merges at most ~64 spaces into a token, never more than a char

@@ -11,11 +11,12 @@ half-written model.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,11 +130,23 @@ class TransformersBackend:
         self.load()
         return self._tokenizer
 
+    @property
+    def context_tokens(self) -> int:
+        """The longest sequence, prompt and reply together, the model takes (its position embeddings)."""
+        self.load()
+        return int(self._model.config.max_position_embeddings)
+
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text, add_special_tokens=False))
 
-    def complete_many(self, requests: Sequence[ChatRequest], on_result: OnResult) -> None:
-        """Batch requests that share sampling settings; each batch's results are reported when it ends."""
+    def complete_many(
+        self, requests: Sequence[ChatRequest], on_result: OnResult, should_stop: StopCheck | None = None
+    ) -> None:
+        """Batch requests that share sampling settings; each batch's results are reported when it ends.
+
+        ``should_stop(i)`` is asked between tokens (``curate serve-llm`` passes it): once true, request ``i``
+        ends with what it has, marked ``finish_reason="length"``.
+        """
         self.load()
         order = sorted(range(len(requests)), key=lambda i: (requests[i].temperature, requests[i].seed or 0))
         for start in range(0, len(order), self.batch_size):
@@ -142,8 +155,9 @@ class TransformersBackend:
             for i in batch:
                 groups.setdefault((requests[i].temperature, requests[i].seed), []).append(i)
             for indices in groups.values():
+                stop = None if should_stop is None else _rows_of(indices, should_stop)
                 try:
-                    results: list[Result] = list(self.generate([requests[i] for i in indices]))
+                    results = self.generate([requests[i] for i in indices], stop)
                 except Exception as err:  # noqa: BLE001 - a runtime failure fails these requests, not the run
                     results = [BackendError("local_model_error", f"{type(err).__name__}: {err}")] * len(indices)
                 for i, result in zip(indices, results):
@@ -151,43 +165,120 @@ class TransformersBackend:
                     self.stats.record(result)
                     on_result(i, result)
 
-    def generate(self, requests: Sequence[ChatRequest]) -> list[Completion]:
-        """One padded batch through ``model.generate``; every request must share temperature and seed."""
-        import torch
+    def generate(self, requests: Sequence[ChatRequest], should_stop: StopCheck | None = None) -> list[Result]:
+        """One padded batch through ``model.generate``; every request must share temperature and seed.
 
+        A request whose prompt and ``max_tokens`` together do not fit the context gets a
+        ``context_length_exceeded`` error instead of a place in the batch: the model cannot attend past its
+        context, and a megabyte prompt would otherwise cost minutes of prefill.
+        """
         self.load()
-        tokenizer, model = self._tokenizer, self._model
+        tokenizer = self._tokenizer
         prompts = [
             tokenizer.apply_chat_template(r.messages, add_generation_prompt=True, tokenize=False) for r in requests
         ]
-        encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
-        limit = max(r.max_tokens for r in requests)
+        ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
+        context = self.context_tokens
+        results: list[Result | None] = [None] * len(requests)
+        for row, (request, prompt) in enumerate(zip(requests, ids)):
+            if len(prompt) + request.max_tokens > context:
+                results[row] = BackendError(
+                    "context_length_exceeded",
+                    f"the prompt is {len(prompt)} tokens and max_tokens {request.max_tokens}: together over the "
+                    f"model's context of {context} tokens",
+                )
+        fits = [row for row, result in enumerate(results) if result is None]
+        if fits:
+            row_stop = None if should_stop is None else _rows_of(fits, should_stop)
+            for row, completion in zip(
+                fits, self._generate_fitting([requests[r] for r in fits], [ids[r] for r in fits], row_stop)
+            ):
+                results[row] = completion
+        return [result for result in results if result is not None]
+
+    def _generate_fitting(
+        self, requests: Sequence[ChatRequest], ids: list[list[int]], should_stop: StopCheck | None
+    ) -> list[Completion]:
+        """Left-pad the token ids into one batch, generate, and cut each row at its own stop."""
+        import torch
+
+        tokenizer, model = self._tokenizer, self._model
+        width = max(len(row) for row in ids)
+        input_ids = torch.tensor([[tokenizer.pad_token_id] * (width - len(row)) + row for row in ids])
+        mask = torch.tensor([[0] * (width - len(row)) + [1] * len(row) for row in ids])
+        stopper = _StopRows(width, [r.max_tokens for r in requests], should_stop)
         temperature = requests[0].temperature
         sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
         with self._lock, torch.no_grad():
             torch.manual_seed(requests[0].seed if requests[0].seed is not None else self.seed)
             output = model.generate(
-                **encoded, max_new_tokens=limit, pad_token_id=tokenizer.pad_token_id, top_k=None, top_p=None, **sampling
+                input_ids=input_ids.to(self.device),
+                attention_mask=mask.to(self.device),
+                max_new_tokens=max(r.max_tokens for r in requests),
+                stopping_criteria=[stopper],
+                pad_token_id=tokenizer.pad_token_id,
+                top_k=None,
+                top_p=None,
+                **sampling,
             )
-        prompt_width = encoded["input_ids"].shape[1]
         eos_ids = set(_as_list(model.generation_config.eos_token_id)) | {tokenizer.eos_token_id}
         completions = []
         for row, request in enumerate(requests):
-            generated = output[row, prompt_width:].tolist()
+            generated = output[row, width:].tolist()
+            interrupted = stopper.interrupted[row]
+            limit = request.max_tokens if interrupted is None else min(request.max_tokens, interrupted)
             stop = next((k for k, token in enumerate(generated) if token in eos_ids), None)
-            if stop is not None and stop < request.max_tokens:
+            if stop is not None and stop < limit:
                 tokens, finish_reason = generated[:stop], "stop"
             else:
-                tokens, finish_reason = generated[: request.max_tokens], "length"
+                tokens, finish_reason = generated[:limit], "length"
             completions.append(
                 Completion(
                     text=tokenizer.decode(tokens, skip_special_tokens=True),
                     finish_reason=finish_reason,
-                    prompt_tokens=int(encoded["attention_mask"][row].sum()),
+                    prompt_tokens=len(ids[row]),
                     completion_tokens=len(tokens),
                 )
             )
         return completions
+
+
+StopCheck = Callable[[int], bool]
+
+
+def _rows_of(indices: Sequence[int], should_stop: StopCheck) -> StopCheck:
+    """``should_stop`` asked by row of a sub-batch rather than by index of the whole request list."""
+    return lambda row: should_stop(indices[row])
+
+
+class _StopRows:
+    """A stopping criterion that ends each row of a batch on its own.
+
+    A row ends at its own request's ``max_tokens`` (rather than the batch's largest) or as soon as
+    ``should_stop(row)`` says so; ``interrupted[row]`` is then the number of tokens it had. ``generate`` ends
+    when every row has, so a cancelled request frees the model thread at its next token.
+    """
+
+    def __init__(self, prompt_width: int, max_tokens: list[int], should_stop: StopCheck | None):
+        self.prompt_width, self.max_tokens, self.should_stop = prompt_width, max_tokens, should_stop
+        self.interrupted: list[int | None] = [None] * len(max_tokens)
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        produced = input_ids.shape[1] - self.prompt_width
+        for row in range(len(self.max_tokens)):
+            if self.interrupted[row] is None and self.should_stop is not None and self.should_stop(row):
+                self.interrupted[row] = produced
+        done = [produced >= limit or self.interrupted[row] is not None for row, limit in enumerate(self.max_tokens)]
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
+def _llama_stopper(i: int, should_stop: StopCheck) -> Any:
+    """llama-cpp-python's stopping criteria asking ``should_stop(i)`` after each token."""
+    from llama_cpp import StoppingCriteriaList
+
+    return StoppingCriteriaList([lambda _ids, _logits: should_stop(i)])
 
 
 def _as_list(value) -> list:
@@ -244,7 +335,15 @@ class LlamaCppBackend:
         self.load()
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    def complete_many(self, requests: Sequence[ChatRequest], on_result: OnResult) -> None:
+    @property
+    def context_tokens(self) -> int:
+        """The context llama.cpp was opened with (``n_ctx``): prompt and reply together must fit in it."""
+        return self.n_ctx
+
+    def complete_many(
+        self, requests: Sequence[ChatRequest], on_result: OnResult, should_stop: StopCheck | None = None
+    ) -> None:
+        """One request at a time; ``should_stop(i)``, asked between tokens, ends request ``i`` early as ``length``."""
         self.load()
         for i, request in enumerate(requests):
             try:
@@ -254,8 +353,12 @@ class LlamaCppBackend:
                         max_tokens=request.max_tokens,
                         temperature=request.temperature,
                         seed=request.seed if request.seed is not None else self.seed,
+                        stopping_criteria=None if should_stop is None else _llama_stopper(i, should_stop),
                     )
-                result: Result = completion_from_payload(reply)
+                completion = completion_from_payload(reply)
+                if should_stop is not None and should_stop(i) and completion.finish_reason == "stop":
+                    completion = dataclasses.replace(completion, finish_reason="length")  # stopped by us, not the model
+                result: Result = completion
             except BackendError as err:
                 result = err
             except Exception as err:  # noqa: BLE001 - one failed request, not the run
