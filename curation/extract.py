@@ -25,6 +25,13 @@ from .step import Step
 from .tokens import CountTokens, TokenSettings
 from .warc import WarcShardReader
 
+#: extractor failure reasons that point at a hostile or broken page, listed by file, offset and URL as well as
+#: counted (the other reasons, such as ``empty``, describe ordinary pages and are only counted)
+NAMED_FAILURES = {
+    "extract_timeout": "extraction ran past the page's time budget (extract.page_budget_s), page dropped",
+    "too_large": "page larger than extract.max_payload_bytes once decoded, dropped",
+}
+
 
 class ExtractSettings(Settings):
     extractor: Literal["math", "trafilatura"] = "math"
@@ -37,6 +44,16 @@ class ExtractSettings(Settings):
         description="largest page read, in bytes: the reader drops a larger payload as payload_too_large. The one "
         "page-size bound: make_extractor (pipelines/stages.py) gives it to the extractor as its page limit in "
         "characters (a page never decodes to more characters than it has bytes), so no page is read to be refused",
+    )
+    page_budget_s: float = Field(
+        5.0, gt=0, le=3600, description="time one page's own work may take (lynx aside), plus page_budget_s_per_mb"
+    )
+    page_budget_s_per_mb: float = Field(
+        5.0,
+        ge=0,
+        le=3600,
+        description="seconds added to page_budget_s per MB of HTML; a page past its budget is dropped as "
+        "extract_timeout (math extractor; ordinary pages take well under 0.1 s per MB)",
     )
     max_batch_chars: int = Field(
         16_000_000,
@@ -92,6 +109,9 @@ class ExtractText(Step):
                         result = next(results)
                         if result.reason:
                             self.drop(result.reason)
+                            if result.reason in NAMED_FAILURES:  # the page itself is the problem: say which
+                                where = f"{doc.metadata.get('warc_file')}@{doc.metadata.get('warc_offset')}"
+                                self.error(f"{where}: {doc.metadata.get('url')}: {NAMED_FAILURES[result.reason]}")
                             continue
                         doc.text = result.text
                         doc.metadata.update(

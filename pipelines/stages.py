@@ -34,6 +34,8 @@ def make_extractor(settings: ExtractSettings) -> PageExtractor:
         batch_size=settings.batch_size,
         main_content=settings.main_content,
         max_html_bytes=settings.max_payload_bytes,
+        page_budget_s=settings.page_budget_s,
+        page_budget_s_per_mb=settings.page_budget_s_per_mb,
     )
 
 

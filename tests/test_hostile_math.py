@@ -232,6 +232,36 @@ def test_page_over_its_budget_is_dropped_and_named_and_the_batch_goes_on(caplog)
     assert "http://slow.example/page" in caplog.text and "extract_timeout" in caplog.text
 
 
+def test_the_extract_stage_counts_a_page_over_its_budget_and_names_it():
+    from datatrove.data import Document
+
+    from curation.extract import ExtractSettings, ExtractText
+    from curation.step import drops_of, errors_of
+    from pipelines.stages import make_extractor
+
+    extractor = make_extractor(ExtractSettings(page_budget_s=0.05, page_budget_s_per_mb=0.0))
+    records = [
+        Document(
+            text="",
+            id=str(i),
+            metadata={"url": url, "warc_file": "s.warc.gz", "warc_offset": i, "payload": html.encode(), "kind": "html"},
+        )
+        for i, (url, html) in enumerate(
+            [
+                ("http://slow.example/", page("<div>" * 200 + fill("<p>a, b</p>"))),
+                ("http://fine.example/", page("Words. " * 50)),
+            ]
+        )
+    ]
+    step = ExtractText(extractor, label="math")
+    kept = list(step.run(records))
+    assert [d.metadata["url"] for d in kept] == ["http://fine.example/"]
+    assert drops_of([step]) == {"extract_timeout": 1}
+    assert errors_of([step]) == [
+        "s.warc.gz@0: http://slow.example/: extraction ran past the page's time budget (extract.page_budget_s), page dropped"
+    ]
+
+
 def test_budget_grows_with_the_page_and_ordinary_pages_stay_far_inside_it():
     extractor = MathExtractor()
     assert extractor.budget_s("x" * 2 * MB) == pytest.approx(

@@ -505,4 +505,3 @@ def completion_payload(completion: Completion, model: str) -> dict:
             "total_tokens": completion.prompt_tokens + completion.completion_tokens,
         },
     }
-
