@@ -5,12 +5,19 @@ steps, all linear in the page size:
 
 1. Drop elements that are boilerplate by tag (``nav``, ``footer``, ``aside``, ``figcaption``) or by a
    class/id/role that names a widget (cookie, share, related, breadcrumb, ...), unless they hold a large
-   share of the page's prose (some sites wrap the article in ``class="with-sidebar"``).
+   share of the page's prose (some sites wrap the article in ``class="with-sidebar"``), hold maths (a comment
+   or a figure caption with a formula), or are posts of a thread: a run of one shape holding nearly all the prose
+   (``_repeated_prose``).  Hidden elements go unless they hold much prose or maths; hidden overlays (consent
+   notices) always go.
 2. Score text blocks the way readability does (long, comma-rich, link-poor paragraphs vote for their parent
    and, less, their grandparent) and take the best-scoring container, with its qualifying siblings; climb
    to an ancestor when the container holds less than two thirds of the page's prose (documentation pages whose
-   sections are siblings, forum threads whose posts are separate blocks).
-3. Inside the container, drop link-heavy blocks, nested teaser articles and short boilerplate lines.
+   sections are siblings, forum threads whose posts are separate blocks), and on maths pages to the ancestor
+   that also holds the formulas beside it (a blog post's comments); when the container is one of a run of
+   same-shaped posts, take the run (``_thread_of``).  A page with little of its text in paragraphs (service
+   pages of cards) is measured by all its unlinked text instead of its prose.
+3. Inside the container, drop link-heavy blocks (unless they are nearly all of it: a listing), nested teaser
+   articles and short boilerplate lines.
 
 Text and link lengths, maths presence and "prose" (long link-poor paragraphs) are computed for every element
 in one bottom-up pass (``_Stats``) so that no step re-walks subtrees; that keeps big pages linear.
@@ -292,26 +299,50 @@ def _widget_kind(attrs: str) -> str:
     return kind
 
 
-def _group_prose(el, stats: _Stats, groups: dict) -> int:
-    """Prose held by a ``<section>`` and its sibling sections of the same kind (same first class name).
+OUTSIDE_SHARE = 0.15  # at most this share of the prose outside the posts: a thread, not an article with comments
+GROUP_SHARE = 0.4  # the share of the page's prose that makes a repeated widget-named shape content
+_DIGITS = re.compile(r"\d")
 
-    An article cut into sections that all carry a widget-like class (``Section--Ads``) is content as a
-    group even though no single section holds much of the page.  Computed before any member is removed, so
-    that all members get the same decision, and for all the groups of a parent at once: one pass over its
-    children, however many kinds of sections it holds (a pass per kind is quadratic when every section differs).
+
+def _shape(el) -> tuple:
+    """An element's shape: its tag and class words, less the words with digits (per-post ids such as
+    ``comment-724096``), so that the posts of a thread, however numbered, share one shape."""
+    words = _SPLIT.split(el.get("class") or "")
+    return (el.tag, " ".join(sorted({w for w in words if w and not _DIGITS.search(w)})))
+
+
+def _repeated_prose(body, stats: _Stats) -> dict:
+    """Prose held by each repeated widget-named shape of the page (shapes of one element are left out).
+
+    A thread is a run of posts of one shape, and forums name them ``comment``, ``reply`` or ``message``: as a
+    group they hold most of the page's prose although no single post does.  An article cut into sections that
+    carry a widget-like class (``Section--Ads``) is the same case.  Summed over the whole page, before any
+    removal, in one pass, so that every member of a group gets the same decision.
     """
+    prose: dict = {}
+    count: dict = {}
+    for el in body.iter():
+        if not isinstance(el.tag, str) or not el.get("class"):
+            continue
+        p = stats.prose(el)
+        if p and _widget_kind(_attrs(el)) == "negative":
+            key = _shape(el)
+            prose[key] = prose.get(key, 0) + p
+            count[key] = count.get(key, 0) + 1
+    total = stats.prose(body)
+    return {k: v for k, v in prose.items() if count[k] >= 2 and total - v <= OUTSIDE_SHARE * total}
 
-    def key(s) -> tuple:
-        first = (s.get("class") or "").split()[:1]
-        return (s.getparent(), s.tag, first[0] if first else "")
 
-    parent = el.getparent()
-    if parent not in groups:  # the parent itself marks that its children's groups are summed
-        groups[parent] = 0
-        for s in parent:
-            k = key(s)
-            groups[k] = groups.get(k, 0) + stats.prose(s)
-    return groups[key(el)]
+def _is_hidden(el, keys) -> bool:
+    """Whether the element is not displayed: ``hidden``, ``aria-hidden``, an inline ``display:none`` or
+    ``visibility:hidden``, or a ``<dialog>`` that is not open."""
+    if "hidden" in keys or el.get("aria-hidden") == "true" or (el.tag == "dialog" and "open" not in keys):
+        return True
+    style = el.get("style")
+    if not style:
+        return False
+    style = style.replace(" ", "").lower()
+    return "display:none" in style or "visibility:hidden" in style
 
 
 def _strip_boilerplate(body, stats: _Stats) -> None:
@@ -320,7 +351,7 @@ def _strip_boilerplate(body, stats: _Stats) -> None:
     Most elements have no attributes and a content tag; they are only descended into."""
     rows, empty = stats.rows, stats._EMPTY
     prose_total, text_total = stats.prose(body), stats.text(body)
-    groups: dict = {}
+    groups = _repeated_prose(body, stats) if prose_total else {}
     # Removals wait for the end of the walk: no decision reads the stats of an element below a removed one (the
     # walk does not go inside it, and its ancestors were decided before it), so the stats are updated once.
     removed = []
@@ -334,20 +365,19 @@ def _strip_boilerplate(body, stats: _Stats) -> None:
             text, _, math, prose = rows.get(el, empty)[:4]
             holds_prose = prose >= 0.4 * prose_total if prose_total else text >= 0.5 * text_total
             kind = _widget_kind(_attrs(el, keys)) if keys else ""
-            if keys and (
-                "hidden" in keys
-                or el.get("aria-hidden") == "true"
-                or "display:none" in (el.get("style") or "").replace(" ", "").lower()
-            ):
-                drop = not holds_prose and not math
+            if keys and _is_hidden(el, keys):
+                # hidden text is shown by a click at most; an overlay (a consent notice) never, however long
+                drop = (kind == "never" or not holds_prose) and not math
             elif kind == "never" and prose < 0.8 * prose_total:
                 drop = True
             elif tag in _DROP_TAGS or kind:
                 if tag in _DROP_TAGS and kind:  # tag and class agree: only a clear majority of the prose saves it
                     holds_prose = prose >= 0.8 * prose_total if prose_total else holds_prose
                 drop = tag not in ("article", "main") and not holds_prose
-                if drop and kind and tag == "section" and prose_total:
-                    drop = _group_prose(el, stats, groups) < 0.4 * prose_total
+                if drop and math and (tag == "figcaption" or tag not in _DROP_TAGS):
+                    drop = False  # a caption or a comment holding a formula: maths is what this extractor keeps
+                elif drop and kind and tag not in _DROP_TAGS and prose:
+                    drop = groups.get(_shape(el), 0) < GROUP_SHARE * prose_total  # a post of a thread
         if drop:
             removed.append(el)
         elif tag not in _LEAF_BLOCKS:
@@ -387,13 +417,41 @@ def _score_candidates(body, stats: _Stats) -> dict:
     return scores
 
 
+_LIST_TAGS = ("ul", "ol", "dl", "div", "table", "section", "p", "h2", "h3", "h4", "h5", "h6")
+LISTING_SHARE = 0.9  # link lists holding this share of the content's text are the content
+
+
+def _is_link_list(el, stats: _Stats, length: int) -> bool:
+    """Mostly link text: a list block, or a short paragraph or heading (a "Read more" line)."""
+    return stats.density(el) > 0.6 and (el.tag in ("ul", "ol", "dl", "div", "table", "section") or length < 80)
+
+
+def _link_list_text(root, stats: _Stats) -> int:
+    """The text that dropping the link lists inside ``root`` would remove: one pre-order walk, where an element
+    inside a dropped list is covered by it."""
+    covered = set()
+    removed = 0
+    for el in root.iter():
+        if el is root or not isinstance(el.tag, str):
+            continue
+        if el.getparent() in covered:
+            covered.add(el)
+        elif el.tag in _LIST_TAGS and not stats.math(el) and _is_link_list(el, stats, stats.text(el)):
+            covered.add(el)
+            removed += stats.text(el)
+    return removed
+
+
 def _clean_inside(root, stats: _Stats) -> None:
     """Inside the chosen content, drop link lists, one-line widgets ("Share", "Read more") and teasers.
 
+    Not link lists when they hold nearly all the content (``LISTING_SHARE``): a listing, a front page or a link
+    directory is made of them.
     An ``<article>`` nested in an article is, in HTML5 terms, a comment or a related story: dropped when it
     holds a minor part of the prose.
     """
     in_article = root.tag == "article" or any(a.tag == "article" for a in root.iterancestors())
+    link_lists_are_boilerplate = _link_list_text(root, stats) < LISTING_SHARE * stats.text(root)
     with Dropper() as dropper:  # elements are dropped in document order; no text read is that of a dropped tail
         for el in list(root.iter("article")) if in_article else ():
             if (
@@ -403,7 +461,7 @@ def _clean_inside(root, stats: _Stats) -> None:
                 and not stats.math(el)
             ):
                 dropper.drop(el)
-        for el in list(root.iter("ul", "ol", "dl", "div", "table", "section", "p", "h2", "h3", "h4", "h5", "h6")):
+        for el in list(root.iter(*_LIST_TAGS)):
             if el is root or stats.math(el) or el.getparent() is None:
                 continue
             length = stats.text(el)
@@ -411,7 +469,7 @@ def _clean_inside(root, stats: _Stats) -> None:
                 if el.tag in ("p", "div", "span") and not len(el):
                     dropper.drop(el)
                 continue
-            if stats.density(el) > 0.6 and (el.tag in ("ul", "ol", "dl", "div", "table", "section") or length < 80):
+            if link_lists_are_boilerplate and _is_link_list(el, stats, length):
                 dropper.drop(el)
             elif length < 60 and _few_elements(el):
                 words = "".join(el.itertext()).split()
@@ -438,6 +496,55 @@ def _common_ancestor(best, alternatives: list, body):
             return node
         node = node.getparent()
     return best
+
+
+POST_TEXT = 100  # the link-free text that makes a block a post rather than a teaser or a byline
+MIN_POSTS = 3
+
+
+def _thread_of(best, body, stats: _Stats):
+    """The list of posts that ``best`` is one of, or ``best``.
+
+    A thread is several content blocks of one shape (tag and class words, ids aside: ``_shape``) under one
+    parent, each with text of its own: the question, the answers, the comments.  The best-scoring block is
+    usually one post; the content is every post, in order.  The lowest ancestor of ``best`` with at least
+    ``MIN_POSTS`` - 1 same-shaped siblings holding ``POST_TEXT`` characters of unlinked text is a post; its
+    parent is the thread.  One look at the children of each ancestor: linear.
+    """
+    node = best
+    parent = node.getparent()
+    while parent is not None and parent is not body:
+        shape = _shape(node)
+        if shape[1]:
+            posts = sum(
+                1
+                for s in parent
+                if isinstance(s.tag, str) and stats.text(s) - stats.link(s) >= POST_TEXT and _shape(s) == shape
+            )
+            if posts >= MIN_POSTS:
+                return parent
+        node, parent = parent, parent.getparent()
+    return best
+
+
+def _climb_to_maths(best, body, stats: _Stats):
+    """The ancestor of ``best`` (below ``body``) that also holds the formulas outside it.
+
+    A blog post's comments and a thread's other posts sit beside the post's container, not in it, and on a
+    maths page they carry formulas as often as the post does; formulas are what this extractor is for, and the
+    widgets that could hold one were removed before.  Formulas in a child of ``body`` beside the result are
+    kept by the sibling step.  One look at the children of each ancestor: linear.
+    """
+    node = target = best
+    parent = node.getparent()
+    while parent is not None and parent is not body:
+        if any(stats.math(s) for s in parent if s is not node):
+            target = parent
+        node, parent = parent, parent.getparent()
+    return target
+
+
+PROSE_PAGE = 0.2  # a page with less of its unlinked text in paragraphs is measured by all its unlinked text
 
 
 def select_main_content(doc, tex_marks: bool = True, deadline: Deadline = UNBOUNDED) -> None:
@@ -468,10 +575,18 @@ def select_main_content(doc, tex_marks: bool = True, deadline: Deadline = UNBOUN
         and len([c for c in best.getparent() if isinstance(c.tag, str)]) == 1
     ):
         best = best.getparent()  # an only child: its parent holds the same content plus the title around it
-    covered = lambda el: stats.prose(el) or stats.text(el)  # noqa: E731
+    unlinked = lambda el: stats.text(el) - stats.link(el)  # noqa: E731
+    if stats.prose(body) >= PROSE_PAGE * unlinked(body):
+        covered = lambda el: stats.prose(el) or stats.text(el)  # noqa: E731
+    else:  # little of the text is in paragraphs (service and product pages, cards): count all unlinked text
+        covered = unlinked
     total = covered(body)
     while best is not body and best.getparent() is not None and covered(best) < 0.65 * total:
         best = best.getparent()  # the best block holds too little of the page's prose: docs, threads
+    if best is not body:
+        best = _thread_of(best, body, stats)
+    if stats.math(body) and best is not body:
+        best = _climb_to_maths(best, body, stats)
     parent = best.getparent()
     if best is body or parent is None:
         _clean_inside(body, stats)

@@ -21,6 +21,7 @@ from .tex import count_formulas
 # 100 KB of ``<img ``. A match that always succeeds resumes after the tag, so each byte is read once.
 _SCRIPT_TAG = re.compile(rb"<script[^>]*", re.I)
 _TYPE_TEX = re.compile(rb"type\s*=\s*[\"']?math/tex", re.I)
+_TYPE_MML = re.compile(rb"type\s*=\s*[\"']?math/mml", re.I)
 _TYPE_ASCII = re.compile(rb"type\s*=\s*[\"']?math/asciimath", re.I)
 _MJX3 = re.compile(rb"<mjx-container\b", re.I)
 _MJX2 = re.compile(rb"MathJax(?:_(?:Preview|CHTML|SVG|Display|MathML)|-Element-\d+-Frame)")
@@ -111,11 +112,14 @@ def detect(html: str | bytes, count_text: bool = True) -> MathInfo:
     has_mathjax = has_math_word and b"mathjax" in low
     formats: list[str] = []
     n_script = _count_tags(raw, _SCRIPT_TAG, _TYPE_TEX) if has_math_word and b"math/tex" in low else 0
+    n_mml = _count_tags(raw, _SCRIPT_TAG, _TYPE_MML) if has_math_word and b"math/mml" in low else 0
     n_mathml = len(_MATHML.findall(raw)) if has_math_word and (b"<math" in low or b":math" in low) else 0
     n_katex = len(_KATEX_MATHML.findall(raw)) if has_katex and b"katex-mathml" in low else 0
     n_mjx3 = len(_MJX3.findall(raw)) if b"<mjx-container" in low else 0
     if n_script:
         formats.append("mathjax_tex_script")
+    if n_mml:
+        formats.append("mathjax_mml_script")
     if n_mjx3:
         formats.append("mathjax3")
     elif has_mathjax and (b"mathjax_" in low or b"mathjax-element" in low) and _MJX2.search(raw):
@@ -129,7 +133,8 @@ def detect(html: str | bytes, count_text: bool = True) -> MathInfo:
         n_img = _tex_images(raw, n_mathml > 0)
     if n_img:
         formats.append("tex_image")
-    has_ascii = has_math_word and b"asciimath" in low
+    # AsciiMath: its scripts, asciimath2jax / input/asciimath, ASCIIMathML.js, or MathJax 2's AM_* configs
+    has_ascii = has_math_word and (b"asciimath" in low or b"config=am_" in low)
     n_ascii = _count_tags(raw, _SCRIPT_TAG, _TYPE_ASCII) if has_ascii and b"math/asciimath" in low else 0
     tex_hint = (
         (b"\\" in raw and (b"\\(" in raw or b"\\[" in raw or b"\\begin{" in raw))
@@ -155,5 +160,5 @@ def detect(html: str | bytes, count_text: bool = True) -> MathInfo:
         formats.append("tex")
     elif not formats and has_mathjax:
         formats.append("mathjax_lib")
-    n = max(n_script, n_mathml, n_katex, n_mjx3) + n_img + n_ascii + n_forum + n_delim
+    n = max(n_script + n_mml, n_mathml, n_katex, n_mjx3) + n_img + n_ascii + n_forum + n_delim
     return MathInfo(has_math=n > 0, formats=tuple(formats), n_formulas=n)

@@ -12,18 +12,20 @@ exactly as displayed, indentation included, and far fewer elements are left for 
 
 from __future__ import annotations
 
+import html.entities
 import re
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+from xml.sax.saxutils import escape
 
 from lxml import etree
 
 from .asciimath import asciimath_to_tex
 from .budget import UNBOUNDED, Deadline
 from .detect import FORUM_TEX
-from .mathml import _local, mathml_to_latex
+from .mathml import _local, mathml_to_latex, tex_annotation
 from .tex import count_formulas
 
 MATH_CLASS = "mx-math"
@@ -172,16 +174,48 @@ def _drop(el) -> None:
 
 
 def tex_of_math(math_el) -> str:
-    """TeX for a MathML ``<math>``: its TeX annotation, else its alttext, else a conversion of the markup."""
-    for el in math_el.iter():
-        if _local(el.tag) == "annotation" and "tex" in (el.get("encoding") or "").lower():
-            text = "".join(el.itertext()).strip()
-            if text:
-                return text
+    """TeX for a MathML ``<math>``: its TeX annotation, else its alttext, else a conversion of the markup.
+
+    Only the formula's own annotation counts (a child of its top ``semantics``): LaTeXML gives the pieces of
+    maths inside a formula's text (``\\text{ the number of $X_i$ }``) nested ``semantics`` with TeX of their
+    own, which the conversion uses, but which are not the whole formula."""
+    tex = tex_annotation(math_el)
+    if tex:
+        return tex
     alt = (math_el.get("alttext") or "").strip()
     if alt:
         return alt
     return mathml_to_latex(math_el)
+
+
+_ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]{1,31});")
+_XML_ENTITIES = {"lt", "gt", "amp", "quot", "apos"}
+_MML_PARSER = etree.XMLParser(recover=True, resolve_entities=False, no_network=True)
+
+
+def _entity(m: re.Match) -> str:
+    name = m.group(1)
+    if name in _XML_ENTITIES:
+        return m.group(0)
+    char = html.entities.html5.get(name + ";")
+    return m.group(0) if char is None else escape(char)
+
+
+def parse_mathml(src: str):
+    """The ``<math>`` element of MathML source (MathJax's ``<script type="math/mml">``), or None.
+
+    The source is XML in which MathML's named entities (``&InvisibleTimes;``, ``&PlusMinus;``) are common
+    but undeclared, so they are resolved first; a parser that recovers from errors keeps a formula with a
+    stray ``&`` or an unclosed tag instead of losing it."""
+    text = _ENTITY.sub(_entity, src.strip())
+    try:
+        root = etree.fromstring(text.encode(), _MML_PARSER)
+    except etree.XMLSyntaxError:
+        return None
+    if root is None:
+        return None
+    math = root if _local(root.tag) == "math" else _find_math(root)
+    return root if math is None else math
 
 
 def _is_display_math(math_el) -> bool:
@@ -253,14 +287,15 @@ def _mathjax_scripts(doc, deadline: Deadline) -> int:
                 prev = nxt
         if not src:
             continue
+        display = "mode=display" in kind.replace(" ", "")
         if kind.startswith("math/asciimath"):
             src = asciimath_to_tex(src)
         elif kind.startswith("math/mml"):
-            try:
-                src = tex_of_math(etree.fromstring(src.encode()))
-            except etree.XMLSyntaxError:
+            math = parse_mathml(src)
+            if math is None:
                 continue
-        n += _replace(el, src, "mode=display" in kind.replace(" ", ""))
+            src, display = tex_of_math(math), display or _is_display_math(math)
+        n += _replace(el, src, display)
     return n
 
 
@@ -408,6 +443,36 @@ def _mark_tex_text(doc) -> int:
     return n
 
 
+#: ``<noscript>`` holding at least this share of a page's words (and :data:`NOSCRIPT_MIN_WORDS`) is its content
+NOSCRIPT_SHARE = 0.5
+NOSCRIPT_MIN_WORDS = 50
+_NOT_TEXT = {"script", "style", "template"}
+
+
+def _noscript_is_the_page(doc) -> bool:
+    """Whether ``<noscript>`` holds most of the page's words. Usually it holds a notice to enable JavaScript,
+    removed as boilerplate; but pages rendered by JavaScript (forum software, single-page apps) often put the
+    whole readable page there for crawlers, and removing it would leave nothing. One walk over the tree."""
+    inside = total = 0
+    depth_of: dict = {}  # noscript elements open on the current path, for words inside any of them
+    for el in doc.iter():
+        tag = el.tag
+        if not isinstance(tag, str):
+            continue
+        parent = el.getparent()
+        in_noscript = tag == "noscript" or (parent is not None and depth_of.get(parent, False))
+        depth_of[el] = in_noscript
+        if el.text and tag not in _NOT_TEXT:
+            words = len(el.text.split())
+            total += words
+            inside += words if in_noscript else 0
+        if el.tail and (parent is None or parent.tag not in _NOT_TEXT):
+            words = len(el.tail.split())
+            total += words
+            inside += words if parent is not None and depth_of.get(parent, False) else 0
+    return inside >= NOSCRIPT_MIN_WORDS and inside >= NOSCRIPT_SHARE * total
+
+
 def _hidden_spans(doc) -> list:
     """Spans that are not displayed (``hidden``, ``aria-hidden``, ``display:none``) or only read to screen
     readers.  A Python loop: libxml2's XPath with these predicates costs twice as much on span-heavy pages."""
@@ -487,7 +552,7 @@ def prepass(doc, formats: tuple[str, ...] = (), deadline: Deadline = UNBOUNDED) 
     # each pass walks the tree, so it runs only on pages whose raw HTML showed its format
     if "katex" in has:
         n += _katex(doc, deadline)
-    if has & {"mathjax_tex_script", "asciimath", "mathjax2_rendered", "mathjax3"}:
+    if has & {"mathjax_tex_script", "mathjax_mml_script", "asciimath", "mathjax2_rendered", "mathjax3"}:
         n += _mathjax_scripts(doc, deadline)
     if has & {"mathjax2_rendered", "mathjax3"}:
         n += _rendered_math(doc, deadline)
@@ -500,6 +565,8 @@ def prepass(doc, formats: tuple[str, ...] = (), deadline: Deadline = UNBOUNDED) 
         deadline.check("prepass")
         n += _text_nodes(doc, _BACKTICK, lambda m: f"${asciimath_to_tex(m.group(1))}$")
     deadline.check("prepass")
+    if _noscript_is_the_page(doc):
+        etree.strip_tags(doc, "noscript")  # kept as content; removed below with the rest otherwise
     _spare_crowded_text(doc, _REMOVE_ALWAYS, lambda children: _drop_all(children))
     etree.strip_elements(doc, *_REMOVE_ALWAYS, etree.Comment, etree.ProcessingInstruction, with_tail=False)
     hidden = _hidden_spans(doc)

@@ -33,19 +33,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--info", action="store_true", help="print maths detection on stderr")
     p.set_defaults(func=cmd_extract_html)
 
-    p = sub.add_parser("eval-extract", help="score extractors on gold sets (ScrapingHub, trafilatura, maths)")
+    p = sub.add_parser(
+        "eval-extract",
+        help="score extractors on the gold sets: one table of F1 per set and page type, formula recall per maths set",
+    )
     p.add_argument(
         "--extractor",
         action="append",
         choices=["ours", "trafilatura", "resiliparse", "lynx"],
-        help="repeatable; default: ours",
+        help="repeatable; default: all four",
     )
-    p.add_argument("--scrapinghub", default=f"{data}/extraction/scrapinghub", help="folder with ground-truth.json")
-    p.add_argument("--evaldata", default=f"{data}/extraction/trafilatura-evaldata.json")
-    p.add_argument("--cache", default=f"{data}/extraction/trafilatura-cache")
-    p.add_argument("--maths-warc", action="append", default=[], help="WARC of maths pages (repeatable)")
-    p.add_argument("--limit", type=int, default=0, help="pages per gold set / WARC (0: all)")
-    p.add_argument("--sets", default="scrapinghub,evaldata,maths", help="comma-separated subset")
+    p.add_argument("--data", default=str(data), help="folder holding extraction/ and math/ (default: %(default)s)")
+    p.add_argument("--scrapinghub", help="folder with ground-truth.json (default: under --data)")
+    p.add_argument("--evaldata", help="trafilatura's evaldata.json (default: under --data)")
+    p.add_argument("--cache", help="the pages evaldata names (default: under --data)")
+    p.add_argument("--maths-warc", action="append", default=[], help="WARC of maths pages for set maths (repeatable)")
+    p.add_argument("--limit", type=int, default=0, help="pages per set / WARC (0: all)")
+    p.add_argument(
+        "--sets",
+        default="wcxb,cleaneval,daniel,scrapinghub,evaldata,math/mixed,math/threads,maths",
+        help="comma-separated subset of %(default)s",
+    )
+    p.add_argument(
+        "--per-page",
+        metavar="FILE",
+        help="write one row per extractor, set and page (.csv, else JSON lines) to sort out the worst pages",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_eval_extract)
 
 
@@ -151,33 +165,70 @@ def cmd_extract_html(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_extract(args: argparse.Namespace) -> int:
+    """Extract every page of the chosen sets once per extractor, score it, print the table, write per-page rows.
+
+    Pages are extracted in small batches (ours starts one lynx per batch) and kept by content, so a page that
+    two sets share is extracted once; a batch that raises is redone page by page, and a page that still raises
+    scores as empty text with its error in the per-page rows, so one bad page does not end an hour's run."""
+    import hashlib
+
+    from tqdm.auto import tqdm
+
     from math_extract.baselines import EXTRACTORS
-    from math_extract.evaluate import score_evaldata, score_formulas, score_scrapinghub
+    from math_extract.evaluate import score_page, summary_table
 
-    from .eval_data import load_evaldata, load_scrapinghub, maths_pages
+    from .eval_data import ALL_SETS, load_sets
 
-    sets = set(args.sets.split(","))
-    lim = (lambda xs: xs[: args.limit]) if args.limit else (lambda xs: xs)
-    gold: dict[str, list] = {}
-    if "scrapinghub" in sets:
-        gold["scrapinghub"] = lim(load_scrapinghub(args.scrapinghub))
-    if "evaldata" in sets:
-        gold["evaldata"] = lim(load_evaldata(args.evaldata, args.cache))
-    if "maths" in sets:
-        gold["maths"] = maths_pages(shared_data_dir(), args.maths_warc, args.limit)
-    print(f"{'extractor':<12} {'set':<12} {'n':>5}  scores")
-    for name in args.extractor or ["ours"]:
+    names = [n.strip() for n in args.sets.split(",") if n.strip()]
+    unknown = [n for n in names if n not in ALL_SETS]
+    if unknown:
+        print(f"eval-extract: unknown set {', '.join(unknown)}; choose from {', '.join(ALL_SETS)}", file=sys.stderr)
+        return 2
+    sets = load_sets(names, args.data, args.limit, args.scrapinghub, args.evaldata, args.cache, args.maths_warc)
+    pages = [page for set_pages in sets.values() for page in set_pages]
+    by_content = {hashlib.sha1(p.html.encode("utf-8", "surrogatepass")).digest(): p.html for p in pages}
+    extractors = args.extractor or list(EXTRACTORS)
+    rows = []
+    for name in extractors:
         extract = EXTRACTORS[name]()
-        for set_name, pages in gold.items():
-            if set_name == "scrapinghub":
-                r = score_scrapinghub(extract, pages)
-                detail = f"P={r['precision']:.3f} R={r['recall']:.3f} F1={r['f1']:.3f}"
-            elif set_name == "evaldata":
-                r = score_evaldata(extract, pages)
-                detail = f"with-found={r['with_found']:.3f} without-absent={r['without_absent']:.3f} F1={r['f1']:.3f}"
-            else:
-                r = score_formulas(extract, pages)
-                r["n"] = r["pages"]
-                detail = f"formulas={r['formulas']} recall={r['recall']:.3f} macro={r['macro_recall']:.3f}"
-            print(f"{name:<12} {set_name:<12} {r['n']:>5}  {detail}", flush=True)
+        texts: dict[bytes, str] = {}
+        errors: dict[bytes, str] = {}
+        keys = list(by_content)
+        with tqdm(total=len(keys), desc=name, unit="page", disable=args.quiet, file=sys.stderr) as bar:
+            for start in range(0, len(keys), 8):
+                batch = keys[start : start + 8]
+                try:
+                    texts.update(zip(batch, extract([by_content[k] for k in batch])))
+                except Exception:  # noqa: BLE001 - find the page, below
+                    for key in batch:
+                        try:
+                            texts[key] = extract([by_content[key]])[0]
+                        except Exception as exc:  # noqa: BLE001 - the extractor's failure on this page
+                            texts[key], errors[key] = "", f"{type(exc).__name__}: {exc}"
+                bar.update(len(batch))
+        for page in pages:
+            key = hashlib.sha1(page.html.encode("utf-8", "surrogatepass")).digest()
+            row = {"extractor": name, "set": page.set, "kind": page.kind, "id": page.id, "url": page.url}
+            row.update(score_page(page, texts[key]))
+            if key in errors:
+                row["error"] = errors[key]
+            rows.append(row)
+    print(summary_table(rows, extractors), flush=True)
+    if args.per_page:
+        _write_rows(args.per_page, rows)
     return 0
+
+
+def _write_rows(path: str, rows: list[dict]) -> None:
+    """Per-page rows as CSV (by extension; the union of the rows' keys as columns) or JSON lines."""
+    import csv
+    import json
+
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        if path.endswith(".csv"):
+            columns = list(dict.fromkeys(k for row in rows for k in row))
+            writer = csv.DictWriter(fh, columns)
+            writer.writeheader()
+            writer.writerows(rows)
+        else:
+            fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)

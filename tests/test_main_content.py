@@ -1,0 +1,199 @@
+"""Main-content selection on handmade pages: threads kept whole, hidden overlays never chosen, comments with
+maths kept beside a blog post, an article's comment section still dropped."""
+
+from __future__ import annotations
+
+from math_extract import MathExtractor
+
+_PARA = (
+    "This paragraph is written long enough to count as prose, with commas, clauses and a few ideas, "
+    "so that the scorer treats it the way it treats the text of a real post or article."
+)
+
+
+def _text(html: str) -> str:
+    result = MathExtractor().extract(html)
+    assert result.reason is None, result.reason
+    return result.text
+
+
+def _post(n: int, body: str = _PARA) -> str:
+    return (
+        f'<div class="comment comment-{1000 + n}_wrap"><div class="comment-meta">user{n} · 3 votes</div>'
+        f"<p>Post {n} says: {body}</p></div>"
+    )
+
+
+def test_thread_keeps_question_and_every_answer_in_order() -> None:
+    posts = "".join(_post(n) for n in range(1, 6))
+    html = (
+        "<html><body><nav><a href='/'>Home</a> <a href='/f'>Forums</a></nav>"
+        f"<h1>How do I choose a budget lens?</h1><div class='thread'>{posts}</div>"
+        "<footer>Terms · Privacy · Contact</footer></body></html>"
+    )
+    text = _text(html)
+    positions = [text.find(f"Post {n} says") for n in range(1, 6)]
+    assert all(p >= 0 for p in positions), text
+    assert positions == sorted(positions)
+    assert "Terms" not in text
+
+
+def test_article_with_long_comment_section_drops_the_comments() -> None:
+    article = "".join(f"<p>Article paragraph {n}. {_PARA}</p>" for n in range(8))
+    comments = "".join(_post(n) for n in range(1, 4))
+    html = (
+        f"<html><body><article class='post'><h1>Title</h1>{article}</article>"
+        f"<section class='comments'>{comments}</section></body></html>"
+    )
+    text = _text(html)
+    assert "Article paragraph 7" in text
+    assert "Post 2 says" not in text
+
+
+def test_hidden_consent_notice_never_wins_over_the_article() -> None:
+    policy = "".join(f"<p>We and our partners store cookies, {_PARA}</p>" for _ in range(12))
+    article = "".join(f"<p>News paragraph {n}. {_PARA}</p>" for n in range(3))
+    for hiding in ('hidden=""', 'aria-hidden="true"', 'style="display: none"', 'style="visibility:hidden"'):
+        html = (
+            f"<html><body><div class='consent-layer' {hiding}>{policy}</div>"
+            f"<div class='story'><h1>Council votes</h1>{article}</div></body></html>"
+        )
+        text = _text(html)
+        assert "News paragraph 2" in text, hiding
+        assert "partners store cookies" not in text, hiding
+
+
+def test_closed_dialog_and_template_are_not_content() -> None:
+    article = "".join(f"<p>Report paragraph {n}. {_PARA}</p>" for n in range(3))
+    html = (
+        f"<html><body><dialog class='notice'><p>Accept all cookies? {_PARA}</p></dialog>"
+        f"<template><p>Template text. {_PARA}</p></template><div>{article}</div></body></html>"
+    )
+    text = _text(html)
+    assert "Report paragraph 2" in text
+    assert "Accept all cookies" not in text and "Template text" not in text
+
+
+def test_blog_comments_holding_maths_are_kept_beside_the_post() -> None:
+    post = "".join(f"<p>Post paragraph {n}. {_PARA} Consider \\(a_{n}+b_{n}\\) here.</p>" for n in range(6))
+    comments = "".join(
+        f"<div class='comment depth-1'><p>Comment {n}: {_PARA} What about \\(x^{n}+y^{n}=z^{n}\\)?</p></div>"
+        for n in range(3)
+    )
+    html = (
+        f"<html><body><div class='wrapper'><div class='primary'><div class='entry'>{post}</div></div>"
+        f"<div class='commentlist'>{comments}</div><div class='sidebar'><a href='/a'>Archives</a></div></div>"
+        "</body></html>"
+    )
+    text = "".join(_text(html).split())
+    for n in range(3):
+        assert f"x^{n}+y^{n}=z^{n}" in text
+    assert "a_5+b_5" in text
+
+
+def test_thread_of_plain_message_blocks_keeps_every_post() -> None:
+    """Posts that carry no widget-like class: the best-scoring post's same-shaped siblings are the thread."""
+    bodies = [_PARA, _PARA + " " + _PARA, "Short thanks, that worked for me after a reboot of the router.", _PARA]
+    posts = "".join(
+        f'<div class="message message--post js-post" id="post-{n}"><div class="message-user">'
+        f"<a href='/u/{n}'>member{n}</a> Joined 2019</div><div class='message-body'><div>Reply {n}: {b}</div>"
+        "</div></div>"
+        for n, b in enumerate(bodies)
+    )
+    html = f"<html><body><div class='p-body'><h1>Router drops the connection</h1>{posts}</div></body></html>"
+    text = _text(html)
+    for n in range(len(bodies)):
+        assert f"Reply {n}:" in text, text
+
+
+def test_page_of_links_keeps_its_links() -> None:
+    """A front page made only of teaser links is its link lists: dropping them would leave nothing."""
+    items = "".join(
+        f"<li><a href='/news/{n}'>Headline number {n} about the council budget vote</a></li>" for n in range(12)
+    )
+    html = f"<html><body><div class='front'><h2>Top stories</h2><ul>{items}</ul></div></body></html>"
+    text = _text(html)
+    assert "Headline number 0" in text and "Headline number 11" in text
+
+
+def test_service_page_of_cards_is_kept_whole() -> None:
+    """A page with little text in paragraphs (cards, features) is measured by all its unlinked text, so the
+    best card climbs to the page's content rather than standing alone."""
+    cards = "".join(
+        f"<div class='card'><h3>Feature {n}</h3><div>Plan, track and share work item {n} with the whole team, "
+        "from any device.</div></div>"
+        for n in range(6)
+    )
+    faq = "<ul class='faq'><li><div>Is there a free plan? Yes, for up to five users, with unlimited projects.</div></li></ul>"
+    html = f"<html><body><div class='features'>{cards}</div><div class='more'>{faq}</div></body></html>"
+    text = _text(html)
+    assert "Feature 0" in text and "Feature 5" in text and "free plan" in text
+
+
+def test_list_article_keeps_every_numbered_item() -> None:
+    """A list article is an intro and a run of item blocks (heading, picture, text, shop link): all kept."""
+    intro = f"<div class='article-intro'><p>Intro. {_PARA}</p><p>More intro, {_PARA}</p></div>"
+    items = "".join(
+        f"<div class='listicle-item' id='item-{n}'><h2>{n}. Product {n}</h2><div class='img'><img src='x.jpg'></div>"
+        f"<p>Item {n} text. {_PARA}</p><p><a href='/buy/{n}'>Buy at Shop</a></p></div>"
+        for n in range(1, 7)
+    )
+    html = (
+        "<html><body><nav><a href='/'>Home</a></nav>"
+        f"<main><h1>Best lenses</h1>{intro}<div class='items'>{items}</div></main><footer>Terms</footer></body></html>"
+    )
+    text = _text(html)
+    assert "Intro." in text
+    for n in range(1, 7):
+        assert f"Item {n} text." in text
+
+
+def test_news_article_drops_pagination_and_related_teasers() -> None:
+    story = "".join(f"<p>Story paragraph {n}. {_PARA}</p>" for n in range(6))
+    teasers = "".join(
+        f"<li><a href='/n/{n}'><img src='t.jpg'><span>Council approves bus lanes, part {n}</span></a>"
+        "<time>3 hours ago</time></li>"
+        for n in range(6)
+    )
+    html = (
+        f"<html><body><div class='page'><div class='story-body'><h1>Budget vote</h1>{story}"
+        "<div class='pages'><a href='?p=1'>1</a> <a href='?p=2'>2</a> <a href='?p=2'>Next</a></div></div>"
+        f"<div class='more-news'><h2>More news</h2><ul>{teasers}</ul></div></div></body></html>"
+    )
+    text = _text(html)
+    assert "Story paragraph 5" in text
+    assert "bus lanes" not in text and "Next" not in text
+
+
+def test_figure_caption_holding_a_formula_is_kept() -> None:
+    """Captions are dropped as boilerplate, but one that carries a formula describes the content."""
+    paper = "".join(f"<p>Section text {n}. {_PARA}</p>" for n in range(4))
+    html = (
+        f"<html><body><article>{paper}<figure><img src='f.png'>"
+        "<figcaption>Figure 1: the flux for \\(20\\%\\leq f\\leq 70\\%\\).</figcaption></figure>"
+        "<figure><img src='g.png'><figcaption>Photo: Getty Images</figcaption></figure></article></body></html>"
+    )
+    text = "".join(_text(html).split())
+    assert "20\\%\\leqf\\leq70\\%" in text
+    assert "Getty" not in text
+
+
+def test_a_thread_given_to_crawlers_in_noscript_is_the_content() -> None:
+    posts = "".join(
+        f'<div class="topic-post"><span>user{n}</span><p>Post {n} says: {_PARA}</p></div>' for n in range(4)
+    )
+    html = (
+        "<html><body><header><a href='/'>Forum</a> <a href='/latest'>Latest</a></header>"
+        f"<div id='outlet'><noscript><h1>Why does the proof fail?</h1>{posts}</noscript></div>"
+        "<footer>Powered by forum software</footer></body></html>"
+    )
+    text = _text(html)
+    assert all(f"Post {n} says" in text for n in range(4)), text
+
+
+def test_a_noscript_notice_beside_the_article_is_still_dropped() -> None:
+    html = (
+        "<html><body><noscript>Please enable JavaScript to use all features of this site.</noscript>"
+        f"<article><h1>Title</h1>{('<p>' + _PARA + '</p>') * 5}</article></body></html>"
+    )
+    assert "enable JavaScript" not in _text(html)
