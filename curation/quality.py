@@ -116,10 +116,22 @@ def _default_math_overrides() -> dict[str, dict[str, Any]]:
     # Masking handles formulas inside prose; what remains punishes maths *pages*: TeX leftovers outside
     # delimiters ({...} in set notation), notation tokens the tokenizer splits off (t-SNE, x', [12]) and
     # pages whose prose is a sequence of short headed statements. Measured on the pages in tests/.
+    #
+    # Repetition: a maths page is judged on its prose lines (``math_aware.prose_only``), and that prose repeats
+    # by nature: definitions and derivations restate their terms, API references repeat one docstring
+    # sentence for each method ("Returns the inverse of this function."). The limits below are about the
+    # 90th percentile of each statistic over the prose of real maths pages (60 Debian maths-doc pages of
+    # SymPy, SciPy, statsmodels and Maxima, 29 pages of math/mixed; bench/bench_filter.py); junk pages (the
+    # set in tests/data/junk: keyword stuffing, formula spam) repeat their n-grams far more (0.76 and up for
+    # 5-grams) and still drop, as do pages with no prose at all.
     return {
         "gopher_quality": {"max_non_alpha_words_ratio": 0.65},
+        "gopher_repetition": {
+            "dup_line_char_frac": 0.25,
+            "dup_n_grams": [(5, 0.4), (6, 0.37), (7, 0.34), (8, 0.31), (9, 0.28), (10, 0.25)],
+        },
         "c4": {"filter_curly_bracket": False},
-        "fineweb": {"short_line_thr": 0.8, "line_punct_thr": 0.05},
+        "fineweb": {"short_line_thr": 0.8, "line_punct_thr": 0.05, "char_duplicates_ratio": 0.25},
     }
 
 
@@ -129,6 +141,11 @@ class MathAwareSettings(Settings):
     enabled: bool = True
     threshold: float = Field(0.3, ge=0.0, le=1.0, description="math_score at or above which a doc is maths")
     mask_formulas: bool = True
+    prose_only: bool = Field(
+        True,
+        description="judge a maths page on its prose lines alone (formulas masked; equation, code, program "
+        "output and table lines left out), so its listings and derivations are not read as repetition",
+    )
     overrides: dict[str, dict[str, Any]] = Field(default_factory=_default_math_overrides)
 
     @field_validator("overrides")
@@ -203,12 +220,14 @@ def _build_filter(name: str, settings: FamilySettings, language: str) -> BaseFil
 
 
 class MathsView(Protocol):
-    """How the maths-aware mode sees a document: its maths score (from its text and the extraction metadata)
-    and its text with formulas masked."""
+    """How the maths-aware mode sees a document: its maths score (from its text and the extraction metadata),
+    its text with formulas masked, and the prose lines of that masked text (equations, code, tables left out)."""
 
     def score(self, text: str, metadata: Mapping[str, Any]) -> float: ...
 
     def mask(self, text: str) -> str: ...
+
+    def prose(self, masked: str) -> str: ...
 
 
 class QualityFilter(Filter):
@@ -255,6 +274,10 @@ class QualityFilter(Filter):
             text = self.maths.mask(text)
             if not text.strip():
                 return "quality:only_formulas"
+            if aware.prose_only:
+                text = self.maths.prose(text)
+                if not text.strip():  # formulas with code, tables or link lists around them, but no sentence
+                    return "quality:no_prose"
         for name, flt in self.families(maths):
             probe = Document(text=text, id=doc.id, metadata=dict(doc.metadata))
             try:

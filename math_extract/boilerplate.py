@@ -6,7 +6,8 @@ steps, all linear in the page size:
 1. Drop elements that are boilerplate by tag (``nav``, ``footer``, ``aside``, ``figcaption``) or by a
    class/id/role that names a widget (cookie, share, related, breadcrumb, ...), unless they hold a large
    share of the page's prose (some sites wrap the article in ``class="with-sidebar"``), hold maths (a comment
-   or a figure caption with a formula), or are posts of a thread: a run of one shape holding nearly all the prose
+   or a figure caption with a formula), or are posts of a thread: a group holding nearly all the prose, of one
+   shape (an opening post not named a comment included) or a run of siblings outside a comment list
    (``_repeated_prose``).  Hidden elements go unless they hold much prose or maths; hidden overlays (consent
    notices) always go.
 2. Score text blocks the way readability does (long, comma-rich, link-poor paragraphs vote for their parent
@@ -19,7 +20,8 @@ steps, all linear in the page size:
 3. Inside the container, drop link-heavy blocks (unless they are nearly all of it: a listing), nested teaser
    articles and short boilerplate lines.
 
-Text and link lengths, maths presence and "prose" (long link-poor paragraphs) are computed for every element
+Text and link lengths, maths presence and "prose" (long link-poor paragraphs, or lines of text and ``<br>``
+written straight into a ``div``, as forum posts are) are computed for every element
 in one bottom-up pass (``_Stats``) so that no step re-walks subtrees; that keeps big pages linear.
 """
 
@@ -160,9 +162,15 @@ class _Stats:
     def __init__(self, root, tex_marks: bool = True) -> None:
         rows: dict = {}
         self.rows = rows
+        breaks: dict = {}  # element -> its <br> children
         for el in reversed(list(root.iter())):  # descendants come before their ancestors
             tag = el.tag
             if not isinstance(tag, str):
+                continue
+            if tag == "br":  # empty and inline: its row is known (and line-broken pages have many)
+                parent = el.getparent()
+                breaks[parent] = breaks.get(parent, 0) + 1
+                rows[el] = [0, 0, False, 0, False, 0]
                 continue
             if tag == MATH_TAG:
                 own_math = True
@@ -196,11 +204,26 @@ class _Stats:
                 link = text
             if tag in _PROSE and text >= 80 and link < 0.3 * text:
                 prose = text
+            elif tag == "div" and not prose and text >= 80 and breaks.get(el, 0) >= 2:
+                prose = self._lines(el, text, link)
             elif own_math:
                 prose += 40
             rows[el] = [text, link, math, prose, block, commas]
 
     text, link, math, prose, block, commas = (_column(i) for i in range(6))
+
+    def _lines(self, el, text: int, link: int) -> int:
+        """The prose of a ``div`` holding no paragraph but lines (``<br>``; ``text`` and ``link`` are its
+        totals): its text outside block children when that is long and link-poor, as forum posts and old pages
+        are written, else 0.  A layout ``div`` of link lists or cards is not prose.  Read from the children's
+        rows, so no subtree is walked twice."""
+        rows = self.rows
+        for child in el:
+            row = rows.get(child)
+            if row is not None and row[4]:
+                text -= row[0]
+                link -= row[1]
+        return text if text >= 80 and link < 0.3 * text else 0
 
     def density(self, el) -> float:
         row = self.rows.get(el, self._EMPTY)
@@ -271,6 +294,10 @@ _STRONG_WORDS = frozenset(
 breadcrumb breadcrumbs sidebar footer navbar nav menu advert ads outbrain taboola recommended most-popular
 comment-body""".split()
 )
+# Whole names (a class, id, role or itemprop value) that mark a widget even beside a content word: the author
+# card of a post (schema.org ``itemprop="author"`` beside ``class="message-user"``).  Only whole: a blog entry
+# classed ``entry_author_Name`` is content.
+_STRONG_NAMES = frozenset(("author",))
 _SPLIT = re.compile(r"[-_\s]+")
 _KIND_CACHE: dict = {}
 
@@ -289,7 +316,11 @@ def _widget_kind(attrs: str) -> str:
             kind = ""
         elif _NEVER_CONTENT.search(attrs):
             kind = "never"
-        elif keys & _STRONG_WORDS or (keys & _WIDGET_WORDS and not _POSITIVE.search(attrs)):
+        elif (
+            keys & _STRONG_WORDS
+            or (keys & _WIDGET_WORDS and not _POSITIVE.search(attrs))
+            or not _STRONG_NAMES.isdisjoint(attrs.lower().split())
+        ):
             kind = "negative"
         else:
             kind = ""
@@ -311,26 +342,48 @@ def _shape(el) -> tuple:
     return (el.tag, " ".join(sorted({w for w in words if w and not _DIGITS.search(w)})))
 
 
-def _repeated_prose(body, stats: _Stats) -> dict:
-    """Prose held by each repeated widget-named shape of the page (shapes of one element are left out).
+def _run(el) -> tuple:
+    """The key of the run of same-tag siblings that ``el`` belongs to: posts whose classes differ
+    (``pt-4 owner-post``, ``pt-4``) are still one run."""
+    return (el.getparent(), el.tag)
 
-    A thread is a run of posts of one shape, and forums name them ``comment``, ``reply`` or ``message``: as a
-    group they hold most of the page's prose although no single post does.  An article cut into sections that
-    carry a widget-like class (``Section--Ads``) is the same case.  Summed over the whole page, before any
-    removal, in one pass, so that every member of a group gets the same decision.
+
+def _repeated_prose(body, stats: _Stats) -> dict:
+    """Prose held by each repeated group of the page that has a widget-named member (one-element groups left out).
+
+    A thread is a run of posts, and forums name them ``comment``, ``reply`` or ``message``: as a group they hold
+    most of the page's prose although no single post does.  Two groupings: by shape (``_shape``), which takes in
+    an opening post of the replies' shape that is not named a comment; and by run (``_run``: siblings of one
+    tag), which takes in posts whose classes differ (``pt-4 owner``), unless their container is itself named a
+    widget (a blog's comment list beside the article).  An article cut into sections that carry a widget-like
+    class (``Section--Ads``) is the same case.  Summed over the whole page, before any removal, in two passes
+    over the elements that hold prose (the groups named, then their prose), so that every member of a group gets
+    the same decision.
     """
+    # only elements holding prose matter: read them off the statistics (the page before any removal)
+    holders = [(el, row[3]) for el, row in stats.rows.items() if row[3]]
+    named = set()  # the shapes and runs with a widget-named member
+    for el, _ in holders:
+        keys = el.keys()
+        if keys and _widget_kind(_attrs(el, keys)) == "negative":
+            if el.get("class"):
+                named.add(_shape(el))
+            parent = el.getparent()
+            if parent is not None and not _widget_kind(_attrs(parent)):
+                named.add(_run(el))
+    if not named:
+        return {}
+    shaped = {key[0] for key in named if isinstance(key[0], str)}  # the tags of the named shapes
     prose: dict = {}
     count: dict = {}
-    for el in body.iter():
-        if not isinstance(el.tag, str) or not el.get("class"):
-            continue
-        p = stats.prose(el)
-        if p and _widget_kind(_attrs(el)) == "negative":
-            key = _shape(el)
-            prose[key] = prose.get(key, 0) + p
-            count[key] = count.get(key, 0) + 1
+    for el, p in holders:
+        run = _run(el)
+        for key in (run, _shape(el) if el.tag in shaped and el.get("class") else None):
+            if key in named:
+                prose[key] = prose.get(key, 0) + p
+                count[key] = count.get(key, 0) + 1
     total = stats.prose(body)
-    return {k: v for k, v in prose.items() if count[k] >= 2 and total - v <= OUTSIDE_SHARE * total}
+    return {k: prose[k] for k in named if count[k] >= 2 and total - prose[k] <= OUTSIDE_SHARE * total}
 
 
 def _is_hidden(el, keys) -> bool:
@@ -377,7 +430,8 @@ def _strip_boilerplate(body, stats: _Stats) -> None:
                 if drop and math and (tag == "figcaption" or tag not in _DROP_TAGS):
                     drop = False  # a caption or a comment holding a formula: maths is what this extractor keeps
                 elif drop and kind and tag not in _DROP_TAGS and prose:
-                    drop = groups.get(_shape(el), 0) < GROUP_SHARE * prose_total  # a post of a thread
+                    share = max(groups.get(_shape(el), 0), groups.get(_run(el), 0))
+                    drop = share < GROUP_SHARE * prose_total  # a post of a thread
         if drop:
             removed.append(el)
         elif tag not in _LEAF_BLOCKS:

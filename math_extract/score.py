@@ -147,6 +147,56 @@ def mask_formulas(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept))
 
 
+#: What a line of code, a shell or REPL session or program output starts with; such a line is not prose.
+CODE_LINE_STARTS = ("#", ">>>", "...", "$ ", "% ", "//", "/*", "* ", "In [", "Out[", "> ", "-- ", "%%")
+#: A prose line has at least this many characters, and at least :data:`PROSE_LETTER_SHARE` of them letters.
+PROSE_MIN_CHARS = 20
+PROSE_LETTER_SHARE = 0.6
+
+
+def is_prose_line(line: str) -> bool:
+    """Whether a line of a masked maths page reads as prose: long enough, mostly letters (in any script, so a
+    Chinese or Russian proof counts), and not a line of code, a prompt or program output.
+
+    Maths pages interleave prose with code listings, program output, tables of numbers and displayed
+    equations. Rules written for prose web pages (duplicated lines and n-grams, punctuation at line ends, the
+    share of alphabetic words) read those as junk: a derivation repeats its symbols, a listing repeats its
+    comments, an output table repeats its header. Judged on the prose lines alone, a maths page is judged as
+    the article around its maths."""
+    stripped = line.strip()
+    if len(stripped) < PROSE_MIN_CHARS or stripped.startswith(CODE_LINE_STARTS) or _looks_like_code(stripped):
+        return False
+    visible = sum(not ch.isspace() for ch in stripped)
+    return sum(ch.isalpha() for ch in stripped) >= PROSE_LETTER_SHARE * visible
+
+
+_CALL = re.compile(r"[A-Za-z_][\w.$]*\(")  # name( : a call, in code; prose puts a space or a formula there
+# "x : Expr, optional": a parameter declared in API documentation (numpydoc, Sphinx), not a sentence
+_DECLARATION = re.compile(r"^[\w*.]+(?:, [\w*.]+)* : \S")
+# what a program prints or a documentation generator adds: a traceback header, a "[source]" link after a signature
+_PROGRAM_TEXT = ("Traceback (most recent call last)", "[source]")
+
+
+def _looks_like_code(line: str) -> bool:
+    """A statement of a program rather than a sentence: it ends where a sentence does not (a comma, an opening
+    bracket, a semicolon), assigns with ``<-``, calls a function while assigning or quoting, declares a
+    parameter (``x : Expr``) or is program output. Maths pages quote code (R, Python, Octave listings and
+    their output) and API documentation far more than other prose does."""
+    return (
+        line.endswith((",", "(", "[", "{", ";", "}"))
+        or "<-" in line
+        or (line.endswith(")") and "=" in line)
+        or (_CALL.search(line) is not None and ("=" in line or '"' in line))
+        or _DECLARATION.match(line) is not None
+        or any(mark in line for mark in _PROGRAM_TEXT)
+    )
+
+
+def prose_of(masked: str) -> str:
+    """The prose lines (see :func:`is_prose_line`) of a text whose formulas are masked (:func:`mask_formulas`)."""
+    return "\n".join(line for line in masked.split("\n") if is_prose_line(line))
+
+
 @dataclass(frozen=True)
 class MathScorer:
     """What the maths-aware quality filter asks of a document (``curation.quality.MathsView``): its score
@@ -157,3 +207,6 @@ class MathScorer:
 
     def mask(self, text: str) -> str:
         return mask_formulas(text)
+
+    def prose(self, masked: str) -> str:
+        return prose_of(masked)

@@ -197,3 +197,77 @@ def test_a_noscript_notice_beside_the_article_is_still_dropped() -> None:
         f"<article><h1>Title</h1>{('<p>' + _PARA + '</p>') * 5}</article></body></html>"
     )
     assert "enable JavaScript" not in _text(html)
+
+
+def test_opening_post_shaped_like_the_replies_keeps_the_replies_named_comments() -> None:
+    # forum software marks the replies (not the opening post) as schema.org comments; all share one class
+    opening = "".join(f"<p>Opening paragraph {n}. {_PARA}</p>" for n in range(3))
+    replies = "".join(
+        f"<div class='topic-body crawler-post' itemprop='comment'><p>Reply {n} says: {_PARA}</p></div>"
+        for n in range(1, 5)
+    )
+    html = (
+        "<html><body><nav><a href='/'>Home</a></nav><h1>Struggling with training</h1>"
+        f"<div class='topic-body crawler-post'>{opening}</div>{replies}"
+        "<footer>Terms · Privacy · Contact</footer></body></html>"
+    )
+    text = _text(html)
+    assert "Opening paragraph 2" in text
+    assert all(f"Reply {n} says" in text for n in range(1, 5)), text
+
+
+def test_thread_whose_posts_differ_in_class_keeps_every_post() -> None:
+    classes = ("owner-post", "pt-4 owner-post", "pt-4", "pt-4 deleted", "pt-4 owner-post")
+    posts = "".join(
+        f"<li class='{c}' itemprop='comment'><div class='meta'>user{n}</div><p>Post {n} says: {_PARA}</p></li>"
+        for n, c in enumerate(classes, 1)
+    )
+    html = (
+        "<html><body><h1>RC1 of version 4</h1>"
+        f"<ul class='posts timeline'>{posts}</ul><footer>Terms · Privacy</footer></body></html>"
+    )
+    text = _text(html)
+    assert all(f"Post {n} says" in text for n in range(1, 6)), text
+
+
+def test_open_thread_post_drops_the_comment_list_beside_it() -> None:
+    # the run rule stops at a container named for comments: a blog's comments are not a thread
+    comments = "".join(
+        f"<li class='comment {('even', 'odd alt')[n % 2]} depth-1'><p>Comment {n} says: {_PARA}</p></li>"
+        for n in range(1, 9)
+    )
+    html = (
+        f"<html><body><article class='post'><h1>Open thread</h1><p>Talk about anything. {_PARA}</p></article>"
+        f"<ol class='comment-list'>{comments}</ol></body></html>"
+    )
+    text = _text(html)
+    assert "Talk about anything" in text
+    assert "Comment 3 says" not in text
+
+
+def test_thread_of_posts_written_as_lines_keeps_every_post() -> None:
+    # posts as text and <br> straight in a div hold no paragraph: their lines count as prose
+    line = "a line of a forum post with enough words, commas and ideas to read as one"
+    posts = "".join(
+        f"<div class='comment'><b>user{n}</b><div class='body'>Post {n} says: {line}<br>{line}<br>{line}</div></div>"
+        for n in range(1, 5)
+    )
+    html = (
+        "<html><body><div class='menu'><a href='/'>Home</a> <a href='/t'>Topics</a></div>"
+        f"<h1>Hybrid computing</h1><div class='thread'>{posts}</div><p>Copyright 2024</p></body></html>"
+    )
+    text = _text(html)
+    assert all(f"Post {n} says" in text for n in range(1, 5)), text
+
+
+def test_author_cards_beside_posts_are_dropped() -> None:
+    # schema.org marks each post's author card (name, join date, rank) with itemprop="author", beside the text
+    posts = "".join(
+        f"<article class='message'><section class='message-user' itemprop='author'><h4>user{n}</h4>"
+        f"<dl><dt>Joined</dt><dd>Dec 23, 2009</dd><dt>Member Type</dt><dd>Retired teacher</dd></dl></section>"
+        f"<div class='message-content'><p>Post {n} says: {_PARA}</p></div></article>"
+        for n in range(1, 5)
+    )
+    text = _text(f"<html><body><h1>Car rental or car rent?</h1><div class='thread'>{posts}</div></body></html>")
+    assert all(f"Post {n} says" in text for n in range(1, 5)), text
+    assert "Joined" not in text and "Member Type" not in text, text

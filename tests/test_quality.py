@@ -17,7 +17,7 @@ from math_extract import MathScorer
 from math_extract.score import mask_formulas, math_score
 from math_extract.tex import formula_spans
 
-from conftest import shared
+from conftest import REPO, shared
 
 MATHS_PAGES = {
     "readability-mathjax": "math/readability-mathjax/source.html",
@@ -227,3 +227,75 @@ def test_math_score_is_set_with_maths_aware_mode_off(articles, maths_docs):
         flt.filter(doc)
         assert doc.metadata["math_score"] == math_score(doc.text, doc.metadata), doc.id
     assert any(d.metadata["math_score"] >= flt.settings.math_aware.threshold for d in docs)
+
+
+# -- maths pages judged on their prose; junk still dropped ---------------------------------------------------
+@pytest.mark.parametrize(
+    "line",
+    [
+        "fit <- lm(score ~ income, data = CASchools)",
+        '         vcov = vcovHC, type = "HC1")',
+        "#> t test of coefficients:",
+        ">>> expand((x + y)**2)",
+        "interval : Set, optional",
+        "Traceback (most recent call last):",
+        "  1.0000   2.5000   3.7500   4.1250",
+        "dimension()[source]#",
+    ],
+)
+def test_code_output_declarations_and_numbers_are_not_prose(line):
+    from math_extract.score import is_prose_line
+
+    assert not is_prose_line(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "The derivative of formulaa with respect to formulab is zero at every critical point of the function.",
+        "Returns the inverse of this function.",
+        "这里每个维度分别代表样本数目，通道数目，通道的高，和通道的宽。",
+        "Пусть formulaa — непрерывная функция на отрезке, тогда она ограничена.",
+    ],
+)
+def test_sentences_in_any_script_are_prose(line):
+    from math_extract.score import is_prose_line
+
+    assert is_prose_line(line)
+
+
+JUNK = sorted((REPO / "tests/data/junk").glob("*.html"))
+
+
+@pytest.fixture(scope="module")
+def junk_and_maths_docs() -> tuple[list[Document], list[Document]]:
+    """The junk set shipped in tests/data/junk and the maths pages (those with a formula) of the bundled
+    Debian-doc sample, extracted as the pipeline extracts them."""
+    from pipelines.eval_data import warc_pages
+
+    def doc(name: str, html: str) -> Document:
+        text, metadata = project_extractor(html)
+        return Document(text=text, id=name, metadata=metadata)
+
+    junk = [doc(p.name, p.read_text(encoding="utf-8")) for p in JUNK]
+    pages = [doc(url, html) for url, html in warc_pages(str(REPO / "sample/warc/debian-maths-docs.warc.gz"))]
+    return junk, [d for d in pages if d.metadata["n_formulas"]]
+
+
+def test_the_junk_set_is_dropped_in_maths_aware_mode(junk_and_maths_docs):
+    junk, _ = junk_and_maths_docs
+    assert len(JUNK) == 40
+    decisions = _decisions(quality(), junk)
+    kept = [k for k, v in decisions.items() if v == "kept"]
+    assert len(kept) <= 0.05 * len(junk), kept
+    assert "quality:no_prose" in decisions.values() and "quality:only_formulas" in decisions.values()
+
+
+def test_maths_reference_pages_are_kept_on_their_prose_and_dropped_without_it(junk_and_maths_docs):
+    _, maths = junk_and_maths_docs
+    assert len(maths) >= 10
+    aware = _decisions(quality(), maths)
+    masked_only = _decisions(quality(QualitySettings(math_aware={"prose_only": False})), maths)
+    kept = sum(v == "kept" for v in aware.values())
+    assert kept >= 0.8 * len(maths), aware
+    assert kept > sum(v == "kept" for v in masked_only.values())  # the prose view is what keeps them
