@@ -28,14 +28,16 @@ def tidy(text: str, width: int, deadline: Deadline = UNBOUNDED) -> str:
     ftfy costs about 15 µs a line on mojibake (seconds on a large page), so it is given the text in pieces of
     whole lines, with ``deadline`` checked between them; it works line by line, so the result is the same."""
     lines = []
-    centred = max(20, width // 4)
-    for line in text.split("\n"):
-        line = _PLACEHOLDER.sub("", line).rstrip()
-        if _RULE.match(line):
+    centring = " " * max(20, width // 4)
+    # Per line only what must be: a placeholder never spans lines, so one pass over the text removes them all; a
+    # rule ends in one of its characters once stripped, and a centred line starts with the centring's spaces.
+    # A syntax-highlighted source page has a line per line of code, and this loop is run once per line.
+    for line in _PLACEHOLDER.sub("", text).split("\n"):
+        line = line.rstrip()
+        if line and line[-1] in "_=-" and _RULE.match(line):
             line = ""
-        stripped = line.lstrip(" ")
-        if len(line) - len(stripped) >= centred:
-            line = stripped
+        elif line.startswith(centring):
+            line = line.lstrip(" ")
         lines.append(line)
     out = _BLANKS.sub("\n\n", "\n".join(lines)).strip("\n")
     if _MOJIBAKE_HINT.search(out):

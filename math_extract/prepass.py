@@ -452,25 +452,34 @@ _NOT_TEXT = {"script", "style", "template"}
 def _noscript_is_the_page(doc) -> bool:
     """Whether ``<noscript>`` holds most of the page's words. Usually it holds a notice to enable JavaScript,
     removed as boilerplate; but pages rendered by JavaScript (forum software, single-page apps) often put the
-    whole readable page there for crawlers, and removing it would leave nothing. One walk over the tree."""
-    inside = total = 0
-    depth_of: dict = {}  # noscript elements open on the current path, for words inside any of them
-    for el in doc.iter():
+    whole readable page there for crawlers, and removing it would leave nothing.
+
+    The words inside are counted first (a walk over the ``<noscript>`` subtrees only): most pages have fewer
+    than :data:`NOSCRIPT_MIN_WORDS` there, and then the page's total, a walk in Python over every element (a
+    second on a syntax-highlighted source page of a million spans), is not needed."""
+    inside, seen = 0, set()
+    for top in doc.iter("noscript"):
+        if top not in seen:  # not inside one counted already: each subtree is walked once, however they nest
+            seen.update(top.iter("noscript"))
+            inside += _words(top, top)
+    return inside >= NOSCRIPT_MIN_WORDS and inside >= NOSCRIPT_SHARE * _words(doc, None)
+
+
+def _words(root, top) -> int:
+    """Words of text under ``root`` as displayed (not those of scripts and styles), with the tails of its
+    descendants and its own tail unless it is ``top`` (a ``<noscript>``'s tail lies outside it)."""
+    words = 0
+    for el in root.iter():
         tag = el.tag
         if not isinstance(tag, str):
             continue
-        parent = el.getparent()
-        in_noscript = tag == "noscript" or (parent is not None and depth_of.get(parent, False))
-        depth_of[el] = in_noscript
         if el.text and tag not in _NOT_TEXT:
-            words = len(el.text.split())
-            total += words
-            inside += words if in_noscript else 0
-        if el.tail and (parent is None or parent.tag not in _NOT_TEXT):
-            words = len(el.tail.split())
-            total += words
-            inside += words if parent is not None and depth_of.get(parent, False) else 0
-    return inside >= NOSCRIPT_MIN_WORDS and inside >= NOSCRIPT_SHARE * total
+            words += len(el.text.split())
+        if el.tail and el is not top:
+            parent = el.getparent()
+            if parent is None or parent.tag not in _NOT_TEXT:
+                words += len(el.tail.split())
+    return words
 
 
 def _hidden_spans(doc) -> list:
@@ -493,12 +502,11 @@ def _hidden_spans(doc) -> list:
 
 #: An element left with more separate pieces of text than this is spared them (see :func:`_spare_crowded_text`).
 MOST_TEXT_PIECES = 10_000
-INLINE_TAG = "mx-inline"  # formatting kept as an element: lynx shows an unknown tag's text inline, like <mx-math>
 
 
-def _spare_crowded_text(doc, tags: tuple[str, ...], spare: Callable[[list], None]) -> None:
-    """Give ``spare`` the children with one of ``tags`` of every element that has more than
-    :data:`MOST_TEXT_PIECES` of them, before they are unwrapped or removed in C.
+def _spare_crowded_text(doc, tags: tuple[str, ...], spare: Callable[[Any], None]) -> None:
+    """Call ``spare(parent)`` on every element that has more than :data:`MOST_TEXT_PIECES` children with one of
+    ``tags``, before they are unwrapped or removed in C.
 
     Why: unwrapping or removing an element leaves its text and tail as separate text nodes beside those of its
     neighbours, and lxml reads an element's text by joining its text nodes one at a time, quadratic in their
@@ -508,24 +516,68 @@ def _spare_crowded_text(doc, tags: tuple[str, ...], spare: Callable[[list], None
     if doc.xpath("count(//*)") <= MOST_TEXT_PIECES:
         return
     crowd = Counter(el.getparent() for el in doc.iter(*tags))
-    wanted = set(tags)
-    for parent, n in crowd.items():
-        if n > MOST_TEXT_PIECES and parent is not None:
-            spare([child for child in parent if child.tag in wanted])
+    for parent, n in crowd.items():  # in document order: an element before the crowded ones inside it
+        if n > MOST_TEXT_PIECES and parent is not None and _attached(parent, doc):
+            spare(parent)
 
 
-def _drop_all(elements: list) -> None:
-    """Remove elements keeping their tails, joined once (:class:`Dropper`), not as separate text nodes."""
+def _attached(el, doc) -> bool:
+    """Whether ``el`` is still in ``doc``: a crowded element inside one spared before was taken out with it, and
+    sparing it again would walk its subtree once more for every crowded element around it (quadratic when
+    crowded spans nest). Climbs at most libxml2's 256 levels."""
+    ancestors = list(el.iterancestors())
+    return (ancestors[-1] if ancestors else el) is doc
+
+
+def _drop_removed(parent) -> None:
+    """Remove ``parent``'s children with one of the tags of :data:`_REMOVE_ALWAYS`, keeping their tails, joined
+    once (:class:`Dropper`), not as separate text nodes."""
+    removed = set(_REMOVE_ALWAYS)
     with Dropper() as dropper:
-        for el in elements:
+        for el in [child for child in parent if child.tag in removed]:
             dropper.drop(el)
 
 
-def _keep_inline(elements: list) -> None:
-    """Keep formatting elements as inline elements of their own instead of unwrapping them."""
-    for el in elements:
-        el.tag = INLINE_TAG
-        el.attrib.clear()
+_UNWRAPPED = frozenset((*_UNWRAP, "span"))  # what the pre-pass unwraps once the maths is converted
+
+
+def _unwrap_joined(parent) -> None:
+    """What ``etree.strip_tags(parent, *_UNWRAPPED)`` does to ``parent``'s children with those tags (and the ones
+    met inside them), with each run of text between the elements that stay joined in Python,
+    in linear time, into one text node: the text is the same, and reading it later costs no more than on any
+    other page.
+
+    Syntax-highlighted code is the usual case (rustdoc's source pages: one ``<span>`` per token, a million in
+    one ``<code>``). Keeping such spans as elements would also be correct, but every later pass (main-content
+    statistics, serialising, lynx) would then walk every one of them, at about ten times the cost per MB of
+    other pages."""
+    if all(el.tag in _UNWRAPPED for el in parent.iterdescendants()):  # the usual case: nothing stays, one join in C
+        text = "".join(parent.itertext())
+        parent[:] = []
+        parent.text = text or None
+        return
+    head: list[str] = [parent.text or ""]
+    kept: list[tuple[Any, list[str]]] = []  # the elements that stay, each with the pieces of its new tail
+    pieces = head
+    stack: list[tuple[Iterator, Any]] = [(iter(parent), None)]  # children to visit, element whose tail follows
+    while stack:
+        children, closing = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if closing is not None:
+                pieces.append(closing.tail or "")
+            continue
+        if child.tag in _UNWRAPPED:
+            pieces.append(child.text or "")
+            stack.append((iter(child), child))
+        else:
+            pieces = [child.tail or ""]
+            kept.append((child, pieces))
+    parent[:] = [el for el, _ in kept]
+    parent.text = "".join(head) or None
+    for el, tail in kept:
+        el.tail = "".join(tail) or None
 
 
 def _holding_math(doc) -> set:
@@ -567,7 +619,7 @@ def prepass(doc, formats: tuple[str, ...] = (), deadline: Deadline = UNBOUNDED) 
     deadline.check("prepass")
     if _noscript_is_the_page(doc):
         etree.strip_tags(doc, "noscript")  # kept as content; removed below with the rest otherwise
-    _spare_crowded_text(doc, _REMOVE_ALWAYS, lambda children: _drop_all(children))
+    _spare_crowded_text(doc, _REMOVE_ALWAYS, _drop_removed)
     etree.strip_elements(doc, *_REMOVE_ALWAYS, etree.Comment, etree.ProcessingInstruction, with_tail=False)
     hidden = _hidden_spans(doc)
     holding = _holding_math(doc) if hidden else set()
@@ -576,8 +628,8 @@ def prepass(doc, formats: tuple[str, ...] = (), deadline: Deadline = UNBOUNDED) 
             if el.getparent() is not None and el not in holding:
                 dropper.drop(el)
     deadline.check("prepass")
-    _spare_crowded_text(doc, (*_UNWRAP, "span"), _keep_inline)
-    etree.strip_tags(doc, *_UNWRAP, "span")
+    _spare_crowded_text(doc, tuple(_UNWRAPPED), _unwrap_joined)
+    etree.strip_tags(doc, *_UNWRAPPED)
     if has & TEX_TEXT_FORMATS:
         _mark_tex_text(doc)
     return n

@@ -289,3 +289,19 @@ def test_paragraph_of_many_formatting_tags_keeps_its_text():
     words = result.text.split()
     assert result.reason is None and words[0] == "start" and words[-1] == "end"
     assert words.count("bold") == words.count("plain") == 20_000
+
+
+def test_syntax_highlighted_code_of_many_spans_keeps_every_token_in_order():
+    # one <span> per token, as source-code pages are highlighted, with links and line breaks that stay elements
+    # (a line every 100 tokens: lynx wraps longer <pre> lines at its width)
+    tokens = [f"tok{i}" for i in range(20_000)]
+    body = "".join(
+        f'<span class="k">{t}</span> ' + ('<a href="#l">line</a><br>' if i % 100 == 99 else "")
+        for i, t in enumerate(tokens)
+    )
+    html = page(f"<h1>Source of lib.rs</h1><pre><code>{body}</code></pre>")
+    start = time.perf_counter()
+    result = MathExtractor().extract(html)
+    assert time.perf_counter() - start < 20
+    words = [w for w in result.text.split() if w.startswith("tok")]
+    assert result.reason is None and words == tokens
