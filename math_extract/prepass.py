@@ -449,6 +449,31 @@ NOSCRIPT_MIN_WORDS = 50
 _NOT_TEXT = {"script", "style", "template"}
 
 
+#: a form control holding more than this many characters of text holds the page, not a label
+CONTROL_TEXT_LIMIT = 500
+_CONTROLS = ("button", "label", "select", "option")
+
+
+def _unwrap_containers_left_open(doc) -> None:
+    """Unwrap form controls that hold the page. A ``<button>`` or ``<label>`` left unclosed makes the HTML
+    parser nest everything after it inside; removing controls as boilerplate would then remove the article.
+    A control's own text is a short label, so one holding hundreds of characters is such a parse artefact."""
+    for el in list(doc.iter(*_CONTROLS)):
+        if el.getparent() is not None and len(el) and _text_length(el, CONTROL_TEXT_LIMIT) > CONTROL_TEXT_LIMIT:
+            el.tag = "div"
+
+
+def _text_length(el, limit: int) -> int:
+    """Characters of text inside ``el``, counted up to just past ``limit``; at most ``4 * limit`` pieces of text
+    are read, so that nested controls cost linear time however much (or little) text they hold."""
+    n = 0
+    for i, piece in enumerate(el.itertext()):
+        n += len(piece.strip())
+        if n > limit or i > 4 * limit:
+            break
+    return n
+
+
 def _noscript_is_the_page(doc) -> bool:
     """Whether ``<noscript>`` holds most of the page's words. Usually it holds a notice to enable JavaScript,
     removed as boilerplate; but pages rendered by JavaScript (forum software, single-page apps) often put the
@@ -619,6 +644,7 @@ def prepass(doc, formats: tuple[str, ...] = (), deadline: Deadline = UNBOUNDED) 
     deadline.check("prepass")
     if _noscript_is_the_page(doc):
         etree.strip_tags(doc, "noscript")  # kept as content; removed below with the rest otherwise
+    _unwrap_containers_left_open(doc)
     _spare_crowded_text(doc, _REMOVE_ALWAYS, _drop_removed)
     etree.strip_elements(doc, *_REMOVE_ALWAYS, etree.Comment, etree.ProcessingInstruction, with_tail=False)
     hidden = _hidden_spans(doc)

@@ -271,3 +271,17 @@ def test_author_cards_beside_posts_are_dropped() -> None:
     text = _text(f"<html><body><h1>Car rental or car rent?</h1><div class='thread'>{posts}</div></body></html>")
     assert all(f"Post {n} says" in text for n in range(1, 5)), text
     assert "Joined" not in text and "Member Type" not in text, text
+
+
+def test_an_article_nested_in_an_unclosed_button_is_kept() -> None:
+    # the parser nests everything after an unclosed <button> inside it; controls are otherwise removed
+    html = (
+        "<html><body><nav><a href='/'>Home</a></nav><button class='menu-toggle'>Menu"
+        f"<div class='content'><h1>Title</h1>{('<p>' + _PARA + '</p>') * 6}</div></body></html>"
+    )
+    assert _text(html).count("This paragraph is written") == 6
+
+
+def test_a_short_button_is_still_removed() -> None:
+    html = f"<html><body><button>Subscribe now</button><article><h1>T</h1>{('<p>' + _PARA + '</p>') * 4}</article></body></html>"
+    assert "Subscribe" not in _text(html)
