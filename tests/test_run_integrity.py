@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -53,12 +52,11 @@ def test_a_shard_copied_under_another_name_and_id_less_records_keep_exactly_one_
     cfg = load_config(config(tmp_path, [str(shards / "*.warc.gz")], tmp_path / "run"))
     with claimed_run(cfg) as (rundir, stages), Executor(workers=1, progress=False) as ex:
         run_stages(stages[:3], rundir, ex, echo=lambda m: None)  # extract, filter, dedup
-        kept = rundir.read_table("dedup", *rundir.parts("dedup")[:1])
         tables = [rundir.read_table("dedup", p, columns=["id", "url", "warc_file"]) for p in rundir.parts("dedup")]
         filtered = [rundir.read_table("filter", p, columns=["id", "url"]) for p in rundir.parts("filter")]
         dups = rundir.read_table("dedup", "duplicates.parquet").to_pylist()
-    assert kept.num_rows > 0
     ids = [i for t in tables for i in t["id"].to_pylist()]
+    assert ids
     urls = [u for t in tables for u in t["url"].to_pylist()]
     assert len(ids) == len(set(ids))
     survivors_of_a = {u for t in filtered[:1] for u in t["url"].to_pylist()}
@@ -153,10 +151,8 @@ def test_a_lock_holder_killed_with_kill_9_leaves_no_stale_lock(tmp_path):
         RunLock(RunDir(str(tmp_path / "run"))).acquire()
     holder.send_signal(signal.SIGKILL)
     holder.wait()
-    start = time.perf_counter()
-    with RunLock(RunDir(str(tmp_path / "run"))):
+    with RunLock(RunDir(str(tmp_path / "run"))):  # non-blocking: a stale lock would raise RunDirBusy here
         pass
-    assert time.perf_counter() - start < 1
 
 
 # -- 4. a full disk in the driver's own writes ---------------------------------------------------------------
