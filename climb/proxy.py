@@ -1,10 +1,16 @@
-"""The proxy objective: bits per byte of a smoothed byte n-gram language model on the target set.
+"""The cheap proxy objective: bits per byte of a smoothed byte n-gram language model on the target set, and
+the draw of a proxy's training sample from the search's text pool (shared with the judge, ``climb.proxy_kn``).
 
 CLIMB scores a candidate mixture by training a small proxy model on data drawn by its weights and measuring
 it on a target validation set. Here the proxy is a byte-level n-gram model with Witten-Bell interpolation
 (each order backs off to the one below in proportion to how many distinct bytes followed the context), so a
 run costs a second, not a GPU-hour, while still rewarding mixtures whose text predicts the target. Counting
 is vectorised: n-grams are packed into int64 keys and counted with ``np.unique``.
+
+A sample is drawn per cluster from a seeded permutation of that cluster's pool documents, walked (again from
+the start when exhausted) until the cluster's share of the sample's tokens is met. The search draws every
+candidate with one seed, so two candidates differ only by their weights (common random numbers); the noise of
+a proxy is measured by drawing the same weights with other seeds (``climb.judge``).
 """
 
 from __future__ import annotations
@@ -25,6 +31,24 @@ def _lookup(sorted_keys: np.ndarray, counts: np.ndarray, query: np.ndarray) -> n
     idx_c = np.minimum(idx, len(sorted_keys) - 1)
     found = (idx < len(sorted_keys)) & (sorted_keys[idx_c] == query) if len(sorted_keys) else np.zeros(len(query), bool)
     return np.where(found, counts[idx_c] if len(sorted_keys) else 0, 0)
+
+
+def draw_sample(
+    clusters: np.ndarray, tokens: np.ndarray, weights: list[float], budget: int, seed: list[int]
+) -> list[int]:
+    """Pool rows (indices) of a sample of about ``budget`` tokens drawn by ``weights`` with the given seed."""
+    picked: list[int] = []
+    for c, w in enumerate(weights):
+        idx = np.flatnonzero(clusters == c)
+        if not len(idx) or w <= 0:
+            continue
+        order = idx[np.random.default_rng([*seed, c]).permutation(len(idx))]
+        want = w * budget
+        full, rest = divmod(want, float(np.maximum(tokens[order], 1).sum()))
+        picked.extend(order.tolist() * int(full))
+        cum = np.cumsum(np.maximum(tokens[order], 1))
+        picked.extend(order[: int(np.searchsorted(cum, rest, side="left")) + (1 if rest > 0 else 0)].tolist())
+    return picked
 
 
 class NGramLM:

@@ -1,21 +1,31 @@
-"""CLIMB's iterative mixture search over the clusters.
+"""CLIMB's iterative mixture search over the (super-)clusters, and the judgement of its result.
 
-Round 0 draws candidate weight vectors from a Dirichlet prior centred on each cluster's token share; every
-candidate is scored by a proxy run (``climb.proxy``: bits per byte on the target set of an n-gram model
-trained on a sample drawn by the weights). A LightGBM regressor from weights to score is then fitted on all
-runs so far, and the next round runs the candidates it predicts best out of a large Dirichlet pool. Candidates
-that would repeat a cluster more than ``max_epochs`` times within the mixture's token budget are rejected
-(CLIMB and RegMix cap at 15). Proxy runs are independent Dask tasks with completion markers, and each round's
-candidates are a pure function of the seed and the earlier rounds' results, so a resumed search redraws the
-same candidates and reruns only the missing runs.
+The target set is split once by document (``climb.target.split_target``): the search sees one part, the final
+mixtures are judged on the other. Round 0 draws candidate weight vectors from a Dirichlet prior centred on
+each cluster's token share; every candidate is scored by a cheap proxy run (``climb.proxy_runs``: bits per byte
+on the search part of the target of a byte n-gram model trained on a sample drawn by the weights). A
+regularised LightGBM predictor (``climb.predictor``) is refitted on all runs after each round, and the next
+round runs candidates drawn from the top it ranks in a large Dirichlet pool; its rank correlation with what those
+runs then measure is recorded per round. Rounds default to 32, 16 and 8 runs (CLIMB's 4:2:1). Candidates that
+would repeat a cluster more than ``max_epochs`` times within the mixture's token budget are rejected (CLIMB
+and RegMix cap at 15).
 
-Outputs, in ``search/``: ``pool.parquet`` (the per-cluster text pool proxies sample from), ``round-N/`` (one
-task per proxy run), ``runs.parquet``, ``predictor.txt`` (LightGBM model) and, last, ``best.json``.
+A larger proxy (``climb.proxy_kn``: a token n-gram with modified Kneser-Ney on ten times the text) scores the
+first search runs too (round 0, at least 24), which calibrates the cheap proxy's ranking, and judges, on the held-out target and
+over several sample draws, the search's two answers (the predictor's choice and the best measured run) beside
+the baselines (``climb.baselines``). The final mixture is whichever of the two the judgement prefers.
+
+Proxy runs are independent Dask tasks with completion markers, and each round's candidates are a pure function
+of the seed and the earlier rounds' results, so a resumed search redraws the same candidates and reruns only
+the missing runs.
+
+Outputs, in ``search/``: ``pool.parquet`` (the per-cluster text pool proxies sample from), ``round-N/``,
+``random/``, ``calibrate/``, ``judge/`` (one task per proxy run), ``runs.parquet``, ``rounds.json``,
+``predictor.txt`` (the last LightGBM model), ``baselines.json`` and, last, ``best.json``.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Annotated, Any
 
 import numpy as np
@@ -27,9 +37,12 @@ from curation.rundir import RunDir
 from curation.settings import Name, Settings
 from curation.stage import Stage
 
+from . import baselines
 from .cluster import ClusterStage
-from .proxy import NGramLM
-from .target import read_target_texts
+from .predictor import fit_predictor, spearman
+from .proxy_kn import MAX_ORDER, token_encoder
+from .proxy_runs import POOL, calibration_run, judge_run, rounded, search_run
+from .target import read_target_texts, split_target
 
 #: proxy runs in one round, and rounds: each run is a task, and its weights and results are kept to the end
 MAX_RUNS_PER_ROUND = 10_000
@@ -39,6 +52,15 @@ MAX_CANDIDATE_POOL = 1_000_000
 #: a proxy run's sample: its bytes become int64 n-gram keys, sorted, for each order (also bounded with the
 #: cluster count, by ``ClimbSettings``, since the pool holds this many tokens of every cluster)
 MAX_PROXY_TOKENS = 5_000_000
+#: the judge's sample (token ids, four orders of uint64 keys)
+MAX_JUDGE_TOKENS = 50_000_000
+MAX_JUDGE_SEEDS = 20
+#: a round after the first draws its candidates from this top share of the predictor's ranking of the pool:
+#: a tree ensemble ties many candidates at its best value, and picking the first n of a tie would make them
+#: near copies of one another
+TOP_FRACTION = 0.05
+#: the larger proxy re-scores the first search runs, at least this many, to calibrate the cheap one
+MIN_CALIBRATION_RUNS = 24
 
 
 class SearchSettings(Settings):
@@ -48,13 +70,17 @@ class SearchSettings(Settings):
 
     target: Name = Field(..., description="target validation set: text/jsonl/parquet files (glob, file or folder)")
     runs_per_round: list[Annotated[int, Field(ge=1, le=MAX_RUNS_PER_ROUND)]] = Field(
-        default_factory=lambda: [16, 8, 4], min_length=1, max_length=MAX_ROUNDS
+        default_factory=lambda: [32, 16, 8], min_length=1, max_length=MAX_ROUNDS
     )
-    candidate_pool: int = Field(2000, ge=10, le=MAX_CANDIDATE_POOL)
+    candidate_pool: int = Field(10_000, ge=10, le=MAX_CANDIDATE_POOL)
     dirichlet_scale: float = Field(1.0, ge=1e-3, le=1e6, description="concentration of the prior; small: spiky")
     max_epochs: float = Field(15.0, gt=0, le=1e6)
     proxy_order: int = Field(5, ge=1, le=7)
     proxy_tokens: int = Field(200_000, ge=1000, le=MAX_PROXY_TOKENS)
+    heldout_fraction: float = Field(0.5, gt=0, lt=1, description="share of the target's documents held out")
+    judge_tokens: int = Field(2_000_000, ge=1000, le=MAX_JUDGE_TOKENS, description="the larger proxy's sample")
+    judge_order: int = Field(3, ge=1, le=MAX_ORDER)
+    judge_seeds: int = Field(3, ge=1, le=MAX_JUDGE_SEEDS, description="sample draws per judged mixture")
 
 
 def dirichlet_prior(token_share: np.ndarray, scale: float) -> np.ndarray:
@@ -93,188 +119,242 @@ def draw_candidates(
     return np.round(np.array(kept[:n]), 6)
 
 
-# -- proxy runs (worker side) -------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=2)
-def _pool(root: str) -> tuple:
-    rundir = RunDir(root)
-    t = rundir.read_table(SearchStage.name, "pool.parquet")
-    clusters = t.column("cluster").to_numpy()
-    texts = [s.encode("utf-8", "surrogatepass") for s in t.column("text").to_pylist()]
-    tokens = t.column("n_tokens").to_numpy()
-    return clusters, texts, tokens
-
-
-@functools.lru_cache(maxsize=2)
-def _target(path: str) -> bytes:
-    return "\n\n".join(read_target_texts(path)).encode("utf-8", "surrogatepass")
-
-
-def proxy_sample(root: str, weights: list[float], proxy_tokens: int) -> bytes:
-    """Text drawn by the weights: for each cluster, its pool in order (cycling) until its token share is met."""
-    clusters, texts, tokens = _pool(root)
-    chunks = []
-    for c, w in enumerate(weights):
-        idx = np.flatnonzero(clusters == c)
-        want = w * proxy_tokens
-        got, j = 0, 0
-        while got < want and len(idx):
-            i = idx[j % len(idx)]
-            chunks.append(texts[i])
-            got += max(int(tokens[i]), 1)
-            j += 1
-    return b"\n\n".join(chunks)
-
-
-def proxy_run(
-    rundir: RunDir, weights: list[float], proxy_tokens: int, order: int, target: str, round: int, run: int
-) -> dict:
-    sample = proxy_sample(rundir.root, weights, proxy_tokens)
-    bpb = NGramLM(order).fit(sample).bits_per_byte(_target(target))
-    return {
-        "in": 1,
-        "out": 1,
-        "round": round,
-        "run": run,
-        "weights": list(weights),
-        "bpb": round_(bpb),
-        "sample_bytes": len(sample),
-    }
-
-
-def round_(x: float) -> float:
-    return float(np.round(x, 8))
-
-
 # -- the search (driver side) -------------------------------------------------------------------------------
-def build_pool(rundir: RunDir, source: str, proxy_tokens: int, seed: int) -> None:
-    """Per cluster, a seeded shuffle of its documents up to ``proxy_tokens`` tokens (a proxy never needs more)."""
+def build_pool(rundir: RunDir, source: str, pool_tokens: int, seed: int, tokenizer: str) -> None:
+    """Per cluster, a seeded shuffle of its documents up to ``pool_tokens`` tokens (no proxy needs more), with
+    their text and token ids (for the larger proxy), tokenized once here rather than in every run."""
+    import pandas as pd
+
     a = rundir.read_table(ClusterStage.name, "assignments.parquet").to_pandas()
     rng = np.random.default_rng([seed, 7])
     picked = []
     for _cluster, group in a.groupby("cluster", sort=True):
         order = group.iloc[rng.permutation(len(group))]
         cum = order["n_tokens"].cumsum().to_numpy()
-        picked.append(order.iloc[: int(np.searchsorted(cum, proxy_tokens)) + 1])
-    import pandas as pd
-
+        picked.append(order.iloc[: int(np.searchsorted(cum, pool_tokens)) + 1])
     pool = pd.concat(picked)
     names = rundir.parts(source)  # an assignment's part is an index into this list (climb.cluster)
     texts: dict[Any, str] = {}
     for part, rows in pool.groupby("part", sort=True):
         column = rundir.read_table(source, names[int(part)], columns=["text"]).column("text")
         texts.update(zip(rows.index, column.take(pa.array(rows["row"].to_numpy(), pa.int64())).to_pylist()))
+    ordered = [texts[i] for i in pool.index]
+    ids = token_encoder(tokenizer)(ordered)
     rundir.write_table(
         pa.table(
             {
                 "cluster": pool["cluster"].to_numpy(np.int32),
                 "n_tokens": pool["n_tokens"].to_numpy(np.int64),
-                "text": [texts[i] for i in pool.index],
+                "text": ordered,
+                "ids": pa.array(ids, pa.list_(pa.uint16())),
             }
         ),
-        SearchStage.name,
-        "pool.parquet",
+        *POOL,
     )
-
-
-def fit_predictor(weights: np.ndarray, scores: np.ndarray, seed: int):
-    import lightgbm as lgb
-
-    model = lgb.LGBMRegressor(
-        n_estimators=200,
-        learning_rate=0.05,
-        num_leaves=8,
-        min_child_samples=2,
-        subsample=1.0,
-        colsample_bytree=1.0,
-        random_state=seed,
-        n_jobs=1,
-        deterministic=True,
-        force_row_wise=True,
-        verbose=-1,
-    )
-    return model.fit(weights, scores)
 
 
 class SearchStage(Stage):
     """Rounds of proxy runs (Dask tasks) driven from here; the source's documents feed the proxies' pool."""
 
     name = "search"
-    outputs = ("pool.parquet", "round-N/", "runs.parquet", "predictor.txt", "best.json")
+    outputs = (
+        "pool.parquet",
+        "round-N/",
+        "random/",
+        "calibrate/",
+        "judge/",
+        "runs.parquet",
+        "rounds.json",
+        "predictor.txt",
+        "baselines.json",
+        "best.json",
+    )
 
-    def __init__(self, source: str, settings: SearchSettings, budget: int, seed: int):
+    def __init__(self, source: str, settings: SearchSettings, budget: int, seed: int, tokenizer: str = "smollm2"):
         super().__init__(source)
-        self.settings, self.budget, self.seed = settings, budget, seed
+        self.settings, self.budget, self.seed, self.tokenizer = settings, budget, seed, tokenizer
 
     def preflight(self) -> None:
-        """A missing or empty target set stops the run before any work (the proxy runs read it last)."""
-        read_target_texts(self.settings.target)
+        """A missing or too small target set stops the run before any work (the proxy runs read it last)."""
+        split_target(read_target_texts(self.settings.target), self.settings.heldout_fraction, self.seed)
 
     def done(self, rundir: RunDir) -> bool:
         return rundir.exists(self.name, "best.json")
 
+    def spec(self) -> dict:
+        """What every proxy task needs besides its weights."""
+        s = self.settings
+        return {
+            "target": s.target,
+            "heldout_fraction": s.heldout_fraction,
+            "seed": self.seed,
+            "proxy_tokens": s.proxy_tokens,
+            "proxy_order": s.proxy_order,
+            "judge_tokens": min(s.judge_tokens, self.budget),  # never more text than the mixture will hold
+            "judge_order": s.judge_order,
+            "tokenizer": self.tokenizer,
+        }
+
     def run(self, executor: Executor, rundir: RunDir) -> list[dict]:
         """Each round's candidates are a pure function of the seed and the earlier rounds' results, so a rerun
         redraws the same ones and its executor skips the runs already done."""
-        settings, budget, seed = self.settings, self.budget, self.seed
+        settings, budget, seed, spec = self.settings, self.budget, self.seed, self.spec()
         clusters = rundir.read_json(ClusterStage.name, "clusters.json")
         cluster_tokens = np.array([c["tokens"] for c in clusters["clusters"]], dtype=np.float64)
         share = np.array([c["token_share"] for c in clusters["clusters"]])
-        if not rundir.exists(self.name, "pool.parquet"):
-            build_pool(rundir, self.source_stage, settings.proxy_tokens, seed)
+        if not rundir.exists(*POOL):
+            build_pool(
+                rundir, self.source_stage, max(settings.proxy_tokens, spec["judge_tokens"]), seed, self.tokenizer
+            )
         alpha = dirichlet_prior(share, settings.dirichlet_scale)
-        runs: list[dict] = []
-        stats: list[dict] = []
-        model = None
-        for r, n_runs in enumerate(settings.runs_per_round):
-            rng = np.random.default_rng([seed, r])
-            if model is None:
-                candidates = draw_candidates(rng, alpha, n_runs, cluster_tokens, budget, settings.max_epochs)
-                predicted = [None] * len(candidates)
-            else:
-                pool = draw_candidates(rng, alpha, settings.candidate_pool, cluster_tokens, budget, settings.max_epochs)
-                pred = model.predict(pool)
-                best = np.argsort(pred, kind="stable")[:n_runs]
-                candidates, predicted = pool[best], [round_(p) for p in pred[best]]
+
+        def draw(stream: list[int], n: int) -> np.ndarray:
+            rng = np.random.default_rng([seed, *stream])
+            return draw_candidates(rng, alpha, n, cluster_tokens, budget, settings.max_epochs)
+
+        def proxy_runs(group: str, candidates: np.ndarray, first: int = 0, round: int = 0) -> list[dict]:
             tasks = {
-                f"run-{j:03d}": {
+                f"run-{first + j:03d}": {
                     "weights": [float(x) for x in w],
-                    "proxy_tokens": settings.proxy_tokens,
-                    "order": settings.proxy_order,
-                    "target": settings.target,
-                    "round": r,
-                    "run": j,
+                    "spec": spec,
+                    "round": round,
+                    "run": first + j,
                 }
                 for j, w in enumerate(candidates)
             }
-            results = executor.run(rundir, f"{self.name}/round-{r}", proxy_run, tasks, desc=f"climb round {r}")
-            stats.extend(results)
-            for res, p in zip(results, predicted):
-                runs.append(
-                    {"round": r, "run": res["run"], "bpb": res["bpb"], "predicted_bpb": p, "weights": res["weights"]}
+            return executor.run(rundir, f"{self.name}/{group}", search_run, tasks, desc=f"climb {group}")
+
+        runs: list[dict] = []
+        rounds: list[dict] = []
+        stats: list[dict] = []
+        model = None
+        for r, n_runs in enumerate(settings.runs_per_round):
+            if model is None:
+                candidates, predicted = draw([r], n_runs), [None] * n_runs
+            else:
+                pool = draw([r], settings.candidate_pool)
+                pred = model.predict(pool)
+                top = np.argsort(pred, kind="stable")[: max(n_runs, int(TOP_FRACTION * len(pool)))]
+                top = np.sort(
+                    np.random.default_rng([seed, 19, r]).choice(top, size=min(n_runs, len(top)), replace=False)
                 )
-            W = np.array([x["weights"] for x in runs])
-            model = fit_predictor(W, np.array([x["bpb"] for x in runs]), seed)
-        write_search_results(rundir, runs, model)
+                candidates, predicted = pool[top], [rounded(p) for p in pred[top]]
+            results = proxy_runs(f"round-{r}", candidates, round=r)
+            stats.extend(results)
+            runs.extend(
+                {"round": r, "run": x["run"], "bpb": x["bpb"], "predicted_bpb": p, "weights": x["weights"]}
+                for x, p in zip(results, predicted)
+            )
+            measured = [x["bpb"] for x in results]
+            model = fit_predictor(
+                np.array([x["weights"] for x in runs]), np.array([x["bpb"] for x in runs]), [seed, 17, r]
+            )
+            rounds.append(
+                {
+                    "round": r,
+                    "runs": len(results),
+                    "best_bpb": min(measured),
+                    "mean_bpb": rounded(float(np.mean(measured))),
+                    "best_so_far": min(x["bpb"] for x in runs),
+                    "predictor_spearman": spearman(predicted, measured) if r else None,
+                    "predictor_trees": model.trees,
+                }
+            )
+
+        # the random search and RegMix get as many proxy runs as CLIMB: round 0 (the same prior) and fresh draws
+        n0, n_all = sum(x["round"] == 0 for x in runs), len(runs)
+        extra = proxy_runs("random", draw([41], n_all - n0), first=n0) if n_all > n0 else []
+        stats.extend(extra)
+        random_runs = [x for x in runs if x["round"] == 0] + [{"bpb": x["bpb"], "weights": x["weights"]} for x in extra]
+        calibration = executor.run(
+            rundir,
+            f"{self.name}/calibrate",
+            calibration_run,
+            {
+                f"run-{j:03d}": {"weights": x["weights"], "spec": spec, "run": j}
+                for j, x in enumerate(runs[: max(n0, MIN_CALIBRATION_RUNS)])
+            },
+            desc="climb calibrate",
+        )
+        stats.extend(calibration)
+        for x, c in zip(runs, calibration):
+            x["judge_bpb"] = c["judge_bpb"]
+
+        assert model is not None, "runs_per_round has at least one round"
+        final_pool = np.concatenate([draw([53], settings.candidate_pool), np.array([x["weights"] for x in runs])])
         best_run = min(runs, key=lambda x: (x["bpb"], x["round"], x["run"]))
+        mixtures = {
+            "uniform": baselines.uniform(len(share)),
+            "token_share": baselines.token_share(share),
+            "random_best": min(random_runs, key=lambda x: x["bpb"])["weights"],
+            "regmix": baselines.regmix(random_runs, draw([47], settings.candidate_pool), [seed, 43]),
+            "climb_predicted": [float(x) for x in final_pool[int(np.argmin(model.predict(final_pool)))]],
+            "climb_best_run": best_run["weights"],
+        }
+        judged = executor.run(
+            rundir,
+            f"{self.name}/judge",
+            judge_run,
+            {
+                f"{name}-s{s}": {"weights": w, "spec": spec, "name": name, "draw_seed": s}
+                for name, w in mixtures.items()
+                for s in range(settings.judge_seeds)
+            },
+            desc="climb judge",
+        )
+        stats.extend(judged)
+        report = baselines.report(
+            mixtures,
+            judged,
+            judge={
+                "model": f"token {settings.judge_order}-gram, interpolated modified Kneser-Ney",
+                "tokenizer": self.tokenizer,
+                "train_tokens": spec["judge_tokens"],
+                "target": "held-out part",
+            },
+            seeds=list(range(settings.judge_seeds)),
+            target=dict(
+                zip(
+                    ("search_docs", "heldout_docs"),
+                    map(len, split_target(read_target_texts(settings.target), settings.heldout_fraction, seed)),
+                )
+            ),
+            feasible=lambda w: bool(feasible(np.array([w]), cluster_tokens, budget, settings.max_epochs)[0]),
+        )
+        report["calibration"] = {
+            "mixtures": len(calibration),
+            "spearman": spearman([x["bpb"] for x in runs[: len(calibration)]], [c["judge_bpb"] for c in calibration]),
+        }
+        write_search_results(rundir, runs, rounds, model)
+        rundir.write_json(report, self.name, "baselines.json")
+        final = next(m for m in report["mixtures"] if m["name"] == report["final"])
         summary = {
-            "best": best_run,
+            "best": {
+                "name": final["name"],
+                "weights": final["weights"],
+                "bpb": final["bits_per_byte_mean"],
+                "search_bpb": best_run["bpb"] if final["name"] == "climb_best_run" else None,
+            },
+            "best_run": best_run,
             "n_runs": len(runs),
             "rounds": list(settings.runs_per_round),
-            "prior_bpb": round_(float(np.mean([x["bpb"] for x in runs if x["round"] == 0]))),
+            "prior_bpb": rounds[0]["mean_bpb"],
         }
         rundir.write_json(summary, self.name, "best.json")
         return stats
 
 
-def write_search_results(rundir: RunDir, runs: list[dict], model) -> None:
+def write_search_results(rundir: RunDir, runs: list[dict], rounds: list[dict], model) -> None:
     k = len(runs[0]["weights"])
     cols = {
         "round": [x["round"] for x in runs],
         "run": [x["run"] for x in runs],
         "bpb": [x["bpb"] for x in runs],
-        "predicted_bpb": [x["predicted_bpb"] for x in runs],
+        "predicted_bpb": pa.array([x["predicted_bpb"] for x in runs], pa.float64()),
+        "judge_bpb": pa.array([x.get("judge_bpb") for x in runs], pa.float64()),
     }
     for c in range(k):
         cols[f"w_{c}"] = [x["weights"][c] for x in runs]
     rundir.write_table(pa.table(cols), SearchStage.name, "runs.parquet")
-    rundir.write_bytes(model.booster_.model_to_string().encode(), SearchStage.name, "predictor.txt")
+    rundir.write_json({"rounds": rounds}, SearchStage.name, "rounds.json")
+    rundir.write_bytes(model.to_string().encode(), SearchStage.name, "predictor.txt")

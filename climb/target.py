@@ -1,11 +1,15 @@
 """The target validation set the proxy is measured on: text files, jsonl or parquet (a ``text`` field).
 
-A path may be a glob, a file or a folder; every text is one example.
+A path may be a glob, a file or a folder; every text is one example (one document). The documents are split
+once, by a seeded permutation, into the part the search sees and a held-out part on which the final mixtures
+are judged (``climb.judge``), so the winner is not chosen and reported on the same text.
 """
 
 from __future__ import annotations
 
 import json
+
+import numpy as np
 
 
 def read_target_texts(path: str) -> list[str]:
@@ -46,3 +50,14 @@ def read_target_texts(path: str) -> list[str]:
     if not texts:
         raise ValueError(f"climb.search.target: {path} holds no text")
     return texts
+
+
+def split_target(texts: list[str], heldout_fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """(search part, held-out part), each in the files' order; both get at least one document."""
+    if len(texts) < 2:
+        raise ValueError(
+            f"climb.search.target: {len(texts)} document(s); at least 2 are needed to hold some out for judging"
+        )
+    n_held = min(max(int(round(heldout_fraction * len(texts))), 1), len(texts) - 1)
+    held = set(np.random.default_rng([seed, 13]).permutation(len(texts))[:n_held].tolist())
+    return [t for i, t in enumerate(texts) if i not in held], [t for i, t in enumerate(texts) if i in held]

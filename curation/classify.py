@@ -2,10 +2,12 @@
 document gets ``quality_score``.
 
 Global part (once): a seeded sample of ``sample_size`` documents is annotated with a hook (default
-``quality-annotate``, a 0-5 FineMath-style score parsed from the reply), embedded, and fitted with
-:func:`train_quality_classifier`; the model (``classify/model.pkl``), the annotations
+``quality-annotate``, a 0-5 FineMath-style score parsed from the reply), and a model is fitted with
+:func:`train_quality_classifier` on their embeddings; the model (``classify/model.pkl``), the annotations
 (``classify/annotations.parquet``) and the held-out error (``classify/metrics.json``) are written. Shard part:
-every document is embedded and scored. The LLM sees only the sample, so the cost does not grow with the data.
+every document is scored. The LLM sees only the sample, so the cost does not grow with the data. Nothing is
+embedded here: the embed stage runs just before, on the same documents, and classify reads its vectors
+(``curation.embed.read_part_embeddings``), row for row.
 
 The model is ridge regression on embeddings, which is what FineWeb-Edu's classifier is (a linear head on
 frozen embeddings): cheap enough to score billions of rows; the held-out mean absolute error is kept with it
@@ -25,13 +27,13 @@ import pyarrow as pa
 from datatrove.data import Document, DocumentsPipeline
 from pydantic import Field
 
-from .embed import Embedder
+from .embed import read_part_embeddings
 from .executor import Executor
 from .llm.backends import LLMSettings
 from .llm.hooks import HookSpec
 from .rundir import RunDir
 from .settings import LLM_TOKENS_MAX, Settings
-from .stage import ShardStage
+from .stage import ParquetDocReader, ShardStage
 from .step import Step, batches
 
 #: documents annotated (by an LLM, a few seconds each on a CPU) and held with their embeddings to train
@@ -82,17 +84,34 @@ def _model(root: str):
         return pickle.load(f)
 
 
+#: the metadata key that carries a document's embedding from the reader to the scoring step (never written)
+EMBEDDING_KEY = "_embedding"
+
+
+class EmbeddedDocReader(ParquetDocReader):
+    """The documents of one part, each carrying its row of the embed stage's vectors under ``EMBEDDING_KEY``."""
+
+    name = "embedded-reader"
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
+        rows = self.rundir.read_table(self.stage, self.part, columns=["id"]).num_rows
+        vectors = read_part_embeddings(self.rundir, self.part, rows)
+        for row, doc in enumerate(super().run(data, rank, world_size)):
+            doc.metadata[EMBEDDING_KEY] = vectors[row]
+            yield doc
+
+
 class ScoreQuality(Step):
     name = "score-quality"
 
-    def __init__(self, root: str, embedder: Embedder, batch: int = 256):
+    def __init__(self, root: str, batch: int = 256):
         super().__init__()
-        self.root, self.embedder, self.batch = root, embedder, batch
+        self.root, self.batch = root, batch
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
         model = _model(self.root)
         for batch in batches(data, self.batch):
-            scores = predict_quality(model, self.embedder.embed([d.text for d in batch]))
+            scores = predict_quality(model, np.stack([d.metadata.pop(EMBEDDING_KEY) for d in batch]))
             for d, s in zip(batch, scores):
                 d.metadata["quality_score"] = round(float(s), 4)
                 yield d
@@ -102,20 +121,25 @@ class ClassifyStage(ShardStage):
     name = "classify"
     outputs = ("annotations.parquet", "metrics.json", "model.pkl", "_llm/", *ShardStage.outputs)
 
-    def __init__(self, source: str, settings: ClassifySettings, llm: LLMSettings, embedder: Embedder, seed: int):
+    def __init__(self, source: str, settings: ClassifySettings, llm: LLMSettings, seed: int):
+        """``source`` must be the embed stage's source too (``pipelines.stages`` puts embed just before)."""
         super().__init__(source)
-        self.settings, self.llm, self.embedder, self.seed = settings, llm, embedder, seed
+        self.settings, self.llm, self.seed = settings, llm, seed
 
     def run(self, executor: Executor, rundir: RunDir) -> list[dict]:
         if not rundir.exists("classify", "model.pkl"):  # written last by the global part
             executor.submit_call(self.train, rundir)
         return super().run(executor, rundir)
 
-    def steps(self, rundir: RunDir) -> list[Step]:
-        return [ScoreQuality(rundir.root, self.embedder)]
+    def reader(self, rundir: RunDir, source: str) -> Step:
+        return EmbeddedDocReader(rundir, self.source_stage, source)
 
-    def sample(self, rundir: RunDir) -> pa.Table:
-        """A seeded sample of (id, text): rows are chosen from the row counts, and only their texts are read."""
+    def steps(self, rundir: RunDir) -> list[Step]:
+        return [ScoreQuality(rundir.root)]
+
+    def sample(self, rundir: RunDir) -> tuple[pa.Table, np.ndarray]:
+        """A seeded sample of (id, text) and its embeddings: rows are chosen from the row counts, and only their
+        texts and vectors are read."""
         parts = self.inputs(rundir)
         sizes = np.array(
             [rundir.read_table(self.source_stage, p, columns=["id"]).num_rows for p in parts], dtype=np.int64
@@ -123,23 +147,23 @@ class ClassifyStage(ShardStage):
         rng = np.random.default_rng([self.seed, 13])
         chosen = np.sort(rng.permutation(int(sizes.sum()))[: self.settings.sample_size])
         starts = np.concatenate([[0], np.cumsum(sizes)])
-        tables = []
+        tables, vectors = [], []
         for i, part in enumerate(parts):
             rows = chosen[(chosen >= starts[i]) & (chosen < starts[i + 1])] - starts[i]
             if len(rows):
                 table = rundir.read_table(self.source_stage, part, columns=["id", "text"])
                 tables.append(table.take(pa.array(rows, pa.int64())))
-        return (
-            pa.concat_tables(tables)
-            if tables
-            else pa.table({"id": pa.array([], pa.string()), "text": pa.array([], pa.string())})
-        )
+                vectors.append(read_part_embeddings(rundir, part, int(sizes[i]))[rows])
+        if not tables:
+            empty = pa.table({"id": pa.array([], pa.string()), "text": pa.array([], pa.string())})
+            return empty, np.zeros((0, 0), np.float32)
+        return pa.concat_tables(tables), np.concatenate(vectors)
 
     def train(self, rundir: RunDir) -> dict:
         from .llm.backends import backend_for
         from .llm.runner import OK, run_hook
 
-        sample = self.sample(rundir)
+        sample, sample_vectors = self.sample(rundir)
         texts, ids = sample["text"].to_pylist(), sample["id"].to_pylist()
         s = self.settings
         results = run_hook(
@@ -172,8 +196,9 @@ class ClassifyStage(ShardStage):
                 f"classify: only {len(ok)} of {len(results)} sampled documents were annotated "
                 f"(failures: {', '.join(reasons)}); need 5 to train"
             )
-        vectors = self.embedder.embed([texts[i] for i in ok])
-        model, mae = train_quality_classifier(vectors, [float(results[i].value) for i in ok], random_state=self.seed)
+        model, mae = train_quality_classifier(
+            sample_vectors[ok], [float(results[i].value) for i in ok], random_state=self.seed
+        )
         metrics = {
             "annotated": len(ok),
             "sampled": len(results),

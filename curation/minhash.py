@@ -14,7 +14,7 @@ NeMo Curator: a shard-parallel step and a global step.
    sharing a key are candidate pairs. Candidates are verified by exact Jaccard on the shingles of their
    texts (``verify="exact"``, texts read for candidates only; a signature estimate more than 0.15 below
    the threshold skips the exact check) or by the signature estimate. Union-find over verified pairs gives
-   clusters; one document per cluster is kept by a deterministic rule (most characters, then smallest id);
+   clusters; one document per cluster is kept by a deterministic rule (most characters, then first in input order);
    every other member is listed with the document it duplicates. Given parquet paths, only one column of
    one table is read at a time: one band's keys are in memory at a time, plus the signatures of candidate
    documents (the dedup stage passes its signature files this way).
@@ -577,7 +577,8 @@ def find_duplicate_clusters(
     for group in np.split(in_pairs[order], boundaries) if in_pairs.size else []:
         group_ids = ids.take(group).to_pylist()
         if settings.keep == "longest":
-            best = min(range(len(group)), key=lambda k: (-int(n_chars[group[k]]), group_ids[k]))
+            # ties go to input order, not to the id: ids are made from the shard's path, which a copy elsewhere changes
+            best = min(range(len(group)), key=lambda k: (-int(n_chars[group[k]]), int(group[k])))
         else:
             best = min(range(len(group)), key=lambda k: group_ids[k])
         keeper = group[best]

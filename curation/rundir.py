@@ -9,6 +9,7 @@ Paths may be local or any fsspec URL.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import os
@@ -42,19 +43,26 @@ class RunDir:
     def path(self, *parts: str) -> str:
         return "/".join([self.base, *parts])
 
+    def _fresh(self, path: str) -> str:
+        """``path``, with fsspec's cached listings of it and its parents dropped. Workers in other processes
+        write into the run directory, and some filesystems (s3fs) keep every listing they made: without this a
+        driver that once listed a folder would not see the parts, stats or markers written there since."""
+        self.fs.invalidate_cache(path)
+        return path
+
     def url(self, *parts: str) -> str:
         """The user-facing location (keeps the protocol of a remote run directory)."""
         return "/".join([self.root, *parts])
 
     def exists(self, *parts: str) -> bool:
-        return self.fs.exists(self.path(*parts))
+        return self.fs.exists(self._fresh(self.path(*parts)))
 
     def makedirs(self, *parts: str) -> None:
         self.fs.makedirs(self.path(*parts), exist_ok=True)
 
     def names(self, *parts: str, suffix: str = "") -> list[str]:
         """Sorted file names (not paths) in a folder; an absent folder is empty."""
-        folder = self.path(*parts)
+        folder = self._fresh(self.path(*parts))
         if not self.fs.exists(folder):
             return []
         names = [p.rsplit("/", 1)[-1] for p in self.fs.ls(folder, detail=False)]
@@ -69,21 +77,33 @@ class RunDir:
     def atomic_open(self, *parts: str) -> Iterator[IO[bytes]]:
         """A binary file to write ``parts`` through: a temporary name beside the target, flushed and fsynced
         (where the filesystem has a file descriptor) when the block ends, then renamed onto the target, so
-        readers never see a half-written file. A block that raises leaves only the temporary
-        (``sweep_temporaries`` removes it)."""
+        readers never see a half-written file. A block that raises removes its temporary (a killed process
+        leaves it: ``sweep_temporaries`` removes it). A full disk, at any write, flush or fsync, raises
+        ``OSError(ENOSPC)`` naming the target, so the driver can say which file did not fit."""
         target = self.path(*parts)
-        self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
         tmp = f"{target}.tmp-{uuid.uuid4().hex[:8]}"
-        with self.fs.open(tmp, "wb") as f:
-            yield f
-            if hasattr(f, "flush"):
-                f.flush()
-                if hasattr(f, "fileno"):
-                    try:
-                        os.fsync(f.fileno())
-                    except (OSError, io.UnsupportedOperation):
-                        pass
-        self.fs.mv(tmp, target)
+        try:
+            self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+            with self.fs.open(tmp, "wb") as f:
+                yield f
+                if hasattr(f, "flush"):
+                    f.flush()
+                    if hasattr(f, "fileno"):
+                        try:
+                            os.fsync(f.fileno())
+                        except io.UnsupportedOperation:
+                            pass  # not a real file (an in-memory or remote buffer)
+                        except OSError as err:
+                            if err.errno not in (errno.EINVAL, errno.ENOTSUP):  # fsync unsupported: fine
+                                raise
+            self.fs.mv(tmp, target)
+        except BaseException as err:
+            with contextlib.suppress(OSError, ValueError):  # best effort: frees the space a full disk needs
+                if self.fs.exists(tmp):
+                    self.fs.rm(tmp)
+            if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT) and not err.filename:
+                raise OSError(err.errno, os.strerror(err.errno), self.url(*parts)) from err
+            raise
 
     def write_bytes(self, data: bytes, *parts: str) -> None:
         with self.atomic_open(*parts) as f:
@@ -93,7 +113,7 @@ class RunDir:
         self.write_bytes(json.dumps(obj, indent=1, sort_keys=True, default=str).encode() + b"\n", *parts)
 
     def read_json(self, *parts: str) -> Any:
-        with self.fs.open(self.path(*parts), "rb") as f:
+        with self.fs.open(self._fresh(self.path(*parts)), "rb") as f:
             return json.load(f)
 
     def write_table(self, table: pa.Table, *parts: str) -> None:
@@ -102,11 +122,12 @@ class RunDir:
         self.write_bytes(buf.getvalue().to_pybytes(), *parts)
 
     def read_table(self, *parts: str, columns: list[str] | None = None) -> pa.Table:
-        with self.fs.open(self.path(*parts), "rb") as f:
+        with self.fs.open(self._fresh(self.path(*parts)), "rb") as f:
             return pq.read_table(f, columns=columns)
 
     def sweep_temporaries(self, stage: str) -> int:
         """Remove half-written outputs (``*.tmp-*``) a killed run left in a stage folder; returns how many."""
+        self.fs.invalidate_cache()  # the whole cache: a glob lists every folder below the stage's
         stale = self.fs.glob(self.path(stage, "**", "*.tmp-*")) + self.fs.glob(self.path(stage, "*.tmp-*"))
         for path in set(stale):
             self.fs.rm(path)

@@ -28,7 +28,7 @@ from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
 
 from .documents import SCHEMA, batched_tables, from_table
-from .executor import Executor
+from .executor import Executor, report_progress
 from .rundir import RunDir, part_name, write_parquet_stream
 from .step import Step, aside_of, drops_of, errors_of, flags_of
 
@@ -56,6 +56,12 @@ class ParquetDocReader(Step):
                 if "n_tokens" in table.column_names:
                     self.stat_update("tokens", value=int(pc.sum(table["n_tokens"]).as_py() or 0))
                 yield from from_table(table)
+
+
+def _reported(docs: Iterator[Document]) -> Iterator[Document]:
+    for doc in docs:
+        report_progress()
+        yield doc
 
 
 class Stage(ABC):
@@ -116,8 +122,8 @@ class ShardStage(Stage):
         collected from the steps into the task's stats."""
         reader = self.reader(rundir, source)
         steps = [reader, *self.steps(rundir)]
-        data: Any = None
-        for step in steps:
+        data: Any = _reported(reader(None))  # documents read, shown in the driver's progress bar
+        for step in steps[1:]:
             data = step(data)
         tokens_out = [0]
 

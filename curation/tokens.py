@@ -67,7 +67,7 @@ def _check_local_tokenizer(name: str, setting: str) -> None:
             if f.read(4) != b"GGUF":
                 raise ValueError(f"{setting}: {name} is not a GGUF file")
         return
-    if _tokenizer_json(name) is not None:
+    if tokenizer_json(name) is not None:
         try:
             load_counter(name)
         except Exception as err:  # noqa: BLE001 - JSON, key, type or tokenizers errors alike: one line naming it
@@ -108,7 +108,7 @@ def smollm2_tokenizer_json() -> Path:
     return target
 
 
-def _tokenizer_json(name: str) -> Path | None:
+def tokenizer_json(name: str) -> Path | None:
     """The tokenizer.json file a name stands for, when it stands for one."""
     if name == "smollm2":
         return smollm2_tokenizer_json()
@@ -239,7 +239,7 @@ def load_counter(name: str = "smollm2"):
 
 
 def _load_counter(name: str):
-    path = _tokenizer_json(name)
+    path = tokenizer_json(name)
     if path is not None:
         import json
 

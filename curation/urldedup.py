@@ -4,8 +4,9 @@ Why: crawls revisit pages (http and https, with and without ``www.``, a trailing
 ``?utm_source=...``). Those copies are the same document and can be dropped before the text-level passes
 with no text comparison at all, which makes MinHash cheaper and keeps the newest capture.
 
-The keep rule is deterministic: the latest ``warc_date`` wins, then the smallest id (ISO-8601 dates compare
-as strings; a missing date loses to any date).
+The keep rule is deterministic: the latest ``warc_date`` wins, then the first in input order (ISO-8601 dates
+compare as strings; a missing date loses to any date). Not the smallest id: ids are made from the shard's path,
+so the same inputs under another path (a bucket instead of a disk) would keep other copies.
 """
 
 from __future__ import annotations
@@ -84,9 +85,10 @@ def normalize_url(url: str, settings: UrlDedupSettings | None = None) -> str:
 
 
 def _rank(record: tuple[str, str, str | None]) -> tuple:
-    """Sort key that puts the record to keep first: latest date, then smallest id."""
-    doc_id, _url, date = record
-    return (date is None, _negate(date or ""), doc_id)
+    """Sort key that puts the record to keep first: latest date (the sort is stable, so among equal dates the
+    first in input order)."""
+    _doc_id, _url, date = record
+    return (date is None, _negate(date or ""))
 
 
 def _negate(date: str) -> tuple[int, ...]:
@@ -96,7 +98,7 @@ def _negate(date: str) -> tuple[int, ...]:
 def find_url_duplicates(
     records: Iterable[tuple[str, str, str | None]], settings: UrlDedupSettings | None = None
 ) -> dict[str, str]:
-    """Global step over ``(id, url, warc_date)`` records from all shards.
+    """Global step over ``(id, url, warc_date)`` records from all shards, in input order.
 
     Returns ``{removed_id: kept_id}``. Records without a URL are never duplicates.
     """

@@ -9,7 +9,9 @@ steps, all linear in the page size:
    or a figure caption with a formula), or are posts of a thread: a group holding nearly all the prose, of one
    shape (an opening post not named a comment included) or a run of siblings outside a comment list
    (``_repeated_prose``).  Hidden elements go unless they hold much prose or maths; hidden overlays (consent
-   notices) always go.
+   notices) always go.  Class names that only lay a box out (``overflow-hidden``) or hide it below a screen
+   breakpoint (``hidden-xs``, ``hidden md:block``: the desktop copy) do not make it a widget
+   (``_shown_on_desktop``); a ``<header>`` introducing a ``<section>`` is content, not the page's banner.
 2. Score text blocks the way readability does (long, comma-rich, link-poor paragraphs vote for their parent
    and, less, their grandparent) and take the best-scoring container, with its qualifying siblings; climb
    to an ancestor when the container holds less than two thirds of the page's prose (documentation pages whose
@@ -22,13 +24,18 @@ steps, all linear in the page size:
 
 Text and link lengths, maths presence and "prose" (long link-poor paragraphs, or lines of text and ``<br>``
 written straight into a ``div``, as forum posts are) are computed for every element
-in one bottom-up pass (``_Stats``) so that no step re-walks subtrees; that keeps big pages linear.
+in one bottom-up pass (``_Stats``) so that no step re-walks subtrees; that keeps big pages linear.  The later
+steps read those rows directly rather than through per-field calls, and walk only the elements that can matter
+(``iter`` filtered by tag in C, the inside of a dropped or covered list skipped): on small documentation pages
+the cost is per element in Python, so it is kept to a few operations each.
 """
 
 from __future__ import annotations
 
 import re
 from itertools import islice
+
+from lxml import etree
 
 from .budget import UNBOUNDED, Deadline
 from .prepass import MATH_CLASS, MATH_TAG, TEX_MARK, Dropper
@@ -132,6 +139,9 @@ def _attrs(el, keys=None) -> str:
     ``keys`` (``el.keys()``, when the caller has it) avoids looking up attributes the element does not have."""
     if keys is None:
         keys = el.keys()
+    if len(keys) == 1:  # the common case, without building a list
+        key = keys[0]
+        return (el.get(key) or "") if key in _NAMING else ""
     parts = [v for v in (el.get(k) for k in _NAMING if k in keys) if v]
     return parts[0] if len(parts) == 1 else " ".join(parts)
 
@@ -141,7 +151,12 @@ _INTRODUCERS = frozenset(("dt", "h2", "h3", "h4", "h5", "h6"))
 _LEAF_BLOCKS = frozenset(("p", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "code", "math"))
 
 
-_SUMMED = (0, 1, 3, 5)  # the row fields that are sums over the subtree (text, link, prose, commas)
+_SUMMED = (0, 1, 3, 5)
+# maths by an element's own markup: a converted formula's class, or (when the pre-pass marked any) TeX in its text
+_MATHY = etree.XPath(f'descendant-or-self::*[contains(@class, "{MATH_CLASS}")]')
+_MATHY_OR_MARKED = etree.XPath(
+    f'descendant-or-self::*[contains(@class, "{MATH_CLASS}") or @{TEX_MARK}]'
+)  # the row fields that are sums over the subtree (text, link, prose, commas)
 
 
 def _column(i: int):
@@ -163,20 +178,19 @@ class _Stats:
         rows: dict = {}
         self.rows = rows
         breaks: dict = {}  # element -> its <br> children
+        # the elements that are maths by their own markup, found by one query in C rather than by reading one or
+        # two attributes of every element in Python
+        mathy = set((_MATHY_OR_MARKED if tex_marks else _MATHY)(root))
         for el in reversed(list(root.iter())):  # descendants come before their ancestors
             tag = el.tag
-            if not isinstance(tag, str):
+            if tag.__class__ is not str:
                 continue
             if tag == "br":  # empty and inline: its row is known (and line-broken pages have many)
                 parent = el.getparent()
                 breaks[parent] = breaks.get(parent, 0) + 1
                 rows[el] = [0, 0, False, 0, False, 0]
                 continue
-            if tag == MATH_TAG:
-                own_math = True
-            else:
-                cls = el.get("class")
-                own_math = (cls is not None and MATH_CLASS in cls) or (tex_marks and el.get(TEX_MARK) is not None)
+            own_math = tag == MATH_TAG or (el in mathy if mathy else False)
             own = el.text
             if own:
                 text, commas = len(own.strip()), own.count(",")
@@ -185,21 +199,22 @@ class _Stats:
             link = prose = 0
             math = own_math
             block = tag not in _INLINE
-            for child in el:
-                tail = child.tail
-                if tail:
-                    text += len(tail.strip())
-                    commas += tail.count(",")
-                row = rows.get(child)
-                if row is not None:
-                    text += row[0]
-                    link += row[1]
-                    prose += row[3]
-                    commas += row[5]
-                    if row[2]:
-                        math = True
-                    if row[4]:
-                        block = True
+            if len(el):  # most elements are leaves: no iterator for them
+                for child in el:
+                    tail = child.tail
+                    if tail:
+                        text += len(tail.strip())
+                        commas += tail.count(",")
+                    row = rows.get(child)
+                    if row is not None:
+                        text += row[0]
+                        link += row[1]
+                        prose += row[3]
+                        commas += row[5]
+                        if row[2]:
+                            math = True
+                        if row[4]:
+                            block = True
             if tag == "a":
                 link = text
             if tag in _PROSE and text >= 80 and link < 0.3 * text:
@@ -274,8 +289,9 @@ class _Stats:
 def _own_text(el, stats: _Stats) -> str:
     """Text of ``el`` outside its block children (its direct text, inline children and their tails)."""
     parts = [el.text or ""]
+    rows, empty = stats.rows, stats._EMPTY
     for child in el:
-        if isinstance(child.tag, str) and not stats.block(child):
+        if child.tag.__class__ is str and not rows.get(child, empty)[4]:
             parts.append("".join(child.itertext()))
         parts.append(child.tail or "")
     return " ".join(" ".join(parts).split())
@@ -302,6 +318,34 @@ _SPLIT = re.compile(r"[-_\s]+")
 _KIND_CACHE: dict = {}
 
 
+# Class names that say how a box is laid out, not that it is hidden: clipping (``overflow-hidden``) and, for
+# responsive pages, "hidden below a breakpoint" (``hidden-xs``, ``hidden-lt-md``, ``hidden md:block``): shown
+# on a desktop screen, which is the page a reader of the text sees.  "Hidden above a breakpoint" (``md:hidden``,
+# ``hidden-gt-md``, ``hidden-lg``) is the mobile copy of something shown elsewhere, and stays hidden.
+_CLIPPING = re.compile(r"^\S*overflow-(?:[xy]-)?(?:hidden|clip|auto|scroll|visible)\S*$", re.I)
+_HIDDEN_BELOW = re.compile(r"hidden[-_](?:lt[-_]\w+|xs|sm|mobile|phone)(?:[-_]down)?(?![a-z])", re.I)
+_HIDDEN_ABOVE = re.compile(
+    r"hidden[-_](?:gt[-_]\w+|md|lg|xl|desktop)(?![a-z])|(?:^|\s)(?:sm|md|lg|xl|2xl):hidden", re.I
+)
+_BREAKPOINT = re.compile(r"^(?:sm|md|lg|xl|2xl):(?=hidden$)")
+_SHOWN_FROM = re.compile(r"^(?:sm|md|lg|xl|2xl):(?:block|flex|grid|inline|inline-block|inline-flex|table)$")
+_HIDDEN_WORD = re.compile(r"(?:^|[-_])hidden(?:$|[-_])", re.I)
+
+
+def _shown_on_desktop(attrs: str) -> str:
+    """``attrs`` less the class names that do not hide the element on a desktop screen (see above), and less the
+    plain ``hidden`` class that such a responsive name qualifies.  Most names have none: one substring test."""
+    if "hidden" not in attrs.lower():
+        return attrs
+    tokens = attrs.split()
+    keep = [t for t in tokens if not _CLIPPING.match(t)]
+    if any(_HIDDEN_ABOVE.search(t) for t in keep):  # a phone copy: ``md:hidden`` read as the word ``hidden``
+        return " ".join(_BREAKPOINT.sub("", t) for t in keep)
+    if any(_HIDDEN_BELOW.search(t) for t in keep) or any(_SHOWN_FROM.match(t) for t in keep):
+        keep = [t for t in keep if not _HIDDEN_WORD.search(t)]
+    return " ".join(keep)
+
+
 def _widget_kind(attrs: str) -> str:
     """'never' (overlays), 'negative' (widgets) or '' for a class/id/role string; cached per distinct string.
 
@@ -310,7 +354,7 @@ def _widget_kind(attrs: str) -> str:
     """
     kind = _KIND_CACHE.get(attrs)
     if kind is None:
-        words = [w for w in _SPLIT.split(attrs.lower()) if w]
+        words = [w for w in _SPLIT.split(_shown_on_desktop(attrs).lower()) if w]
         keys = set(words) | {a + "-" + b for a, b in zip(words, words[1:])}
         if not words:
             kind = ""
@@ -398,6 +442,24 @@ def _is_hidden(el, keys) -> bool:
     return "display:none" in style or "visibility:hidden" in style
 
 
+_SECTIONING = frozenset(("article", "section", "aside", "nav", "body"))
+
+
+def _introduces_section(el, row) -> bool:
+    """Whether the ``<header>`` ``el`` (``row``: its statistics) introduces a section of the page, its heading and
+    lead or a card's title and blurb: its nearest sectioning element is a ``<section>`` and its text is mostly
+    not links.  Outside any section it is the page's banner; in an ``<article>`` it holds the byline, date and
+    share links more than the text; a linked header is a teaser's title."""
+    if row[1] >= 0.5 * row[0]:
+        return False
+    for a in el.iterancestors():
+        if a.tag in _SECTIONING:
+            return a.tag == "section"
+        if a.tag == "a":
+            return False
+    return False
+
+
 def _strip_boilerplate(body, stats: _Stats) -> None:
     """Drop widgets by tag, class/id/role and hidden-ness; never an element that holds much of the prose.
 
@@ -414,7 +476,8 @@ def _strip_boilerplate(body, stats: _Stats) -> None:
         tag = el.tag
         keys = el.keys()
         drop = False
-        if keys or tag in _DROP_TAGS:
+        by_tag = tag in _DROP_TAGS and not (tag == "header" and _introduces_section(el, rows.get(el, empty)))
+        if keys or by_tag:
             text, _, math, prose = rows.get(el, empty)[:4]
             holds_prose = prose >= 0.4 * prose_total if prose_total else text >= 0.5 * text_total
             kind = _widget_kind(_attrs(el, keys)) if keys else ""
@@ -423,8 +486,8 @@ def _strip_boilerplate(body, stats: _Stats) -> None:
                 drop = (kind == "never" or not holds_prose) and not math
             elif kind == "never" and prose < 0.8 * prose_total:
                 drop = True
-            elif tag in _DROP_TAGS or kind:
-                if tag in _DROP_TAGS and kind:  # tag and class agree: only a clear majority of the prose saves it
+            elif by_tag or kind:
+                if by_tag and kind:  # tag and class agree: only a clear majority of the prose saves it
                     holds_prose = prose >= 0.8 * prose_total if prose_total else holds_prose
                 drop = tag not in ("article", "main") and not holds_prose
                 if drop and math and (tag == "figcaption" or tag not in _DROP_TAGS):
@@ -436,7 +499,7 @@ def _strip_boilerplate(body, stats: _Stats) -> None:
             removed.append(el)
         elif tag not in _LEAF_BLOCKS:
             # widgets are blocks: inline elements and paragraphs are not searched inside
-            stack.extend(c for c in reversed(el) if isinstance(c.tag, str) and (c.tag not in _INLINE or len(c)))
+            stack.extend([c for c in reversed(el) if c.tag.__class__ is str and (c.tag not in _INLINE or len(c))])
     stats.forget(removed)
     with Dropper() as dropper:
         for el in removed:
@@ -446,19 +509,23 @@ def _strip_boilerplate(body, stats: _Stats) -> None:
 def _score_candidates(body, stats: _Stats) -> dict:
     """Readability-style votes: long, comma-rich, link-poor paragraphs score their parent and grandparent."""
     scores: dict = {}
+    rows, empty = stats.rows, stats._EMPTY
     for el in body.iter(*_PARA, "div", "article", "section", "main", "font", "center"):
-        if el.tag in _PARA and el.tag != "td":
-            length = stats.text(el)
-            commas = stats.commas(el) if length >= 25 else 0
+        tag = el.tag
+        row = rows.get(el, empty)
+        para = tag in _PARA
+        if para and tag != "td":
+            length = row[0]
+            commas = row[5] if length >= 25 else 0
         else:
             text = _own_text(el, stats)  # prose written straight into a layout element, beside its child blocks
             length, commas = len(text), text.count(",")
-        math = stats.math(el) and (el.tag in _PARA or length >= 25)
+        math = row[2] and (para or length >= 25)
         if length < 25 and not math:
             continue
-        if el.tag in _PARA and stats.link(el) > 0.5 * length and not math:
+        if para and row[1] > 0.5 * length and not math:
             continue
-        score = 1 + commas + min(length // 100, 3) + (3 if math else 0) + (2 if el.tag == "pre" else 0)
+        score = 1 + commas + min(length // 100, 3) + (3 if math else 0) + (2 if tag == "pre" else 0)
         parent = el.getparent()
         for level, anc in enumerate((parent, parent.getparent() if parent is not None else None)):
             if anc is None or anc.tag not in _CONTAINERS:
@@ -475,24 +542,28 @@ _LIST_TAGS = ("ul", "ol", "dl", "div", "table", "section", "p", "h2", "h3", "h4"
 LISTING_SHARE = 0.9  # link lists holding this share of the content's text are the content
 
 
-def _is_link_list(el, stats: _Stats, length: int) -> bool:
-    """Mostly link text: a list block, or a short paragraph or heading (a "Read more" line)."""
-    return stats.density(el) > 0.6 and (el.tag in ("ul", "ol", "dl", "div", "table", "section") or length < 80)
+_LIST_BLOCKS = frozenset(("ul", "ol", "dl", "div", "table", "section"))
+
+
+def _is_link_list(tag: str, row) -> bool:
+    """Mostly link text (``row``: the element's statistics): a list block, or a short paragraph or heading (a
+    "Read more" line)."""
+    return row[1] / max(row[0], 1) > 0.6 and (tag in _LIST_BLOCKS or row[0] < 80)
 
 
 def _link_list_text(root, stats: _Stats) -> int:
-    """The text that dropping the link lists inside ``root`` would remove: one pre-order walk, where an element
-    inside a dropped list is covered by it."""
-    covered = set()
+    """The text that dropping the link lists inside ``root`` would remove: the lists that no other list holds.
+    One walk over the list elements; those inside a list found are passed over."""
+    rows, empty = stats.rows, stats._EMPTY
+    inside: set = set()
     removed = 0
-    for el in root.iter():
-        if el is root or not isinstance(el.tag, str):
+    for el in root.iter(*_LIST_TAGS):
+        if el is root or el in inside:
             continue
-        if el.getparent() in covered:
-            covered.add(el)
-        elif el.tag in _LIST_TAGS and not stats.math(el) and _is_link_list(el, stats, stats.text(el)):
-            covered.add(el)
-            removed += stats.text(el)
+        row = rows.get(el, empty)
+        if not row[2] and _is_link_list(el.tag, row):
+            removed += row[0]
+            inside.update(el.iter(*_LIST_TAGS))
     return removed
 
 
@@ -504,6 +575,7 @@ def _clean_inside(root, stats: _Stats) -> None:
     An ``<article>`` nested in an article is, in HTML5 terms, a comment or a related story: dropped when it
     holds a minor part of the prose.
     """
+    rows, empty = stats.rows, stats._EMPTY
     in_article = root.tag == "article" or any(a.tag == "article" for a in root.iterancestors())
     link_lists_are_boilerplate = _link_list_text(root, stats) < LISTING_SHARE * stats.text(root)
     with Dropper() as dropper:  # elements are dropped in document order; no text read is that of a dropped tail
@@ -515,20 +587,27 @@ def _clean_inside(root, stats: _Stats) -> None:
                 and not stats.math(el)
             ):
                 dropper.drop(el)
+        dropped: set = set()  # the list elements inside a dropped one: gone with it, not looked at
         for el in list(root.iter(*_LIST_TAGS)):
-            if el is root or stats.math(el) or el.getparent() is None:
+            if el is root or el in dropped:
                 continue
-            length = stats.text(el)
+            row = rows.get(el, empty)
+            if row[2]:
+                continue
+            length = row[0]
+            tag = el.tag
             if length == 0:
-                if el.tag in ("p", "div", "span") and not len(el):
+                if tag in ("p", "div", "span") and not len(el):
                     dropper.drop(el)
                 continue
-            if link_lists_are_boilerplate and _is_link_list(el, stats, length):
+            if link_lists_are_boilerplate and _is_link_list(tag, row):
                 dropper.drop(el)
+                dropped.update(el.iter(*_LIST_TAGS))
             elif length < 60 and _few_elements(el):
                 words = "".join(el.itertext()).split()
                 if len(words) <= 6 and _BOILER_LINE.match(" ".join(words)):
                     dropper.drop(el)
+                    dropped.update(el.iter(*_LIST_TAGS))
 
 
 def _few_elements(el, most: int = 100) -> bool:

@@ -16,6 +16,7 @@ picklable, and safe to ship into daemonic worker processes (lynx runs through ``
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import ClassVar
@@ -89,13 +90,22 @@ def _depth_exceeded(parser) -> bool:
     return any(e.type_name == "ERR_RESOURCE_LIMIT" or "excessive depth" in e.message.lower() for e in parser.error_log)
 
 
-def _count_kept(body) -> tuple[int, int]:
-    """Formulas in the kept content: converted ones (maths nodes) plus TeX written in the remaining text."""
+@functools.cache
+def _kept_queries():
+    """The two queries of ``_count_kept``, compiled once (lxml is imported lazily)."""
+    from lxml import etree
+
     from .prepass import MATH_CLASS, TEX_MARK
 
-    converted = int(body.xpath(f'count(.//*[@class="{MATH_CLASS}"])'))
+    return etree.XPath(f'count(.//*[@class="{MATH_CLASS}"])'), etree.XPath(f".//*[@{TEX_MARK}]")
+
+
+def _count_kept(body) -> tuple[int, int]:
+    """Formulas in the kept content: converted ones (maths nodes) plus TeX written in the remaining text."""
+    count_converted, marked = _kept_queries()
+    converted = int(count_converted(body))
     in_text = 0
-    for el in body.xpath(f".//*[@{TEX_MARK}]"):  # the prepass flagged the elements whose own text has TeX
+    for el in marked(body):  # the prepass flagged the elements whose own text has TeX
         in_text += count_formulas(" ".join([el.text or ""] + [c.tail or "" for c in el]))
     return converted + in_text, in_text
 

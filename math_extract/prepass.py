@@ -535,15 +535,22 @@ def _spare_crowded_text(doc, tags: tuple[str, ...], spare: Callable[[Any], None]
 
     Why: unwrapping or removing an element leaves its text and tail as separate text nodes beside those of its
     neighbours, and lxml reads an element's text by joining its text nodes one at a time, quadratic in their
-    number: a paragraph of 250 000 unwrapped ``<b>`` took a second to read, and it is read several times. Only
-    pages with that many elements are looked at (one count in C), so ordinary pages pay nothing.
+    number: a paragraph of 250 000 unwrapped ``<b>`` took a second to read, and it is read several times. Called
+    only on pages with that many elements (:func:`_crowded`), so ordinary pages pay nothing.
     """
-    if doc.xpath("count(//*)") <= MOST_TEXT_PIECES:
-        return
     crowd = Counter(el.getparent() for el in doc.iter(*tags))
     for parent, n in crowd.items():  # in document order: an element before the crowded ones inside it
         if n > MOST_TEXT_PIECES and parent is not None and _attached(parent, doc):
             spare(parent)
+
+
+_COUNT_ELEMENTS = etree.XPath("count(//*)")
+
+
+def _crowded(doc) -> bool:
+    """Whether ``doc`` has more elements than :data:`MOST_TEXT_PIECES` (one count in C): only then can an element
+    have that many children."""
+    return _COUNT_ELEMENTS(doc) > MOST_TEXT_PIECES
 
 
 def _attached(el, doc) -> bool:
@@ -605,12 +612,15 @@ def _unwrap_joined(parent) -> None:
         el.tail = "".join(tail) or None
 
 
+_MATH_NODES = etree.XPath(f'//*[@class="{MATH_CLASS}"]')
+
+
 def _holding_math(doc) -> set:
     """The elements that hold a converted formula (the formula's node and its ancestors), in one pass: each
     chain of ancestors is climbed only up to the first element already known, so nested hidden spans do not
     each search their subtree."""
     holding: set = set()
-    for node in doc.xpath(f'//*[@class="{MATH_CLASS}"]'):
+    for node in _MATH_NODES(doc):
         while node is not None and node not in holding:
             holding.add(node)
             node = node.getparent()
@@ -645,7 +655,9 @@ def prepass(doc, formats: tuple[str, ...] = (), deadline: Deadline = UNBOUNDED) 
     if _noscript_is_the_page(doc):
         etree.strip_tags(doc, "noscript")  # kept as content; removed below with the rest otherwise
     _unwrap_containers_left_open(doc)
-    _spare_crowded_text(doc, _REMOVE_ALWAYS, _drop_removed)
+    crowded = _crowded(doc)  # counted once: the steps below only remove and unwrap elements
+    if crowded:
+        _spare_crowded_text(doc, _REMOVE_ALWAYS, _drop_removed)
     etree.strip_elements(doc, *_REMOVE_ALWAYS, etree.Comment, etree.ProcessingInstruction, with_tail=False)
     hidden = _hidden_spans(doc)
     holding = _holding_math(doc) if hidden else set()
@@ -654,7 +666,8 @@ def prepass(doc, formats: tuple[str, ...] = (), deadline: Deadline = UNBOUNDED) 
             if el.getparent() is not None and el not in holding:
                 dropper.drop(el)
     deadline.check("prepass")
-    _spare_crowded_text(doc, tuple(_UNWRAPPED), _unwrap_joined)
+    if crowded:
+        _spare_crowded_text(doc, tuple(_UNWRAPPED), _unwrap_joined)
     etree.strip_tags(doc, *_UNWRAPPED)
     if has & TEX_TEXT_FORMATS:
         _mark_tex_text(doc)

@@ -9,7 +9,8 @@ Signals, all read from the extracted text plus what extraction already found:
 * TeX: delimited formulas (``$..$``, ``$$..$$``, ``\\(..\\)``, ``\\[..\\]``, ``\\begin{equation}``...)
   and TeX commands (``\\frac``, ``\\alpha``, ...), because the extraction stage turns every maths format
   (MathML, MathJax, images with alt TeX) into TeX text;
-* Unicode maths symbols (``∑ ∫ ≤ ∈ α ...``), which is how ``lynx`` renders maths it could not convert;
+* Unicode maths symbols (``∑ ∫ ≤ ∈ α ...``), which is how ``lynx`` renders maths it could not convert (a
+  Greek letter only as a variable: in a Greek text it is the script);
 * metadata from extraction: ``math_formats`` (e.g. ``["tex", "mathml"]``), ``has_math``, ``n_formulas``.
 
 The score lies in [0, 1]: ``1 - (1 - text_score) * (1 - format_score)`` where ``text_score`` saturates
@@ -36,6 +37,25 @@ MATH_SYMBOLS = frozenset(
     "ℝℕℤℚℂℙℓ℘ℵ⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱ₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₙᵢⱼₖ"
 )
 WORD = re.compile(r"\w+")
+GREEK_LETTERS = frozenset("αβγδεζηθϑικλμνξπϖρϱσςτυφϕχψωΓΔΘΛΞΠΣΥΦΨΩ")
+_GREEK = "\u0370-\u03ff\u1f00-\u1fff"  # the Greek and Greek Extended blocks
+_SYMBOLS = re.compile("[" + re.escape("".join(sorted(MATH_SYMBOLS - GREEK_LETTERS))) + "]")
+#: a Greek letter with no Greek beside it: a variable ("α = 2", "2πr", "β₁"), not part of a Greek word
+_GREEK_VARIABLE = re.compile(f"(?<![{_GREEK}])[{''.join(sorted(GREEK_LETTERS))}](?![{_GREEK}])")
+_GREEK_WORD = re.compile(f"[{_GREEK}]{{2,}}")
+#: Greek words per word above which a text is Greek, and its Greek letters are its script, not variables
+GREEK_TEXT_SHARE = 0.05
+
+
+def _n_math_symbols(text: str, n_words: int) -> int:
+    """Maths symbols in ``text``, Greek letters counted only as variables in a text that is not Greek: in Greek
+    prose, "η" and "ο" are articles."""
+    n = len(_SYMBOLS.findall(text))
+    if len(_GREEK_WORD.findall(text)) <= GREEK_TEXT_SHARE * n_words:
+        n += len(_GREEK_VARIABLE.findall(text))
+    return n
+
+
 #: Prefix of the word a masked formula becomes (see :func:`placeholder`): word-based rules see prose
 #: with a noun in it.
 FORMULA_PREFIX = "formula"
@@ -64,11 +84,12 @@ def math_signals(text: str, metadata: Mapping | None = None) -> MathSignals:
     n_formulas = len(formula_spans(text))
     formats = tuple(sorted(str(f) for f in (metadata.get("math_formats") or ())))
     extracted_formulas = metadata.get("n_formulas") or 0
+    n_words = len(WORD.findall(text))
     return MathSignals(
-        n_words=len(WORD.findall(text)),
+        n_words=n_words,
         n_formulas=max(n_formulas, int(extracted_formulas)),
         n_tex_commands=len(TEX_COMMAND.findall(text)),
-        n_math_symbols=sum(1 for ch in text if ch in MATH_SYMBOLS),
+        n_math_symbols=_n_math_symbols(text, n_words),
         formats=formats,
     )
 
@@ -171,6 +192,8 @@ def is_prose_line(line: str) -> bool:
 
 
 _CALL = re.compile(r"[A-Za-z_][\w.$]*\(")  # name( : a call, in code; prose puts a space or a formula there
+# a line that is one call from start to end: a REPL's printed value ("Series(TransferFunction(s, 1, s), ...)")
+_WHOLE_CALL = re.compile(r"^[A-Za-z_][\w.]*\(.*\)$")
 # "x : Expr, optional": a parameter declared in API documentation (numpydoc, Sphinx), not a sentence
 _DECLARATION = re.compile(r"^[\w*.]+(?:, [\w*.]+)* : \S")
 # what a program prints or a documentation generator adds: a traceback header, a "[source]" link after a signature
@@ -180,13 +203,14 @@ _PROGRAM_TEXT = ("Traceback (most recent call last)", "[source]")
 def _looks_like_code(line: str) -> bool:
     """A statement of a program rather than a sentence: it ends where a sentence does not (a comma, an opening
     bracket, a semicolon), assigns with ``<-``, calls a function while assigning or quoting, declares a
-    parameter (``x : Expr``) or is program output. Maths pages quote code (R, Python, Octave listings and
+    parameter (``x : Expr``), is one call from start to end (a printed value) or is program output. Maths pages quote code (R, Python, Octave listings and
     their output) and API documentation far more than other prose does."""
     return (
         line.endswith((",", "(", "[", "{", ";", "}"))
         or "<-" in line
         or (line.endswith(")") and "=" in line)
         or (_CALL.search(line) is not None and ("=" in line or '"' in line))
+        or _WHOLE_CALL.match(line) is not None
         or _DECLARATION.match(line) is not None
         or any(mark in line for mark in _PROGRAM_TEXT)
     )

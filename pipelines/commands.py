@@ -1,4 +1,4 @@
-"""``curate run``, ``curate stats``, ``curate extract-html`` and ``curate eval-extract``."""
+"""``curate run``, ``curate stats``, ``curate report``, ``curate extract-html`` and ``curate eval-extract``."""
 
 from __future__ import annotations
 
@@ -23,6 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("stats", help="per-stage documents in/out and drop reasons of a run directory")
     s.add_argument("run_dir")
     s.set_defaults(func=cmd_stats)
+
+    r = sub.add_parser("report", help="write RUN/report/index.html: the mixture report, one self-contained page")
+    r.add_argument("run_dir")
+    r.add_argument("--out", help="folder to write index.html into (default: RUN/report/)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_report)
 
     data = shared_data_dir()
     p = sub.add_parser("extract-html", help="print the maths-preserving text of one HTML page")
@@ -108,25 +114,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from curation.rundir import RunDir
 
-    from .config import MAX_CONFIG_BYTES, ConfigError, parse_config, parse_yaml
-    from .report import format_totals, stage_totals
+    from .config import ConfigError
+    from .report import NotARunDir, format_totals, recorded_config, stage_totals
     from .stages import build_stages
 
     rundir = RunDir(args.run_dir)
-    if not rundir.exists("config.yaml"):
-        what = "no such run directory" if not rundir.exists() else "no config.yaml: not a run directory"
-        print(f"curate: {args.run_dir}: {what}", file=sys.stderr)
-        return 2
-    with rundir.fs.open(rundir.path("config.yaml"), "rb") as f:
-        raw = f.read(MAX_CONFIG_BYTES + 1)
     try:  # the resolved config the run recorded (absolute paths), so the same stages are listed
-        source = rundir.url("config.yaml")
-        cfg = parse_config(parse_yaml(raw, source), Path.cwd(), source=source)
-    except ConfigError as err:
+        cfg = recorded_config(rundir)
+    except (NotARunDir, ConfigError) as err:
         print(f"curate: {err}", file=sys.stderr)
         return 2
     rows = stage_totals(rundir, build_stages(cfg, cfg.inputs))  # names only: the inputs are not listed
@@ -134,6 +131,23 @@ def cmd_stats(args: argparse.Namespace) -> int:
         print(f"curate: {args.run_dir}: no stage has finished a task yet", file=sys.stderr)
         return 1
     print(format_totals(rows))
+    if rundir.exists("search", "baselines.json"):
+        from climb.baselines import format_judgement
+
+        print("\n" + format_judgement(rundir.read_json("search", "baselines.json")))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .config import ConfigError
+    from .report import NotARunDir, write_report
+
+    try:
+        path = write_report(args.run_dir, args.out, progress=not args.quiet)
+    except (NotARunDir, ConfigError, OSError) as err:
+        print(f"curate: {err}", file=sys.stderr)
+        return 2
+    print(path)
     return 0
 
 

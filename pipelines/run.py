@@ -13,7 +13,7 @@ import errno
 import time
 from collections.abc import Callable, Iterator
 
-from curation.executor import Executor
+from curation.executor import Executor, StageFailed
 from curation.rundir import RunDir, RunLock
 from curation.stage import Stage
 
@@ -61,12 +61,23 @@ def run_stages(stages: list[Stage], rundir: RunDir, executor: Executor, echo: Ca
         start = time.perf_counter()
         try:
             stage.run(executor, rundir)
-        except OSError as err:
-            if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+        except (OSError, StageFailed) as err:
+            full = _disk_full(err)
+            if full is None:
                 raise
-            where = err.filename or rundir.url(stage.name)
+            where = full.filename or rundir.url(stage.name)
             raise DiskFull(
                 f"stage {stage.name}: no space left writing {where}; free space and rerun the same command "
                 "(finished tasks are kept, half-written files are swept)",
             ) from None
         echo(f"  {stage.name:<18} {time.perf_counter() - start:7.1f} s")
+
+
+def _disk_full(err: BaseException) -> OSError | None:
+    """The out-of-space error behind ``err``: itself (a step the driver ran) or one of a failed stage's task
+    errors (raised on a worker and shipped back by Dask); None when the failure is something else."""
+    candidates = [err, *getattr(err, "errors", [])]
+    for error in candidates:
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return error
+    return None

@@ -1,11 +1,14 @@
 """The one place where a config becomes the list of stages, each given its method.
 
-    extract (+ tokens) -> filter -> dedup -> [cleanup] -> [classify] -> embed -> cluster -> search -> mixture
+    extract (+ tokens) -> filter -> dedup -> [cleanup] -> embed -> [classify] -> cluster -> search -> mixture
 
-Every stage reads the documents of the one before it (``source``); the CLIMB stages after embed all read the
-last document stage. Here the extract stage gets its extractor and the filter stage its maths scorer from
-``math_extract``, and classify and embed their embedder, so that ``curation`` needs neither ``math_extract``
-nor ``climb`` (ARCHITECTURE.md, "Layers"). The driver, ``curate stats`` and the report iterate over this list.
+Every stage reads the documents of the one before it (``source``). Embed writes vectors, not documents: it
+and classify both read the last document stage before classify, whose rows classify keeps one for one, so
+classify and the cluster stage find each document's vector by its part and row without embedding again. The
+CLIMB stages read the last document stage. Here the extract stage gets its extractor and the filter stage its
+maths scorer from ``math_extract``, and embed its embedder, so that ``curation`` needs neither
+``math_extract`` nor ``climb`` (ARCHITECTURE.md, "Layers"). The driver, ``curate stats`` and the report iterate
+over this list.
 """
 
 from __future__ import annotations
@@ -48,15 +51,15 @@ def build_stages(cfg: RunConfig, shards: list[str]) -> list[Stage]:
     stages.append(DedupStage(stages[-1].name, cfg.dedup))
     if cfg.cleanup.enabled:
         stages.append(CleanupStage(stages[-1].name, cfg.cleanup, cfg.llm, cfg.seed))
-    embedder = Embedder(cfg.climb.embedding_model)
+    docs = stages[-1].name
+    stages.append(EmbedStage(docs, Embedder(cfg.climb.embedding_model)))
     if cfg.classify.enabled:
-        stages.append(ClassifyStage(stages[-1].name, cfg.classify, cfg.llm, embedder, cfg.seed))
-    docs = stages[-1].name  # the documents the mixture is drawn from
+        stages.append(ClassifyStage(docs, cfg.classify, cfg.llm, cfg.seed))
+        docs = ClassifyStage.name  # the documents the mixture is drawn from
     provenance = {"config_hash": cfg.content_hash(), "inputs": shards, "source_stage": docs}
     stages += [
-        EmbedStage(docs, embedder),
-        ClusterStage(docs, cfg.climb.n_clusters, cfg.seed),
-        SearchStage(docs, cfg.climb.search, cfg.mixture.token_budget, cfg.seed),
+        ClusterStage(docs, cfg.climb, cfg.seed),
+        SearchStage(docs, cfg.climb.search, cfg.mixture.token_budget, cfg.seed, cfg.tokens.tokenizer),
         MixtureStage(docs, cfg.mixture, cfg.seed, provenance),
     ]
     return stages

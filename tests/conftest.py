@@ -1,7 +1,9 @@
 """Shared fixtures: where the real data is, and a small real corpus for pipeline runs.
 
-Tests reach ``../shared/data`` only through :func:`shared`: without that folder, exactly the tests that read it
-are skipped, with the reason, and every other test still runs.
+The real pages and WARCs the tests need ship in ``tests/data`` (:func:`bundled`; sources and licences in
+``tests/data/SOURCES.md``), so a clone runs every test but the few that read the development sets of
+``../shared/data``. Those reach it only through :func:`shared` and carry the ``shared_data`` marker: without the
+folder they are skipped, with the reason, and every other test still runs.
 """
 
 from __future__ import annotations
@@ -25,17 +27,40 @@ from pipelines.shared_data import shared_dir
 REPO = Path(__file__).resolve().parent.parent
 SHARED = shared_dir()
 DATA = SHARED / "data"
+BUNDLED = REPO / "tests" / "data"
 CURATE = [sys.executable, "-m", "pipelines.cli"]
+SHARED_MISSING = (
+    f"needs the shared development data at {DATA} (sets that may not ship with the project): put it in "
+    "../shared/data beside the checkout or point CURATION_SHARED at the folder that holds data/"
+)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "shared_data: reads the development sets of ../shared/data (skipped without)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if DATA.is_dir():
+        return
+    for item in items:
+        if item.get_closest_marker("shared_data"):
+            item.add_marker(pytest.mark.skip(reason=SHARED_MISSING))
 
 
 def shared(relative: str) -> Path:
-    """A path inside the shared real data; skips the calling test or fixture, with the reason, when it is absent."""
+    """A path inside ``../shared/data``, for the tests marked ``shared_data``; skips the calling test or fixture,
+    with the reason, when the folder is absent."""
     if not DATA.is_dir():
-        pytest.skip(
-            f"needs the shared real data at {DATA}: put it in ../shared/data beside the checkout or point "
-            "CURATION_SHARED at the folder that holds data/"
-        )
+        pytest.skip(SHARED_MISSING)
     return DATA / relative
+
+
+def bundled(relative: str) -> Path:
+    """A real file the tests ship, in ``../shared/data``'s layout (``tests/data/SOURCES.md``)."""
+    path = BUNDLED / relative
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: not in tests/data; tests/data/build.py copies it from ../shared/data")
+    return path
 
 
 def write_warc(path: Path, pages: list[tuple[str, bytes]], record_ids: bool = True) -> Path:
@@ -64,9 +89,9 @@ def sample_pages(n_news: int = 24, n_docs: int = 16) -> tuple[list, list]:
     """Real news articles (ScrapingHub) and real maths documentation pages (the bundled Debian-doc sample)."""
     from warcio.archiveiterator import ArchiveIterator
 
-    truth = json.loads(shared("extraction/scrapinghub/ground-truth.json").read_text())
+    truth = json.loads(bundled("extraction/scrapinghub/ground-truth.json").read_text())
     news = [
-        (truth[k]["url"], gzip.decompress(shared(f"extraction/scrapinghub/html/{k}.html.gz").read_bytes()))
+        (truth[k]["url"], gzip.decompress(bundled(f"extraction/scrapinghub/html/{k}.html.gz").read_bytes()))
         for k in sorted(truth)[:n_news]
     ]
     docs = []
@@ -93,7 +118,7 @@ def corpus(tmp_path_factory) -> Path:
         news[12:] + docs[8:] + [(news[1][0] + "?v=2", near), (news[2][0] + "?utm_source=feed", news[2][1])],
     )
     for name in ("truncated.warc", "clipped-record.warc.gz", "bad-target-uri.warc.gz"):
-        (root / name).write_bytes(shared(f"warc/{name}").read_bytes())
+        (root / name).write_bytes(bundled(f"warc/{name}").read_bytes())
     (root / "not-a-warc.warc.gz").write_bytes(b"this is a text file, not an archive\n" * 10)
     (root / "empty.warc.gz").write_bytes(b"")
     return root
@@ -109,7 +134,9 @@ def make_config(path: Path, corpus: Path, run_dir: Path, benchmark: Path | None 
         "extract": {"extractor": "math", "timeout_s": 20, "batch_size": 16},
         "filter": {"languages": ["en"], "decontamination": {"benchmarks": [str(benchmark)] if benchmark else []}},
         "climb": {
-            "n_clusters": 3,
+            "k_init": 6,
+            "min_cluster_docs": 3,
+            "super_clusters": 3,
             "search": {
                 "target": str(REPO / "sample/target/sympy-docs.jsonl"),
                 "runs_per_round": [4, 2],

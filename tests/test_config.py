@@ -124,9 +124,9 @@ def test_bad_climb_target_stops_before_any_work(tmp_path):
 
 def climb(**search) -> str:
     """A ``climb`` section replacing the demo's (the target is only read by the search stage's preflight)."""
-    n_clusters = search.pop("n_clusters", 8)
+    super_clusters = search.pop("super_clusters", 8)
     fields = ", ".join(f"{k}: {v}" for k, v in {"target": "t.jsonl", **search}.items())
-    return f"climb: {{n_clusters: {n_clusters}, search: {{{fields}}}}}\n"
+    return f"climb: {{super_clusters: {super_clusters}, search: {{{fields}}}}}\n"
 
 
 @pytest.mark.parametrize(
@@ -138,13 +138,19 @@ def climb(**search) -> str:
             climb(candidate_pool=10**9),
             "climb.search.candidate_pool: got 1000000000: Input should be less than or equal",
         ),
-        (climb(candidate_pool=100_000, n_clusters=1000), "above the limit of 10000000"),
-        (climb(proxy_tokens=1_000_000, n_clusters=1000), "climb.search.proxy_tokens: 1000000 tokens x 1000 clusters"),
+        (climb(candidate_pool=100_000, super_clusters=1000), "above the limit of 10000000"),
+        (
+            climb(proxy_tokens=1_000_000, super_clusters=1000),
+            "climb.search.proxy_tokens: 1000000 tokens x 1000 super-clusters",
+        ),
         (climb(runs_per_round=[16, 10**6]), "climb.search.runs_per_round.1: got 1000000: Input should be less than"),
         (climb(runs_per_round=[1] * 1000), "climb.search.runs_per_round: got [1, 1,"),
         (climb(dirichlet_scale=".inf"), "climb.search.dirichlet_scale: got inf: Input should be a finite number"),
         (climb(max_epochs=".nan"), "climb.search.max_epochs: got nan: Input should be a finite number"),
-        ("climb: {n_clusters: 100000, search: {target: t.jsonl}}\n", "climb.n_clusters: got 100000: Input should be"),
+        (
+            "climb: {super_clusters: 100000, search: {target: t.jsonl}}\n",
+            "climb.super_clusters: got 100000: Input should be",
+        ),
     ],
 )
 def test_memory_sized_climb_settings_are_bounded_before_any_work(tmp_path, extra, message):
@@ -235,8 +241,9 @@ def test_a_missing_tokenizer_or_embedding_model_stops_at_load(tmp_path):
 def test_the_embed_stage_checks_its_model_up_front(tmp_path):
     from curation.embed import Embedder, EmbedStage
 
-    EmbedStage("dedup", Embedder()).preflight()  # the packaged model
-    with pytest.raises(ValueError, match=r"^climb.embedding_model: 'nope' is not 'minilm'"):
+    EmbedStage("dedup", Embedder()).preflight()  # the model distilled from the packaged one
+    EmbedStage("dedup", Embedder("minilm")).preflight()  # the packaged model
+    with pytest.raises(ValueError, match=r"^climb.embedding_model: 'nope' is not 'model2vec', 'minilm'"):
         EmbedStage("dedup", Embedder("nope")).preflight()
 
 

@@ -23,12 +23,12 @@ from curation.rundir import RunDir, part_name
 from curation.step import drops_of, flags_of
 from math_extract import MathScorer
 
-from conftest import shared
+from conftest import bundled
 
 
 @pytest.fixture(scope="module")
 def articles() -> list[Document]:
-    truth = json.loads(shared("extraction/scrapinghub/ground-truth.json").read_text())
+    truth = json.loads(bundled("extraction/scrapinghub/ground-truth.json").read_text())
     items = [(k, v) for k, v in sorted(truth.items()) if len(v["articleBody"]) > 1500][:20]
     return [Document(text=v["articleBody"], id=k) for k, v in items]
 

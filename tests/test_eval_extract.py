@@ -162,6 +162,7 @@ def test_cli_refuses_an_unknown_set(tmp_path):
     assert proc.returncode == 2 and "unknown set nope" in proc.stderr
 
 
+@pytest.mark.shared_data
 def test_real_dev_sets_load_whole():
     root = shared("")
     sets = load_sets(["wcxb", "cleaneval", "daniel", "math/mixed", "math/threads"], root)

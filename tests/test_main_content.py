@@ -285,3 +285,63 @@ def test_an_article_nested_in_an_unclosed_button_is_kept() -> None:
 def test_a_short_button_is_still_removed() -> None:
     html = f"<html><body><button>Subscribe now</button><article><h1>T</h1>{('<p>' + _PARA + '</p>') * 4}</article></body></html>"
     assert "Subscribe" not in _text(html)
+
+
+def _service_page(block: str) -> str:
+    return (
+        "<html><body><nav><a href='/'>Home</a> <a href='/p'>Pricing</a></nav><main><h1>Hosting</h1>"
+        f"<p>Intro. {_PARA}</p><p>More. {_PARA}</p>{block}</main><footer>Terms · Privacy</footer></body></html>"
+    )
+
+
+def test_clipping_class_does_not_make_cards_boilerplate() -> None:
+    """``overflow-x-hidden`` clips a box's overflow; the box is shown, and here holds the page's service cards."""
+    cards = "".join(
+        f"<div class='card'><h3>Service {n}</h3><p>Service {n} keeps your files safe, every night.</p></div>"
+        for n in range(6)
+    )
+    for clipping in ("overflow-hidden", "w-full overflow-x-hidden", "tw-overflow-y-clip"):
+        text = _text(_service_page(f"<div class='grid {clipping}'>{cards}</div>"))
+        assert "Service 5 keeps your files safe" in text, clipping
+        assert "Terms" not in text
+
+
+def test_desktop_copy_of_a_responsive_block_is_kept_and_the_phone_copy_dropped() -> None:
+    """A block hidden only below a breakpoint is what a desktop reader sees; its copy hidden above one is not."""
+    facts = "Basic plan costs five, Pro plan costs ten, Team costs twenty."
+    for desktop, phone in (
+        ("plans hidden-xs", "plans hidden-lg"),
+        ("_hidden_ab1 _hidden-lt-md_ab1", "_hidden_ab1 _hidden-gt-md_ab1"),
+        ("hidden md:block", "list md:hidden"),
+    ):
+        text = _text(
+            _service_page(
+                f"<div class='{desktop}'><p>Desktop table: {facts}</p></div>"
+                f"<div class='{phone}'><p>Phone list: {facts}</p></div>"
+            )
+        )
+        assert "Desktop table" in text, desktop
+        assert "Phone list" not in text, phone
+
+
+def test_plainly_hidden_class_still_drops_a_widget() -> None:
+    text = _text(_service_page(f"<div class='promo hidden'><p>Hidden offer. {_PARA[:60]}</p></div>"))
+    assert "Hidden offer" not in text
+
+
+def test_section_headers_are_content_and_the_page_banner_is_not() -> None:
+    """A ``<header>`` introducing a ``<section>`` (a landing page's feature blocks) holds the section's title and
+    lead; the page's own ``<header>`` and a teaser's linked header do not."""
+    sections = "".join(
+        f"<section class='feature'><header><h2>Feature {n}</h2><p>Feature {n} records your screen in a click, "
+        f"with camera and sound.</p></header><img src='f{n}.png'></section>"
+        for n in range(5)
+    )
+    teaser = "<section><ul><li><a href='/t'><header>Teaser title elsewhere</header></a></li></ul></section>"
+    html = (
+        "<html><body><header><a href='/'>Brand</a> Banner line of the site</header>"
+        f"<main><h1>Record video</h1><p>Intro. {_PARA}</p>{sections}{teaser}</main></body></html>"
+    )
+    text = _text(html)
+    assert all(f"Feature {n} records your screen" in text for n in range(5)), text
+    assert "Banner line" not in text and "Teaser title" not in text

@@ -4,17 +4,17 @@ import pytest
 
 from math_extract import detect
 
-from conftest import shared
+from conftest import bundled
 
 
 def test_mathjax3_page_is_detected_with_its_formulas():
-    info = detect(shared("math/readability-mathjax/source.html").read_text())
+    info = detect(bundled("math/readability-mathjax/source.html").read_text())
     assert info.has_math and "mathjax3" in info.formats and "mathml" in info.formats
     assert info.n_formulas == 13
 
 
 def test_wikipedia_mathml_is_not_double_counted_with_fallback_images():
-    html = shared("math/readability-wikipedia-3/source.html").read_text()
+    html = bundled("math/readability-wikipedia-3/source.html").read_text()
     info = detect(html)
     assert "mathml" in info.formats
     # nor with the TeX annotations inside the MathML: a \begin{bmatrix} there is part of one <math>, not a

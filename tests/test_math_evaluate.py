@@ -1,11 +1,13 @@
 """The scorers that bench/ and eval-extract share: bag-of-words F1, snippets, formula recall."""
 
+import json
+
 import pytest
 
 from math_extract.evaluate import bag_of_words_prf, formula_recall, gold_formulas, score_evaldata, score_formulas
 from pipelines.eval_data import load_evaldata, load_scrapinghub
 
-from conftest import shared
+from conftest import bundled, shared
 
 
 def test_bag_of_words_counts_repeated_tokens_and_ignores_case_and_punctuation():
@@ -30,7 +32,7 @@ def test_formula_recall_is_whitespace_insensitive():
 
 
 def test_wikipedia_page_carries_its_tex_annotations():
-    html = shared("math/readability-wikipedia-3/source.html").read_text()
+    html = bundled("math/readability-wikipedia-3/source.html").read_text()
     formulas = gold_formulas(html)
     assert len(formulas) >= 60 and all("\\displaystyle" in f for f in formulas[:10])
 
@@ -42,12 +44,24 @@ def test_score_formulas_skips_pages_without_tex_source():
 
 
 def test_gold_sets_load():
-    sh = load_scrapinghub(shared("extraction/scrapinghub"))
-    assert len(sh) == 181 and all(gold for _, _, gold in sh)
-    ev = load_evaldata(shared("extraction/trafilatura-evaldata.json"), shared("extraction/trafilatura-cache"))
-    assert len(ev) >= 100
+    root = bundled("extraction/scrapinghub")
+    sh = load_scrapinghub(root)
+    assert len(sh) == len(list((root / "html").glob("*.html.gz"))) >= 40 and all(gold for _, _, gold in sh)
+    evaldata = bundled("extraction/trafilatura-evaldata.json")
+    ev = load_evaldata(evaldata, bundled("extraction/trafilatura-cache"))
+    assert len(ev) == len(json.loads(evaldata.read_text())) >= 5
     wanted = {html: " | ".join(must) for _, html, must, _ in ev[:5]}
     oracle = score_evaldata(lambda htmls: [wanted[h] for h in htmls], ev[:5])
     assert oracle["n"] == 5 and oracle["with_found"] == 1.0
     empty = score_evaldata(lambda htmls: ["" for _ in htmls], ev[:5])
     assert empty["with_found"] == 0.0 and empty["without_absent"] == 1.0
+
+
+@pytest.mark.shared_data
+def test_whole_gold_sets_load():
+    """The loaders over the whole sets (tests/data ships a sample of each): every page that has gold loads."""
+    assert len(load_scrapinghub(shared("extraction/scrapinghub"))) == 181
+    assert (
+        len(load_evaldata(shared("extraction/trafilatura-evaldata.json"), shared("extraction/trafilatura-cache")))
+        >= 100
+    )

@@ -17,18 +17,18 @@ from math_extract import Extraction, MathExtractor
 from math_extract.evaluate import bag_of_words_prf, formula_recall, gold_formulas
 from pipelines.eval_data import load_scrapinghub
 
-from conftest import CURATE, REPO, shared
+from conftest import CURATE, REPO, bundled
 
 
 @pytest.fixture(scope="module")
 def pages() -> dict[str, str]:
-    """Real maths pages of the shared data, decoded as the pipeline decodes them."""
+    """Real maths pages (tests/data), decoded as the pipeline decodes them."""
     paths = {
         "mathjax": "math/readability-mathjax/source.html",
         "wiki": "math/readability-wikipedia-3/source.html",
         "tsne": "extraction/trafilatura-cache/en.wikipedia.org.tsne.html",
     }
-    return {name: decode_html(shared(path).read_bytes()) for name, path in paths.items()}
+    return {name: decode_html(bundled(path).read_bytes()) for name, path in paths.items()}
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_boilerplate_is_removed_and_the_article_kept(extractor, pages):
 
 
 def test_scrapinghub_sample_f1(extractor):
-    pages = load_scrapinghub(shared("extraction/scrapinghub"))[:40]
+    pages = load_scrapinghub(bundled("extraction/scrapinghub"))[:40]
     texts = [r.text for r in extractor.extract_many([(html, None) for _, html, _ in pages])]
     f1 = sum(bag_of_words_prf(t, gold)[2] for t, (_, _, gold) in zip(texts, pages)) / len(pages)
     assert f1 >= 0.93
@@ -65,7 +65,7 @@ def test_scrapinghub_sample_f1(extractor):
 def test_batch_equals_one_at_a_time(extractor):
     pages = [
         gzip.open(p).read().decode("utf-8", "replace")
-        for p in sorted(shared("extraction/scrapinghub/html").glob("*.html.gz"))[:6]
+        for p in sorted(bundled("extraction/scrapinghub/html").glob("*.html.gz"))[:6]
     ]
     batch = MathExtractor(batch_size=4).extract_many([(p, None) for p in pages])
     single = [extractor.extract(p) for p in pages]

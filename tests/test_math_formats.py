@@ -1,7 +1,7 @@
 """Every maths format ends up as TeX text in lynx's output, once, with its rendered duplicate gone.
 
 The snippets follow the markup that MathJax 2/3, KaTeX, MediaWiki, WordPress, codecogs and forum software
-emit; the real pages in shared/data are checked in test_math_extractor.py.
+emit; the real pages in tests/data are checked in test_math_extractor.py.
 """
 
 import pytest

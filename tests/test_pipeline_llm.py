@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import pickle
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -58,7 +59,9 @@ def llm_run(tmp_path_factory):
         },
         classify={"enabled": True, "sample_size": 12, "chunk_tokens": 128, "hook": DIGIT_SCORE},
         climb={
-            "n_clusters": 2,
+            "k_init": 4,
+            "min_cluster_docs": 2,
+            "super_clusters": 2,
             "search": {
                 "target": str(make_config.__globals__["REPO"] / "sample/target/sympy-docs.jsonl"),
                 "runs_per_round": [3, 2],
@@ -112,7 +115,8 @@ def test_classifier_trained_on_annotations_scores_every_document(llm_run):
     assert all(0 <= a["score"] <= 5 for a in annotations if a["status"] == "ok")
     assert 0 <= metrics["heldout_mae"] <= 5
     model = pickle.loads((run_dir / "classify" / "model.pkl").read_bytes())
-    assert model.coef_.shape == (384,)
+    dims = np.load(next((run_dir / "embed").glob("part-*.npy"))).shape[1]  # the embed stage's vectors, read
+    assert model.coef_.shape == (dims,)
     for stage in ("classify", "mixture"):
         scores = [r["quality_score"] for r in rows(run_dir, stage)]
         assert scores and all(s is not None and 0 <= s <= 5 for s in scores)

@@ -1,4 +1,4 @@
-"""Quality filters and the maths-aware mode, on real pages from ../shared/data."""
+"""Quality filters and the maths-aware mode, on real pages (tests/data)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from math_extract import MathScorer
 from math_extract.score import mask_formulas, math_score
 from math_extract.tex import formula_spans
 
-from conftest import REPO, shared
+from conftest import REPO, bundled
 
 MATHS_PAGES = {
     "readability-mathjax": "math/readability-mathjax/source.html",
@@ -68,14 +68,14 @@ EXTRACTORS = {
 def maths_docs(request) -> list[Document]:
     docs = []
     for name, path in MATHS_PAGES.items():
-        text, metadata = EXTRACTORS[request.param](shared(path).read_text(encoding="utf-8", errors="replace"))
+        text, metadata = EXTRACTORS[request.param](bundled(path).read_text(encoding="utf-8", errors="replace"))
         docs.append(Document(text=text, id=name, metadata={**metadata, "extractor": request.param}))
     return docs
 
 
 @pytest.fixture(scope="module")
 def articles() -> list[Document]:
-    truth = json.loads(shared("extraction/scrapinghub/ground-truth.json").read_text())
+    truth = json.loads(bundled("extraction/scrapinghub/ground-truth.json").read_text())
     items = sorted(truth.items())[:40]
     return [Document(text=v["articleBody"], id=k, metadata={"url": v["url"]}) for k, v in items]
 
@@ -241,6 +241,7 @@ def test_math_score_is_set_with_maths_aware_mode_off(articles, maths_docs):
         "Traceback (most recent call last):",
         "  1.0000   2.5000   3.7500   4.1250",
         "dimension()[source]#",
+        "Series(TransferFunction(s + 1, s**2 + s + 1, s), TransferFunction(-p + s, s + 3, s))",
     ],
 )
 def test_code_output_declarations_and_numbers_are_not_prose(line):
@@ -284,11 +285,72 @@ def junk_and_maths_docs() -> tuple[list[Document], list[Document]]:
 
 def test_the_junk_set_is_dropped_in_maths_aware_mode(junk_and_maths_docs):
     junk, _ = junk_and_maths_docs
-    assert len(JUNK) == 40
+    real = [d for d in junk if d.id.startswith("cc-")]
+    assert len(JUNK) >= 50 and len(real) >= 10  # generated pages and real Common Crawl pages
     decisions = _decisions(quality(), junk)
     kept = [k for k, v in decisions.items() if v == "kept"]
     assert len(kept) <= 0.05 * len(junk), kept
     assert "quality:no_prose" in decisions.values() and "quality:only_formulas" in decisions.values()
+    assert sum(decisions[d.id] != "kept" for d in real) >= 0.95 * len(real)
+
+
+def test_the_real_junk_pages_are_the_common_crawl_pages_as_the_pipeline_decodes_them():
+    import importlib.util
+
+    from pipelines.eval_data import warc_pages
+
+    spec = importlib.util.spec_from_file_location("junk_build", REPO / "tests/data/junk/build.py")
+    assert spec and spec.loader
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    pages = dict(warc_pages(str(REPO / "sample" / build.CC_WARC)))  # the bundled copy of the shared excerpt
+    for url, name, _ in build.CC_PAGES:
+        assert (REPO / f"tests/data/junk/{name}.html").read_bytes().decode("utf-8") == pages[url], name
+
+
+#: A maths page in Chinese: a definition and its formulas, written as Chinese maths text is (no spaces).
+CHINESE_MATHS = "\n\n".join(
+    [
+        "设 $f$ 是定义在闭区间 $[a,b]$ 上的连续函数，那么 $f$ 在该区间上有界，并且一定能够取得最大值和最小值。",
+        "证明：由于 $f$ 连续，对任意 $\\varepsilon>0$ 存在 $\\delta>0$，使得当 $|x-y|<\\delta$ 时有"
+        " $|f(x)-f(y)|<\\varepsilon$。我们把区间分成有限个长度小于 $\\delta$ 的小区间，在每个小区间上函数的变化都很小。",
+        "$$\\max_{x\\in[a,b]} f(x) = f(x_0), \\qquad \\min_{x\\in[a,b]} f(x) = f(x_1).$$",
+        "因此函数在整个区间上的取值被有限个数控制，这就得到了有界性；再由确界原理可知最大值和最小值都能取到。",
+        "例如 $f(x)=x^2$ 在 $[-1,2]$ 上的最大值是 $4$，最小值是 $0$，分别在 $x=2$ 和 $x=0$ 处取得。",
+        "注意，如果区间不是闭的，结论可能不成立：函数 $1/x$ 在开区间 $(0,1)$ 上连续，但是它没有上界，也取不到最大值。",
+        "同样，函数 $g(x)=x$ 在开区间 $(0,1)$ 上有界，但是它既取不到上确界 $1$，也取不到下确界 $0$。",
+        "这个定理在优化问题中非常有用：只要目标函数 $h$ 连续，可行域 $K$ 是有界闭集，最优解 $x^*$ 就一定存在。",
+        "推广到多元函数时，闭区间换成 $\\mathbb{R}^n$ 中的紧集，证明的思路完全相同，只需要用到紧集的有限覆盖性质。",
+        "练习：证明连续函数 $f$ 在闭区间 $[a,b]$ 上一致连续，并说明为什么在开区间 $(a,b)$ 上这个结论不一定成立。",
+    ]
+)
+
+
+def test_a_maths_page_in_another_language_is_not_judged_by_english_word_rules():
+    doc = Document(text=CHINESE_MATHS, id="zh", metadata={"math_formats": ["tex"], "has_math": True})
+    flt = quality()
+    aware = flt.filter(Document(text=doc.text, id="zh", metadata=dict(doc.metadata)))
+    english = quality(QualitySettings(math_aware={"other_language": {}})).filter(
+        Document(text=doc.text, id="zh", metadata=dict(doc.metadata))
+    )
+    assert flt.other_language(MathScorer().prose(MathScorer().mask(doc.text)))
+    assert english.startswith("gopher_quality:")  # English stop words and word lengths: not for Chinese
+    assert aware is True
+    # The same page repeated is still repetition, in any language.
+    spam = Document(text="\n\n".join([CHINESE_MATHS] * 4), id="zh-spam", metadata=dict(doc.metadata))
+    assert quality().filter(spam).startswith("gopher_repetition:")
+
+
+def test_the_language_rule_leaves_english_maths_and_non_maths_pages_alone(maths_docs, articles):
+    flt = quality()
+    assert not any(flt.other_language(MathScorer().prose(MathScorer().mask(d.text))) for d in maths_docs)
+    # A page without maths keeps the plain rules whatever its language: the language step decides on it.
+    plain = quality(QualitySettings(math_aware={"enabled": False}))
+    assert flt.filter(Document(text="这是一个没有公式的普通页面。" * 3, id="zh")) == plain.filter(
+        Document(text="这是一个没有公式的普通页面。" * 3, id="zh")
+    )
+    with pytest.raises(ValidationError, match=r"math_aware.other_language.gopher_quality: unknown field"):
+        QualitySettings(math_aware={"other_language": {"gopher_quality": {"stop_wordz": []}}})
 
 
 def test_maths_reference_pages_are_kept_on_their_prose_and_dropped_without_it(junk_and_maths_docs):
@@ -299,3 +361,32 @@ def test_maths_reference_pages_are_kept_on_their_prose_and_dropped_without_it(ju
     kept = sum(v == "kept" for v in aware.values())
     assert kept >= 0.8 * len(maths), aware
     assert kept > sum(v == "kept" for v in masked_only.values())  # the prose view is what keeps them
+
+
+def test_greek_text_is_not_maths_but_greek_variables_are():
+    greek = "Τα μαθηματικά είναι η επιστήμη που μελετά έννοιες όπως η ποσότητα, η δομή, ο χώρος και η μεταβολή."
+    english = "Let α be an angle and β its complement, so that α + β = π/2 holds in every right triangle we draw."
+    assert math_score(greek * 5) < 0.05  # its one-letter words (η, ο) are articles, not variables
+    assert math_score(english) > 0.5
+    assert (
+        math_score("Τα μαθηματικά: $\\alpha + \\beta = \\pi$ και $x^2$ στο επίπεδο.", {"math_formats": ["tex"]}) > 0.5
+    )
+
+
+def test_the_stub_rule_of_bench_filter_names_stubs_and_index_pages():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_filter", REPO / "bench/bench_filter.py")
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    stub = "scipy.linalg.expm\n\nCompute the matrix exponential of $A$.\n\nA : ndarray\n\n>>> expm(np.zeros((2, 2)))"
+    index = "\n".join(f"speed of light in vacuum number {i} $c_{i}$" for i in range(20)) + "\nUnits are SI units here."
+    article = "\n".join(
+        f"The matrix exponential of a square matrix $A_{i}$ is defined by its power series, which converges for "
+        f"every matrix, and we compute it here by scaling and squaring with a Pade approximant of order {i}."
+        for i in range(4)
+    )
+    assert bench.stub_reason(stub).startswith("stub:")
+    assert bench.stub_reason(index).startswith("index:")
+    assert bench.stub_reason(article) is None

@@ -41,8 +41,9 @@ def test_optional_stages_join_the_chain_where_they_belong(tmp_path):
         DEMO, {"run_dir": str(tmp_path / "run"), "cleanup": {"enabled": True}, "classify": {"enabled": True}}
     )
     stages = build_stages(cfg, cfg.inputs)
-    assert [s.name for s in stages][2:6] == ["dedup", "cleanup", "classify", "embed"]
-    assert [s.source for s in stages][3:6] == ["dedup", "cleanup", "classify"]
+    assert [s.name for s in stages][2:7] == ["dedup", "cleanup", "embed", "classify", "cluster"]
+    # embed and classify read the same documents, so classify finds each one's vector by part and row
+    assert [s.source for s in stages][3:7] == ["dedup", "cleanup", "cleanup", "classify"]
 
 
 # -- a new stage, as ARCHITECTURE.md ("Adding a stage") writes it --------------------------------------------

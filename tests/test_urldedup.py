@@ -1,4 +1,4 @@
-"""URL dedup: the same page captured twice, on real URLs from ../shared/data."""
+"""URL dedup: the same page captured twice, on real URLs (tests/data)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from curation.rundir import RunDir
 from curation.urldedup import UrlDedupSettings, find_url_duplicates, normalize_url
 
-from conftest import run_dedup_stage, shared
+from conftest import bundled, run_dedup_stage
 
 
 @pytest.mark.parametrize(
@@ -35,8 +35,8 @@ def test_different_pages_stay_different():
     assert normalize_url("http://a.test/p#x", strict) != normalize_url("https://a.test/p", strict)
 
 
-def test_real_urls_recaptured_keep_latest_date_then_smallest_id(tmp_path):
-    truth = json.loads(shared("extraction/scrapinghub/ground-truth.json").read_text())
+def test_real_urls_recaptured_keep_latest_date_then_the_first_in_input_order(tmp_path):
+    truth = json.loads(bundled("extraction/scrapinghub/ground-truth.json").read_text())
     urls = sorted(v["url"] for v in truth.values())[:20]
     docs = [
         Document(text="t", id=f"a{i:02d}", metadata={"url": u, "warc_date": "2024-01-01T00:00:00Z"})
@@ -48,9 +48,7 @@ def test_real_urls_recaptured_keep_latest_date_then_smallest_id(tmp_path):
             id="b00",
             metadata={"url": urls[0].replace("https://", "http://") + "#top", "warc_date": "2024-06-01T00:00:00Z"},
         ),
-        Document(
-            text="t", id="a99", metadata={"url": urls[1] + "?utm_campaign=x", "warc_date": "2024-01-01T00:00:00Z"}
-        ),
+        Document(text="t", id="a0", metadata={"url": urls[1] + "?utm_campaign=x", "warc_date": "2024-01-01T00:00:00Z"}),
         Document(text="t", id="c00", metadata={"url": urls[2]}),
         Document(text="t", id="nourl", metadata={}),
     ]
@@ -59,10 +57,10 @@ def test_real_urls_recaptured_keep_latest_date_then_smallest_id(tmp_path):
     _found, stats, kept = run_dedup_stage(rundir, [docs, recaptured], exact=False, fuzzy=False)
     dups = rundir.read_table("dedup", "duplicates.parquet").to_pylist()
     gone = {r["id"]: r["duplicate_of"] for r in dups}
-    # later capture wins; same date -> smaller id; a missing date loses to a dated capture
-    assert gone == {"a00": "b00", "a99": "a01", "c00": "a02"}
+    # later capture wins; same date -> the first in input order (not the smaller id "a0"); a missing date loses
+    assert gone == {"a00": "b00", "a0": "a01", "c00": "a02"}
     assert {r["reason"] for r in dups} == {"url_duplicate"}
-    assert [s["dropped"] for s in stats] == [{"url_duplicate": 1}, {"url_duplicate": 2}]  # a00; a99, c00
+    assert [s["dropped"] for s in stats] == [{"url_duplicate": 1}, {"url_duplicate": 2}]  # a00; a0, c00
     assert "nourl" in {d.id for d in kept} and len(kept) == len(docs) + len(recaptured) - 3
 
 

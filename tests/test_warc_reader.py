@@ -9,7 +9,7 @@ import threading
 from curation.step import drops_of
 from curation.warc import WarcShardReader
 
-from conftest import shared
+from conftest import bundled
 
 
 def read(path: str):
@@ -39,7 +39,7 @@ def test_http_url_reads_the_same_documents_as_the_local_path(corpus):
 
 
 def test_wet_conversion_records_are_text_documents():
-    docs, drops, errors = read(str(shared("warc/cc-main-2024-22-single.warc.wet.gz")))
+    docs, drops, errors = read(str(bundled("warc/cc-main-2024-22-single.warc.wet.gz")))
     assert len(docs) == 1 and not drops and not errors
     assert docs[0].metadata["kind"] == "text" and docs[0].metadata["url"].startswith("https://")
 

@@ -1,0 +1,107 @@
+"""The mixtures the search's answer is judged against, and the judgement written to ``search/baselines.json``.
+
+- ``uniform``: the same weight for every (super-)cluster.
+- ``token_share``: each cluster by its share of the tokens, the data as it comes.
+- ``random_best``: the best measured of as many random proxy runs as the search made (Dirichlet draws from
+  the same prior; the search's round 0 are the first of them).
+- ``regmix``: RegMix, one round of that many random runs, the same predictor fitted on them, and the mean of
+  the weights it ranks best (``REGMIX_TOP_K``) in a large Dirichlet pool.
+- ``climb_predicted`` and ``climb_best_run``: the search's two answers; the final mixture is the one of these
+  two with the lower mean held-out score.
+
+Every mixture is judged by the larger proxy on the held-out target over several sample draws; the mean and the
+standard deviation over draws are reported, and each proxy's noise is the mean of those deviations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .predictor import fit_predictor
+
+#: RegMix averages the best-predicted mixtures rather than trusting one
+REGMIX_TOP_K = 10
+SEARCH_ANSWERS = ("climb_predicted", "climb_best_run")
+
+
+def uniform(k: int) -> list[float]:
+    return [round(1.0 / k, 6)] * k
+
+
+def token_share(share: np.ndarray) -> list[float]:
+    return [round(float(x), 6) for x in share / share.sum()]
+
+
+def regmix(runs: list[dict], pool: np.ndarray, seed: list[int]) -> list[float]:
+    model = fit_predictor(np.array([x["weights"] for x in runs]), np.array([x["bpb"] for x in runs]), seed)
+    top = np.argsort(model.predict(pool), kind="stable")[:REGMIX_TOP_K]
+    return [round(float(x), 6) for x in pool[top].mean(axis=0)]
+
+
+def _std(values: list[float]) -> float:
+    return round(float(np.std(values, ddof=1)), 6) if len(values) > 1 else 0.0
+
+
+def report(
+    mixtures: dict[str, list[float]],
+    judged: list[dict],
+    judge: dict,
+    seeds: list[int],
+    target: dict,
+    feasible: Callable[[list[float]], bool],
+) -> dict:
+    """The ``baselines.json`` document: per mixture its weights, per-seed scores, mean and spread."""
+    rows: list[dict] = []
+    for name, weights in mixtures.items():
+        mine = sorted((x for x in judged if x["name"] == name), key=lambda x: x["seed"])
+        bpb, cheap = [x["bpb"] for x in mine], [x["cheap_bpb"] for x in mine]
+        rows.append(
+            {
+                "name": name,
+                "weights": [float(w) for w in weights],
+                "feasible": feasible(weights),
+                "bits_per_byte_mean": round(float(np.mean(bpb)), 6),
+                "bits_per_byte_std": _std(bpb),
+                "per_seed": bpb,
+                "cheap_bits_per_byte_mean": round(float(np.mean(cheap)), 6),
+                "cheap_per_seed": cheap,
+            }
+        )
+    answers = [r for r in rows if r["name"] in SEARCH_ANSWERS]
+    final = min(answers, key=lambda r: (r["bits_per_byte_mean"], SEARCH_ANSWERS.index(r["name"])))["name"]
+    return {
+        "judge": judge,
+        "seeds": seeds,
+        "target": target,
+        "mixtures": rows,
+        "final": final,
+        "noise": {
+            "judge_std": round(float(np.mean([r["bits_per_byte_std"] for r in rows])), 6),
+            "cheap_std": round(float(np.mean([_std(list(r["cheap_per_seed"])) for r in rows])), 6),
+        },
+    }
+
+
+def format_judgement(report: dict) -> str:
+    """The judgement as a small table for ``curate stats``: each mixture's held-out score (mean ± std over
+    the judge's draws), the final choice marked, each proxy's noise and the cheap proxy's calibration."""
+    judge, target = report["judge"], report["target"]
+    lines = [
+        f"mixtures judged on {target['heldout_docs']} held-out target documents ({target['search_docs']} searched) "
+        f"by a {judge['model']} on {judge['train_tokens']:,} tokens, {len(report['seeds'])} draws each:",
+        f"  {'mixture':<18} {'bits/byte':>9}   {'± std':<7} {'cheap proxy':>11}",
+    ]
+    for m in report["mixtures"]:
+        mark = "  <- final" if m["name"] == report["final"] else ""
+        lines.append(
+            f"  {m['name']:<18} {m['bits_per_byte_mean']:9.4f} ± {m['bits_per_byte_std']:<7.4f} "
+            f"{m['cheap_bits_per_byte_mean']:11.4f}{mark}"
+        )
+    noise, cal = report.get("noise", {}), report.get("calibration", {})
+    if noise:
+        lines.append(f"  proxy noise over draws: judge {noise['judge_std']:.4f}, cheap {noise['cheap_std']:.4f}")
+    if cal:
+        lines.append(f"  cheap vs judge Spearman over {cal['mixtures']} search runs: {cal['spearman']}")
+    return "\n".join(lines)

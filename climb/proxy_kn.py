@@ -1,0 +1,134 @@
+"""The larger proxy: a token n-gram model with interpolated modified Kneser-Ney smoothing, on the run's tokens.
+
+The search ranks mixtures with the cheap byte n-gram (``climb.proxy``); this model calibrates that ranking and
+judges the final mixtures. It differs from the cheap one where a ranking could be an artefact of the model:
+it reads the run's tokenizer ids rather than bytes, smooths with modified Kneser-Ney (three discounts per
+order from the count-of-counts, lower orders on continuation counts; Chen and Goodman 1998) rather than
+Witten-Bell, and trains on ten times the text. Its score is still bits per byte of the target, so the two are
+on one scale. Counting is vectorised like the cheap model's: n-grams of token ids (< 2^16) are packed into
+uint64 keys (up to four tokens) and counted with ``np.unique``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import numpy as np
+
+#: token ids are packed 16 bits each into a uint64 key
+ID_BITS = 16
+MAX_ORDER = 4
+
+
+def _keys(ids: np.ndarray, n: int) -> np.ndarray:
+    keys = np.zeros(len(ids) - n + 1, dtype=np.uint64)
+    for j in range(n):
+        keys = (keys << np.uint64(ID_BITS)) | ids[j : len(ids) - n + 1 + j]
+    return keys
+
+
+def _lookup(sorted_keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.ndarray:
+    if not len(sorted_keys):
+        return np.zeros(len(query), values.dtype)
+    idx = np.minimum(np.searchsorted(sorted_keys, query), len(sorted_keys) - 1)
+    return np.where(sorted_keys[idx] == query, values[idx], 0)
+
+
+#: KenLM's ``--discount_fallback``: the discounts used when the count-of-counts give estimates out of range
+FALLBACK_DISCOUNTS = np.array([0.5, 1.0, 1.5])
+
+
+def _discounts(counts: np.ndarray) -> np.ndarray:
+    """D1, D2, D3+ from the count-of-counts n1..n4 (Chen and Goodman's estimates). A sample that repeats its
+    documents (a small cluster drawn many times) has few singletons, and the estimates then fall to zero or
+    below, which would leave no mass for unseen tokens: as KenLM does on request, fixed discounts replace them."""
+    n = [int(np.count_nonzero(counts == i)) for i in range(1, 5)]
+    if min(n) == 0:
+        return FALLBACK_DISCOUNTS
+    y = n[0] / (n[0] + 2 * n[1])
+    d = np.array([1 - 2 * y * n[1] / n[0], 2 - 3 * y * n[2] / n[1], 3 - 4 * y * n[3] / n[2]])
+    return d if np.all((d > 0) & (d < [1.0, 2.0, 3.0])) else FALLBACK_DISCOUNTS
+
+
+class KneserNeyLM:
+    """Interpolated modified Kneser-Ney over token ids; ``vocab`` sizes the uniform floor under the unigrams."""
+
+    def __init__(self, order: int = 3, vocab: int = 1 << ID_BITS):
+        if not 1 <= order <= MAX_ORDER:
+            raise ValueError(f"climb.search.judge_order must be between 1 and {MAX_ORDER}, got {order}")
+        self.order, self.vocab = order, vocab
+
+    def fit(self, ids: np.ndarray) -> KneserNeyLM:
+        ids = ids.astype(np.uint64)
+        self.levels = []  # per order m: gram keys, adjusted counts, ctx keys, ctx totals, ctx gammas' numerator
+        for m in range(1, self.order + 1):
+            if len(ids) < m:
+                break
+            if m == self.order:
+                grams, counts = np.unique(_keys(ids, m), return_counts=True)
+            else:  # continuation count: distinct tokens seen before the m-gram
+                longer = np.unique(_keys(ids, m + 1))
+                grams, counts = np.unique(longer & np.uint64((1 << (ID_BITS * m)) - 1), return_counts=True)
+            d = _discounts(counts)
+            disc = d[np.minimum(counts, 3) - 1]
+            ctx_of = grams >> np.uint64(ID_BITS)
+            ctx, first = np.unique(ctx_of, return_index=True)
+            total = np.add.reduceat(counts, first).astype(np.float64)
+            gamma = np.add.reduceat(disc, first)
+            self.levels.append((grams, counts.astype(np.float64) - disc, ctx, total, gamma))
+        return self
+
+    def bits(self, ids: np.ndarray) -> float:
+        """Total bits of the sequence (every token after the first ``order - 1`` scored with a full history,
+        the first ones with what history they have)."""
+        ids = ids.astype(np.uint64)
+        if not len(ids):
+            return 0.0
+        p = np.full(len(ids), 1.0 / self.vocab)
+        for m, (grams, adj, ctx, total, gamma) in enumerate(self.levels, start=1):
+            if len(ids) < m:
+                break
+            q = _keys(ids, m)
+            c_ctx = q >> np.uint64(ID_BITS)
+            tot = _lookup(ctx, total, c_ctx)
+            g = _lookup(ctx, gamma, c_ctx)
+            a = _lookup(grams, adj, q)
+            lower = p[m - 1 :]
+            seen = tot > 0
+            mixed = np.where(seen, (a + g * lower) / np.maximum(tot, 1.0), lower)
+            p = np.concatenate([p[: m - 1], mixed])
+        return float(-np.log2(p).sum())
+
+
+@functools.lru_cache(maxsize=4)
+def token_encoder(name: str) -> Callable[[list[str]], list[np.ndarray]]:
+    """``encode(texts) -> [uint16 id arrays]`` with the run's tokenizer (``tokens.tokenizer``: ``smollm2``, a
+    tokenizer.json or folder, or an offline Hugging Face name); no special tokens added."""
+    from curation.tokens import tokenizer_json
+
+    path = tokenizer_json(name)
+    if path is not None:
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(str(path))
+        size = tok.get_vocab_size()
+
+        def encode(texts: list[str]) -> list[np.ndarray]:
+            return [np.array(e.ids, np.int64) for e in tok.encode_batch_fast(texts, add_special_tokens=False)]
+    else:
+        from transformers import AutoTokenizer
+
+        hf = AutoTokenizer.from_pretrained(name)
+        size = len(hf)
+
+        def encode(texts: list[str]) -> list[np.ndarray]:
+            return [np.array(hf.encode(t, add_special_tokens=False), np.int64) for t in texts]
+
+    if size > 1 << ID_BITS:
+        raise ValueError(f"tokens.tokenizer: {name} has {size} tokens; the judge proxy packs ids in {ID_BITS} bits")
+
+    def checked(texts: list[str]) -> list[np.ndarray]:
+        return [a.astype(np.uint16) for a in encode(texts)]
+
+    return checked

@@ -1,0 +1,86 @@
+"""Proxy runs as worker tasks: the cheap proxy that the search ranks mixtures with, and the larger one that
+calibrates it and judges the final mixtures on the held-out target.
+
+Each task reads the search's text pool (``search/pool.parquet``: cluster, tokens, text and token ids of a
+seeded subset of every cluster) and the target once per worker process, draws its sample
+(``climb.proxy.draw_sample``) and returns its scores; the executor writes its completion marker, so a resumed
+search reruns only the missing runs. ``draw`` is the seed of the sample: the search draws every candidate with
+the run's seed; the judge draws each mixture with several.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from curation.rundir import RunDir
+
+from .proxy import NGramLM, draw_sample
+from .proxy_kn import KneserNeyLM, token_encoder
+from .target import read_target_texts, split_target
+
+POOL = ("search", "pool.parquet")
+
+
+@functools.lru_cache(maxsize=2)
+def load_pool(root: str) -> tuple:
+    t = RunDir(root).read_table(*POOL)
+    texts = [s.encode("utf-8", "surrogatepass") for s in t.column("text").to_pylist()]
+    ids = [np.asarray(a, np.uint16) for a in t.column("ids").to_numpy(zero_copy_only=False)]
+    return t.column("cluster").to_numpy(), t.column("n_tokens").to_numpy(), texts, ids
+
+
+@functools.lru_cache(maxsize=4)
+def target_part(path: str, heldout_fraction: float, seed: int, heldout: bool) -> str:
+    search, held = split_target(read_target_texts(path), heldout_fraction, seed)
+    return "\n\n".join(held if heldout else search)
+
+
+@functools.lru_cache(maxsize=4)
+def target_ids(path: str, heldout_fraction: float, seed: int, heldout: bool, tokenizer: str) -> np.ndarray:
+    return token_encoder(tokenizer)([target_part(path, heldout_fraction, seed, heldout)])[0]
+
+
+def cheap_bpb(root: str, weights: list[float], tokens: int, order: int, draw: list[int], target: str) -> float:
+    clusters, n_tokens, texts, _ = load_pool(root)
+    sample = b"\n\n".join(texts[i] for i in draw_sample(clusters, n_tokens, weights, tokens, draw))
+    return NGramLM(order).fit(sample).bits_per_byte(target.encode("utf-8", "surrogatepass"))
+
+
+def judge_bpb(root: str, weights: list[float], spec: dict, draw: list[int], heldout: bool) -> float:
+    clusters, n_tokens, _, ids = load_pool(root)
+    picked = draw_sample(clusters, n_tokens, weights, spec["judge_tokens"], draw)
+    train = np.concatenate([ids[i] for i in picked]) if picked else np.zeros(0, np.uint16)
+    key = (spec["target"], spec["heldout_fraction"], spec["seed"], heldout)
+    target = target_ids(*key, spec["tokenizer"])
+    n_bytes = len(target_part(*key).encode("utf-8", "surrogatepass"))
+    return KneserNeyLM(spec["judge_order"]).fit(train).bits(target) / n_bytes
+
+
+def rounded(x: float) -> float:
+    return float(np.round(x, 8))
+
+
+def search_run(rundir: RunDir, weights: list[float], spec: dict, round: int, run: int) -> dict:
+    """One candidate of the search: the cheap proxy on the search part of the target, the search's draw."""
+    target = target_part(spec["target"], spec["heldout_fraction"], spec["seed"], False)
+    bpb = cheap_bpb(rundir.root, weights, spec["proxy_tokens"], spec["proxy_order"], [spec["seed"], 29], target)
+    return {"in": 1, "out": 1, "round": round, "run": run, "weights": list(weights), "bpb": rounded(bpb)}
+
+
+def calibration_run(rundir: RunDir, weights: list[float], spec: dict, run: int) -> dict:
+    """The larger proxy on a search candidate, with the search's draw and target part: the cheap proxy's
+    ranking of the same runs is compared with this one."""
+    bpb = judge_bpb(rundir.root, weights, spec, [spec["seed"], 29], heldout=False)
+    return {"in": 1, "out": 1, "run": run, "judge_bpb": rounded(bpb)}
+
+
+def judge_run(rundir: RunDir, weights: list[float], spec: dict, name: str, draw_seed: int) -> dict:
+    """A final or baseline mixture on the held-out target, with draw ``draw_seed``: both proxies, so each
+    proxy's noise over draws is measured on the same weights."""
+    draw = [spec["seed"], 31, draw_seed]
+    held = target_part(spec["target"], spec["heldout_fraction"], spec["seed"], True)
+    cheap = cheap_bpb(rundir.root, weights, spec["proxy_tokens"], spec["proxy_order"], draw, held)
+    judge = judge_bpb(rundir.root, weights, spec, draw, heldout=True)
+    return {"in": 1, "out": 1, "name": name, "seed": draw_seed, "bpb": rounded(judge), "cheap_bpb": rounded(cheap)}

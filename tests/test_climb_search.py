@@ -1,0 +1,190 @@
+"""The CLIMB search: its larger proxy, the held-out target, the predictor, and the search stage on real text with
+a real Dask executor (baselines judged, same seed same bytes, resumed from its markers)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from climb.predictor import fit_predictor, spearman
+from climb.proxy import draw_sample
+from climb.proxy_kn import KneserNeyLM
+from climb.search import SearchSettings, SearchStage
+from climb.target import read_target_texts, split_target
+from curation.executor import Executor
+from curation.rundir import RunDir
+from curation.tokens import load_counter
+
+REPO = Path(__file__).resolve().parent.parent
+SYMPY = REPO / "sample/target/sympy-docs.jsonl"
+NEWS = REPO / "tests/data/extraction/scrapinghub/ground-truth.json"
+
+
+def _next_token_probabilities(lm: KneserNeyLM, history: list[int], vocab: int) -> np.ndarray:
+    base = lm.bits(np.array(history, np.uint16))
+    return np.array([2 ** -(lm.bits(np.array(history + [w], np.uint16)) - base) for w in range(vocab)])
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+def test_kneser_ney_gives_a_distribution_over_the_vocabulary_after_any_history(order):
+    rng = np.random.default_rng(0)
+    vocab = 30
+    data = np.minimum(rng.integers(0, vocab, 4000), rng.integers(0, vocab, 4000)).astype(np.uint16)
+    repeated = np.tile(data[:300], 20)  # a sample that repeats its text: estimated discounts break down
+    for train in (data, repeated):
+        lm = KneserNeyLM(order, vocab=vocab).fit(train)
+        for history in ([3, 5, 7], [0, 0, 0], [29, 28, 1]):
+            p = _next_token_probabilities(lm, history, vocab)
+            assert p.sum() == pytest.approx(1.0, abs=1e-9)
+            assert p.min() > 0  # unseen continuations keep some mass
+
+
+def test_kneser_ney_prefers_the_text_it_was_trained_on():
+    texts = [json.loads(line)["text"] for line in SYMPY.read_text().splitlines()]
+    news = [a["articleBody"] for a in json.loads(NEWS.read_text()).values()]
+    from climb.proxy_kn import token_encoder
+
+    encode = token_encoder("smollm2")
+    target = encode(["\n\n".join(texts[:4])])[0]
+    maths = KneserNeyLM(3).fit(np.concatenate(encode(texts[4:]))).bits(target)
+    other = KneserNeyLM(3).fit(np.concatenate(encode(news))).bits(target)
+    assert maths < other
+
+
+def test_the_target_split_is_by_document_seeded_disjoint_and_complete(tmp_path):
+    texts = read_target_texts(str(SYMPY))
+    search, held = split_target(texts, 0.5, seed=7)
+    assert (search, held) == split_target(texts, 0.5, seed=7)
+    assert sorted(search + held) == sorted(texts) and not set(search) & set(held)
+    assert len(held) == len(texts) // 2
+    assert split_target(texts, 0.5, seed=8) != (search, held)
+    assert len(split_target(texts, 0.99, seed=7)[0]) == 1  # both parts keep a document
+    with pytest.raises(ValueError, match="climb.search.target: 1 document"):
+        split_target(texts[:1], 0.5, seed=7)
+
+
+def test_a_sample_follows_the_weights_and_its_seed():
+    rng = np.random.default_rng(1)
+    clusters = np.repeat(np.arange(3), 200)
+    tokens = rng.integers(50, 500, len(clusters))
+    weights = [0.6, 0.3, 0.1]
+    picked = draw_sample(clusters, tokens, weights, 20_000, [5, 29])
+    got = np.bincount(clusters[picked], weights=tokens[picked], minlength=3)
+    assert np.allclose(got / got.sum(), weights, atol=0.03)
+    assert picked == draw_sample(clusters, tokens, weights, 20_000, [5, 29])
+    assert picked != draw_sample(clusters, tokens, weights, 20_000, [6, 29])
+    # a cluster smaller than its share is walked again from the start (epochs), as the mixture repeats it
+    small = draw_sample(clusters, tokens, [1.0, 0, 0], int(tokens[:200].sum() * 2.5), [5, 29])
+    assert len(small) == pytest.approx(500, abs=1)
+
+
+def test_the_predictor_ranks_fresh_mixtures_and_is_deterministic():
+    rng = np.random.default_rng(2)
+    effect = np.array([-0.3, 0.1, 0.2, -0.1, 0.05, 0.0])
+    weights = rng.dirichlet(np.ones(6), size=72)
+    scores = 3.0 + weights @ effect + rng.normal(0, 0.005, len(weights))
+    model = fit_predictor(weights[:56], scores[:56], [3, 17])
+    again = fit_predictor(weights[:56], scores[:56], [3, 17])
+    assert model.to_string() == again.to_string()
+    assert 1 <= model.trees < 2000  # early stopping on the held-out runs
+    rho = spearman(model.predict(weights[56:]), scores[56:])
+    assert rho is not None and rho >= 0.8
+
+
+def _real_run(root: Path) -> tuple[RunDir, Path]:
+    """A run directory as the cluster stage leaves it: three clusters of real text (SymPy documentation
+    paragraphs, and two halves of real news articles), and half of SymPy's pages as the target."""
+    texts = [json.loads(line)["text"] for line in SYMPY.read_text().splitlines()]
+    target = root / "target.jsonl"
+    target.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts[:8]))
+    maths = [p for t in texts[8:] for p in t.split("\n\n") if len(p.split()) >= 20]
+    news = [a["articleBody"] for a in json.loads(NEWS.read_text()).values()]
+    docs = [(t, 0) for t in maths] + [(t, 1 + i % 2) for i, t in enumerate(news)]
+    n_tokens = np.array(load_counter("smollm2")([t for t, _ in docs]), np.int64)
+    rundir = RunDir(str(root / "run"))
+    rundir.write_table(pa.table({"text": [t for t, _ in docs]}), "dedup", "part-00000.parquet")
+    cluster = np.array([c for _, c in docs], np.int32)
+    rundir.write_table(
+        pa.table(
+            {
+                "id": [f"d{i}" for i in range(len(docs))],
+                "part": np.zeros(len(docs), np.int32),
+                "row": np.arange(len(docs), dtype=np.int32),
+                "n_tokens": n_tokens,
+                "cluster": cluster,
+            }
+        ),
+        "cluster",
+        "assignments.parquet",
+    )
+    tokens = [int(n_tokens[cluster == c].sum()) for c in range(3)]
+    rundir.write_json(
+        {
+            "clusters": [
+                {"cluster": c, "documents": int((cluster == c).sum()), "tokens": t, "token_share": t / sum(tokens)}
+                for c, t in enumerate(tokens)
+            ]
+        },
+        "cluster",
+        "clusters.json",
+    )
+    return rundir, target
+
+
+OUTPUTS = ["baselines.json", "best.json", "runs.parquet", "rounds.json", "predictor.txt", "pool.parquet"]
+
+
+def test_the_search_judges_its_answers_and_the_baselines_on_the_held_out_target(tmp_path):
+    settings = dict(runs_per_round=[8, 4, 2], candidate_pool=300, proxy_tokens=4000, judge_tokens=20_000)
+    with Executor(workers=2, progress=False) as executor:
+        outputs, stages = [], {}
+        for name in ("a", "b"):
+            (tmp_path / name).mkdir()
+            rundir, target = _real_run(tmp_path / name)
+            stage = stages[name] = SearchStage("dedup", SearchSettings(target=str(target), **settings), 40_000, 11)
+            stage.preflight()
+            stage.run(executor, rundir)
+            outputs.append({f: rundir.fs.cat(rundir.path("search", f)) for f in OUTPUTS})
+        assert outputs[0] == outputs[1]  # same config and seed, same bytes
+
+        report = json.loads(outputs[0]["baselines.json"])
+        assert report["target"] == {"search_docs": 4, "heldout_docs": 4}
+        assert report["seeds"] == [0, 1, 2] and report["judge"]["train_tokens"] == 20_000
+        by_name = {m["name"]: m for m in report["mixtures"]}
+        assert list(by_name) == ["uniform", "token_share", "random_best", "regmix", "climb_predicted", "climb_best_run"]
+        for m in by_name.values():
+            assert len(m["weights"]) == 3 and sum(m["weights"]) == pytest.approx(1.0, abs=1e-4)
+            assert len(m["per_seed"]) == 3 and m["bits_per_byte_mean"] == pytest.approx(np.mean(m["per_seed"]))
+        final = by_name[report["final"]]
+        assert report["final"] in ("climb_predicted", "climb_best_run")
+        assert final["bits_per_byte_mean"] <= min(
+            by_name[n]["bits_per_byte_mean"] for n in ("climb_predicted", "climb_best_run")
+        )
+        # the target is SymPy's documentation: the search's answer beats the even split of maths and news
+        assert final["bits_per_byte_mean"] < by_name["uniform"]["bits_per_byte_mean"]
+        best = json.loads(outputs[0]["best.json"])
+        assert best["best"]["weights"] == final["weights"]
+
+        runs = pq.read_table(tmp_path / "a/run/search/runs.parquet").to_pandas()
+        assert list(runs["round"]) == [0] * 8 + [1] * 4 + [2] * 2
+        # the larger proxy re-scores at least 24 search runs: here all 14
+        assert runs["judge_bpb"].notna().all() and report["calibration"]["mixtures"] == 14
+        rounds = json.loads(outputs[0]["rounds.json"])["rounds"]
+        assert [r["runs"] for r in rounds] == [8, 4, 2] and rounds[0]["predictor_spearman"] is None
+        assert len(list((tmp_path / "a/run/search/random/_done").iterdir())) == 6  # as many random runs as CLIMB's
+
+        # resumed: the judgement half done, the rounds kept; the same bytes come out
+        rundir = RunDir(str(tmp_path / "a/run"))
+        for f in ("best.json", "baselines.json", "runs.parquet"):
+            rundir.fs.rm(rundir.path("search", f))
+        for marker in sorted((tmp_path / "a/run/search/judge/_done").iterdir())[::2]:
+            marker.unlink()
+        kept = (tmp_path / "a/run/search/round-0/_stats/run-000.json").stat().st_mtime_ns
+        stages["a"].run(executor, rundir)
+        assert {f: rundir.fs.cat(rundir.path("search", f)) for f in OUTPUTS} == outputs[0]
+        assert (tmp_path / "a/run/search/round-0/_stats/run-000.json").stat().st_mtime_ns == kept
