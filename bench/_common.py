@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import resource
+import subprocess
+import sys
 from pathlib import Path
 
 
@@ -19,6 +21,36 @@ def peak_rss_mb() -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def debian_doc_shards(out: Path, packages: list[str], max_mb: float | None = None, shard_mb: float = 100) -> list[Path]:
+    """The WARC shards of the packages' HTML docs in ``out``, packed once with ``../shared/tools/debian_doc_warcs.py``
+    (``$CURATION_SHARED`` elsewhere) and reused while ``out`` holds them."""
+    shards = sorted(out.glob("*.warc.gz"))
+    if shards:
+        return shards
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from pipelines.shared_data import shared_dir
+
+    tool = shared_dir() / "tools" / "debian_doc_warcs.py"
+    if not tool.exists():
+        raise SystemExit(f"{tool} not found: it packs the Debian-doc shards (../shared/tools)")
+    cmd = [sys.executable, str(tool), "--out", str(out), "--shard-mb", f"{shard_mb:g}", "--packages", *packages]
+    subprocess.run(cmd + (["--max-mb", f"{max_mb:g}"] if max_mb else []), check=True)
+    return sorted(out.glob("*.warc.gz"))
+
+
+def html_bytes(shard: Path) -> tuple[int, int]:
+    """(bytes of HTML, pages): the payloads of the shard's response records, the input every side is given."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    total = pages = 0
+    with open(shard, "rb") as f:
+        for record in ArchiveIterator(f):
+            if record.rec_type == "response":
+                total += len(record.content_stream().read())
+                pages += 1
+    return total, pages
 
 
 def datatrove_anchor(shard: Path, out: Path, limit: int = -1) -> tuple[int, int]:

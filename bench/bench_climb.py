@@ -26,8 +26,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))  # _common
+from _common import debian_doc_shards  # noqa: E402
+
 CACHE = REPO / "bench" / ".cache"
-TOOL = REPO.parent / "shared" / "tools" / "debian_doc_warcs.py"
 POOLS = {
     "debdoc-climb-320mb": (
         ["python-statsmodels-doc", "maxima-doc", "octave-doc", "python-pandas-doc", "gnuplot-doc"],
@@ -44,34 +46,20 @@ RUN = CACHE / "climb-debdoc-run"
 TARGET_EVERY = 3
 
 
-def pack(out: Path, packages: list[str], max_mb: float, shard_mb: float) -> None:
-    if out.is_dir() and any(out.glob("*.warc.gz")):
-        return
-    cmd = [sys.executable, str(TOOL), "--out", str(out), "--packages", *packages, "--shard-mb", str(shard_mb)]
-    subprocess.run(cmd + (["--max-mb", str(max_mb)] if max_mb else []), check=True)
-
-
 def write_target() -> None:
     """SymPy's pages through the pipeline's maths extractor, one jsonl document per non-empty page."""
     if TARGET.exists():
         return
-    from warcio.archiveiterator import ArchiveIterator
-
-    from curation.decode import decode_html
     from math_extract import MathExtractor
+    from pipelines.eval_data import warc_pages
 
-    pack(TARGET_WARC, ["python-sympy-doc"], 0, 1000)
-    pages = []
-    for warc in sorted(TARGET_WARC.glob("*.warc.gz")):
-        with open(warc, "rb") as fh:
-            for rec in ArchiveIterator(fh):
-                if rec.rec_type == "response":
-                    pages.append((rec.rec_headers.get_header("WARC-Target-URI"), rec.content_stream().read()))
+    shards = debian_doc_shards(TARGET_WARC, ["python-sympy-doc"], shard_mb=1000)
+    pages = [page for shard in shards for page in warc_pages(str(shard))]  # (url, html) as the pipeline reads them
     extractor = MathExtractor()
     kept = []
     for start in range(0, len(pages), 64):
         batch = pages[start : start + 64]
-        results = extractor.extract_many([(decode_html(body, None), url) for url, body in batch])
+        results = extractor.extract_many([(html, url) for url, html in batch])
         kept += [(url, r.text) for (url, _), r in zip(batch, results) if not r.reason and len(r.text.split()) >= 50]
     tmp = TARGET.with_suffix(".tmp")
     with open(tmp, "w", encoding="utf-8") as out:
@@ -162,7 +150,7 @@ def main() -> int:
         print(table(args.search_only))
         return 0
     for name, (packages, max_mb, shard_mb) in POOLS.items():
-        pack(CACHE / name, packages, max_mb, shard_mb)
+        debian_doc_shards(CACHE / name, packages, max_mb, shard_mb)
     write_target()
     config = write_config()
     t0 = time.perf_counter()

@@ -22,6 +22,7 @@ measurement. The table goes to stdout and to ``--out`` (markdown).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import re
 import resource
@@ -36,6 +37,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))  # _common
+from _common import debian_doc_shards, html_bytes  # noqa: E402
 
 EXTRA_PACKAGES = ("python-pandas-doc", "python3.11-doc", "rust-doc")
 # One Common Crawl snapshot, from Common Crawl's announcement of CC-MAIN-2024-22 (May 2024): 2.7 billion pages,
@@ -57,52 +60,30 @@ STAGE_LINE = re.compile(r"^\s+(\S+)\s+(?:([\d.]+) s|done)\s*$")
 
 
 def pack(gb: float, shard_mb: float) -> list[Path]:
-    """The shards (packed once with the shared tool, cached in bench/.cache)."""
+    """The shards: the shared tool's default packages plus ``EXTRA_PACKAGES`` (packed once, cached in bench/.cache)."""
     from pipelines.shared_data import shared_dir
 
     cache = REPO / "bench" / ".cache" / f"debdoc-gigabyte-{gb:g}gb-{shard_mb:g}mb"
-    shards = sorted(cache.glob("*.warc.gz"))
-    if not shards:
+    if not any(cache.glob("*.warc.gz")):  # the tool's own package list is only needed to pack
         tool = shared_dir() / "tools" / "debian_doc_warcs.py"
         if not tool.exists():
             raise SystemExit(f"bench_gigabyte: {tool} not found: it packs the Debian-doc shards (../shared/tools)")
-        import importlib.util
-
         spec = importlib.util.spec_from_file_location("debian_doc_warcs", tool)
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        packages = [*module.DEFAULT_PACKAGES, *EXTRA_PACKAGES]
-        cmd = [
-            sys.executable,
-            str(tool),
-            "--out",
-            str(cache),
-            "--shard-mb",
-            f"{shard_mb:g}",
-            "--max-mb",
-            f"{gb * 1000:g}",
-        ]
-        subprocess.run([*cmd, "--packages", *packages], check=True)
-        shards = sorted(cache.glob("*.warc.gz"))
-    return shards
+        return debian_doc_shards(cache, [*module.DEFAULT_PACKAGES, *EXTRA_PACKAGES], gb * 1000, shard_mb)
+    return sorted(cache.glob("*.warc.gz"))
 
 
-def html_bytes(shards: list[Path]) -> tuple[int, int]:
-    """(bytes of HTML, pages) in the shards' response records; cached beside them."""
+def total_html(shards: list[Path]) -> tuple[int, int]:
+    """(bytes of HTML, pages) over the shards; cached beside them (a gigabyte takes a while to read)."""
     cache = shards[0].parent / "_html_bytes.json"
     if cache.exists():
         data = json.loads(cache.read_text())
         return data["bytes"], data["pages"]
-    from warcio.archiveiterator import ArchiveIterator
-
-    total = pages = 0
-    for shard in shards:
-        with open(shard, "rb") as f:
-            for rec in ArchiveIterator(f):
-                if rec.rec_type == "response":
-                    total += len(rec.content_stream().read())
-                    pages += 1
+    counts = [html_bytes(shard) for shard in shards]
+    total, pages = sum(c[0] for c in counts), sum(c[1] for c in counts)
     cache.write_text(json.dumps({"bytes": total, "pages": pages}))
     return total, pages
 
@@ -325,7 +306,7 @@ def main() -> int:
     if args.gb <= 0 or args.shard_mb <= 0 or args.workers < 1:
         ap.error("--gb and --shard-mb must be positive, --workers at least 1")
     shards = pack(args.gb, args.shard_mb)
-    n_bytes, pages = html_bytes(shards)
+    n_bytes, pages = total_html(shards)
     cache = REPO / "bench" / ".cache"
     run_dir = cache / f"gigabyte-run-{args.gb:g}gb"
     if run_dir.exists():

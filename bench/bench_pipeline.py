@@ -44,37 +44,15 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))  # _common, also when imported from elsewhere
 
-from _common import cpu_seconds, datatrove_anchor, peak_rss_mb  # noqa: E402
+from _common import cpu_seconds, datatrove_anchor, debian_doc_shards, html_bytes, peak_rss_mb  # noqa: E402
 
 MATHS_PACKAGES = ("python-sympy-doc", "python-scipy-doc", "python-statsmodels-doc", "maxima-doc")
 
 
 def debian_shard(max_mb: float, packages: tuple[str, ...] = MATHS_PACKAGES) -> Path:
-    """The first WARC shard of the packages' HTML docs (packed once with the shared tool, cached in bench/.cache)."""
+    """The first WARC shard of the packages' HTML docs (packed once, cached in bench/.cache)."""
     name = f"debdoc-{max_mb:g}mb" if packages == MATHS_PACKAGES else f"debdoc-{'-'.join(packages)}-{max_mb:g}mb"
-    cache = REPO / "bench" / ".cache" / name
-    shards = sorted(cache.glob("*.warc.gz"))
-    if not shards:
-        from pipelines.shared_data import shared_dir
-
-        tool = shared_dir() / "tools" / "debian_doc_warcs.py"
-        subprocess.run(
-            [
-                sys.executable,
-                str(tool),
-                "--out",
-                str(cache),
-                "--max-mb",
-                str(max_mb),
-                "--shard-mb",
-                str(max_mb + 1),
-                "--packages",
-                *packages,
-            ],
-            check=True,
-        )
-        shards = sorted(cache.glob("*.warc.gz"))
-    return shards[0]
+    return debian_doc_shards(REPO / "bench" / ".cache" / name, list(packages), max_mb, max_mb + 1)[0]
 
 
 def ours(
@@ -101,18 +79,6 @@ PIPELINES = {
     "curate extract (math), no token count": lambda shard, out: ours(shard, out, "math", count_tokens=False),
 }
 ANCHOR, MATHS = "datatrove WarcReader+Trafilatura+ParquetWriter", "curate extract (math: lynx)"
-
-
-def html_mb(shard: Path) -> float:
-    """MB of HTML in the shard: the payload bytes of its response records, the input both sides are given."""
-    from warcio.archiveiterator import ArchiveIterator
-
-    total = 0
-    with open(shard, "rb") as f:
-        for record in ArchiveIterator(f):
-            if record.rec_type == "response":
-                total += len(record.content_stream().read())
-    return total / 1e6
 
 
 #: the pipelines that count tokens: their tokenizer is loaded before the timer, as their modules are imported
@@ -190,7 +156,7 @@ def main() -> int:
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     s_per_mb = {}
     for shard in shards:
-        mb = html_mb(shard)
+        mb = html_bytes(shard)[0] / 1e6
         rows = [measure(name, shard) for name in names]
         base = rows[0]
         for r in rows:

@@ -115,15 +115,20 @@ def ward_merge(centroids: np.ndarray, weights: np.ndarray, n_groups: int, thresh
     cost = np.full((n, n), np.inf)
     for i in range(n):
         cost[i] = costs_to(i)
+    # each row's minimum, kept up to date, so a merge costs O(n d) rather than an O(n^2) search of ``cost``;
+    # the first row holding the smallest minimum, then its first column, is the first minimum of ``cost``
+    row_min = cost.min(axis=1)
     groups = n
     while groups > 1:
-        flat = int(np.argmin(cost))
-        i, j = divmod(flat, n)
+        i = int(np.argmin(row_min))
+        j = int(np.argmin(cost[i]))
         if threshold is None and groups <= n_groups:
             break
         if threshold is not None and cost[i, j] > threshold:
             break
         i, j = min(i, j), max(i, j)
+        # rows whose minimum lay in column i or j must be searched again; the others can only gain column i
+        stale = alive & ((cost[:, i] == row_min) | (cost[:, j] == row_min))
         c[i] = (w[i] * c[i] + w[j] * c[j]) / (w[i] + w[j])
         w[i] += w[j]
         merged_j = members[j]
@@ -134,6 +139,9 @@ def ward_merge(centroids: np.ndarray, weights: np.ndarray, n_groups: int, thresh
         cost[:, j] = np.inf
         cost[i] = costs_to(i)
         cost[:, i] = cost[i]
+        row_min = np.minimum(row_min, cost[:, i])
+        row_min[stale] = cost[stale].min(axis=1)
+        row_min[j] = np.inf
         groups -= 1
     labels = np.empty(n, np.int32)
     for g, m in enumerate(sorted((sorted(m) for m in members if m is not None), key=lambda m: m[0])):

@@ -17,6 +17,7 @@ counter increment and a clock read, so a 100 MB shard shows its progress without
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -63,13 +64,15 @@ class _TaskProgress:
             self.worker.log_event(PROGRESS_TOPIC, {"key": self.key, "docs": self.docs})
 
 
-_PROGRESS: _TaskProgress | None = None
+#: the running task's progress, per thread: a worker started with ``--nthreads`` above 1 runs tasks side by side
+_PROGRESS = threading.local()
 
 
 def report_progress(n: int = 1) -> None:
     """``n`` more documents read by the running task (a no-op outside a Dask task or with progress off)."""
-    if _PROGRESS is not None:
-        _PROGRESS.add(n)
+    progress = getattr(_PROGRESS, "task", None)
+    if progress is not None:
+        progress.add(n)
 
 
 def _progress_for_this_task() -> _TaskProgress | None:
@@ -85,18 +88,17 @@ def _progress_for_this_task() -> _TaskProgress | None:
 
 def _execute(fn: Callable[..., dict], root: str, stage: str, task: str, kwargs: dict, progress: bool = False) -> dict:
     """Worker side: skip if done, else run, then record stats and the completion marker."""
-    global _PROGRESS
     rundir = RunDir(root)
     if rundir.is_done(stage, task):
         return {**rundir.read_json(stage, "_stats", f"{task}.json"), "skipped": True}
     _allow_child_processes()
     quiet_logs()
     start = time.perf_counter()
-    _PROGRESS = _progress_for_this_task() if progress else None
+    _PROGRESS.task = _progress_for_this_task() if progress else None
     try:
         stats = fn(rundir, **kwargs) or {}
     finally:
-        _PROGRESS = None
+        _PROGRESS.task = None
     stats = {"task": task, "in": 0, "out": 0, "dropped": {}, **stats, "seconds": round(time.perf_counter() - start, 3)}
     rundir.mark_done(stage, task, stats)
     return stats

@@ -151,12 +151,10 @@ _INTRODUCERS = frozenset(("dt", "h2", "h3", "h4", "h5", "h6"))
 _LEAF_BLOCKS = frozenset(("p", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "code", "math"))
 
 
-_SUMMED = (0, 1, 3, 5)
+_SUMMED = (0, 1, 3, 5)  # the row fields that are sums over the subtree (text, link, prose, commas)
 # maths by an element's own markup: a converted formula's class, or (when the pre-pass marked any) TeX in its text
 _MATHY = etree.XPath(f'descendant-or-self::*[contains(@class, "{MATH_CLASS}")]')
-_MATHY_OR_MARKED = etree.XPath(
-    f'descendant-or-self::*[contains(@class, "{MATH_CLASS}") or @{TEX_MARK}]'
-)  # the row fields that are sums over the subtree (text, link, prose, commas)
+_MATHY_OR_MARKED = etree.XPath(f'descendant-or-self::*[contains(@class, "{MATH_CLASS}") or @{TEX_MARK}]')
 
 
 def _column(i: int):

@@ -118,7 +118,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
     from .config import ConfigError
     from .report import NotARunDir, format_totals, recorded_config, stage_totals
-    from .stages import build_stages
+    from .report.rundata import recorded_stages
 
     rundir = RunDir(args.run_dir)
     try:  # the resolved config the run recorded (absolute paths), so the same stages are listed
@@ -126,7 +126,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     except (NotARunDir, ConfigError) as err:
         print(f"curate: {err}", file=sys.stderr)
         return 2
-    rows = stage_totals(rundir, build_stages(cfg, cfg.inputs))  # names only: the inputs are not listed
+    rows = stage_totals(rundir, recorded_stages(cfg))
     if not rows:
         print(f"curate: {args.run_dir}: no stage has finished a task yet", file=sys.stderr)
         return 1

@@ -146,10 +146,11 @@ def test_ward_with_equal_weights_is_scikit_learns_ward():
     from sklearn.cluster import AgglomerativeClustering
     from sklearn.metrics import adjusted_rand_score
 
-    x = np.random.default_rng(5).normal(size=(40, 6))
-    ours = ward_merge(x, np.ones(40), 7)
-    theirs = AgglomerativeClustering(n_clusters=7, linkage="ward").fit_predict(x)
-    assert adjusted_rand_score(ours, theirs) == 1.0
+    for n, d, groups in [(40, 6, 7), (300, 4, 5)]:  # the larger one exercises the kept row minima more
+        x = np.random.default_rng(5).normal(size=(n, d))
+        ours = ward_merge(x, np.ones(n), groups)
+        theirs = AgglomerativeClustering(n_clusters=groups, linkage="ward").fit_predict(x)
+        assert adjusted_rand_score(ours, theirs) == 1.0, n
 
 
 def test_the_cluster_counts_scale_with_the_data():

@@ -16,29 +16,36 @@ whose input the run did not write shows a one-line note instead.
 
 from __future__ import annotations
 
-from .clusters import clusters_section
-from .extraction import extraction_section
-from .funnel import format_totals, funnel_section, stage_totals
-from .html import write_report
-from .mixture import mixture_section
-from .rundata import NotARunDir, RunData, recorded_config
-from .search import search_section
-from .section import Section
+import importlib
 
-SECTIONS = (funnel_section, extraction_section, clusters_section, search_section, mixture_section)
+#: each public name and the module holding it, imported on first use (PEP 562): ``curate run`` and ``curate
+#: stats`` take ``stage_totals`` and ``format_totals`` from here, and must not load matplotlib, scikit-learn or
+#: the embedders that only the sections need
+_WHERE = {
+    "clusters_section": "clusters",
+    "extraction_section": "extraction",
+    "format_totals": "funnel",
+    "funnel_section": "funnel",
+    "stage_totals": "funnel",
+    "write_report": "html",
+    "mixture_section": "mixture",
+    "NotARunDir": "rundata",
+    "RunData": "rundata",
+    "recorded_config": "rundata",
+    "search_section": "search",
+    "Section": "section",
+}
 
-__all__ = [
-    "SECTIONS",
-    "NotARunDir",
-    "RunData",
-    "Section",
-    "clusters_section",
-    "extraction_section",
-    "format_totals",
-    "funnel_section",
-    "mixture_section",
-    "recorded_config",
-    "search_section",
-    "stage_totals",
-    "write_report",
-]
+
+def __getattr__(name: str):
+    if name == "SECTIONS":
+        return tuple(
+            __getattr__(f)
+            for f in ("funnel_section", "extraction_section", "clusters_section", "search_section", "mixture_section")
+        )
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["SECTIONS", *sorted(_WHERE)]

@@ -32,12 +32,14 @@ def default_score(frame: pd.DataFrame) -> tuple[str | None, pd.DataFrame]:
     return None, frame
 
 
-def maths_share(run: RunData) -> pd.DataFrame:
-    """Per document stage (and the mixture, copies counted): documents, how many hold maths, formulas."""
+def maths_share(run: RunData, read: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Per document stage (and the mixture, copies counted): documents, how many hold maths, formulas.
+    ``read``: stages whose ``MATH_COLUMNS`` the caller has read already (not read again)."""
     rows = []
+    read = read or {}
     stages = [s for s in run.stage_names if s not in ("embed", "cluster", "search")]
     for stage in stages:
-        frame = run.documents(stage, MATH_COLUMNS)
+        frame = read[stage] if stage in read else run.documents(stage, MATH_COLUMNS)
         if frame is None or "has_math" not in frame:
             continue
         maths = frame["has_math"].fillna(False).astype(bool)
@@ -103,7 +105,7 @@ def extraction_section(run: RunData, score: str | None = None) -> Section:
     hist_ax.set_title("formulas per document (documents with maths)")
     hist_ax.set_xlabel("formulas in the document")
     section.add(Plot("Maths formats found and formulas per document", fig))
-    section.add(Table("Share of documents with maths, per stage", maths_share(run)))
+    section.add(Table("Share of documents with maths, per stage", maths_share(run, {"extract": extracted})))
 
     stage = run.documents_stage
     pool = run.documents(

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import FuncFormatter
 
 from curation.rundir import RunDir
 from curation.stage import Stage
@@ -127,6 +126,8 @@ def drop_table(rows: list[dict]) -> pd.DataFrame:
 
 def _flow_figure(rows: list[dict]):
     """Documents and tokens in and out per stage, side by side (a stage that does not count tokens has none)."""
+    from matplotlib.ticker import FuncFormatter  # here: ``curate run`` and ``stats`` use this module's tables
+
     fig, axes = figure(3.6, ncols=2)
     names = [r["stage"] for r in rows]
     x = np.arange(len(rows))

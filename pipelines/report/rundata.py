@@ -25,9 +25,10 @@ class NotARunDir(ValueError):
     """The folder is missing or holds no ``config.yaml``: the message names it."""
 
 
-def recorded_config(rundir: RunDir) -> RunConfig:
-    """The resolved config a run recorded in ``RUN/config.yaml`` (``ConfigError`` naming it if it is broken)."""
-    return parse_config(_raw_config(rundir), Path.cwd(), source=rundir.url("config.yaml"))
+def recorded_config(rundir: RunDir, raw: dict | None = None) -> RunConfig:
+    """The resolved config a run recorded in ``RUN/config.yaml`` (``ConfigError`` naming it if it is broken);
+    ``raw``: the file as :func:`_raw_config` read it, if it was read already."""
+    return parse_config(_raw_config(rundir) if raw is None else raw, Path.cwd(), source=rundir.url("config.yaml"))
 
 
 def _raw_config(rundir: RunDir) -> dict:
@@ -66,10 +67,10 @@ class RunData:
     def __init__(self, run_dir: str):
         self.rundir = RunDir(str(run_dir))
         self.config_note: str | None = None
+        raw = _raw_config(self.rundir)
         try:
-            cfg = recorded_config(self.rundir)
+            cfg = recorded_config(self.rundir, raw)
         except ConfigError as err:
-            raw = _raw_config(self.rundir)
             self.config_note = f"the recorded config no longer validates ({err}); stages listed from the folders"
             self.stage_names = [s for s in FOLDER_ORDER if self.rundir.exists(s)]
             self.seed = int(raw.get("seed", 0) or 0)
@@ -106,9 +107,10 @@ class RunData:
         import pyarrow.parquet as pq
 
         for i, part in enumerate(parts):
-            with self.rundir.fs.open(self.rundir.path(stage, part), "rb") as f:
-                present = set(pq.ParquetFile(f).schema_arrow.names)
-            frame = self.rundir.read_table(stage, part, columns=[c for c in columns if c in present]).to_pandas()
+            with self.rundir.fs.open(self.rundir.path(stage, part), "rb") as f:  # one open: schema, then columns
+                pf = pq.ParquetFile(f)
+                present = set(pf.schema_arrow.names)
+                frame = pf.read(columns=[c for c in columns if c in present]).to_pandas()
             frame["part"], frame["row"] = i, np.arange(len(frame))
             frames.append(frame)
         return pd.concat(frames, ignore_index=True)

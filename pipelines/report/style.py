@@ -7,8 +7,10 @@ the report does not change the plotting of the notebook or program that imports 
 
 from __future__ import annotations
 
-import matplotlib
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 DPI = 96
 WIDTH = 10.0  # inches: 960 pixels, the width of the page's column
@@ -16,6 +18,8 @@ WIDTH = 10.0  # inches: 960 pixels, the width of the page's column
 
 def figure(height: float, ncols: int = 1, width: float = WIDTH) -> tuple[Figure, list]:
     """A figure of ``ncols`` axes side by side, not registered with pyplot (no global state, no leaks)."""
+    from matplotlib.figure import Figure  # here, not at import: ``curate run`` and ``stats`` draw nothing
+
     fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     axes = fig.subplots(1, ncols, squeeze=False)[0]
     for ax in axes:
@@ -28,8 +32,14 @@ def figure(height: float, ncols: int = 1, width: float = WIDTH) -> tuple[Figure,
 
 def cluster_color(cluster: int):
     """The colour of a cluster everywhere in the report (tab20 then cycling)."""
-    return matplotlib.colormaps["tab20"](int(cluster) % 20)
+    return _tab20()(int(cluster) % 20)
 
 
 def palette(n: int) -> list:
-    return [matplotlib.colormaps["tab20"](i % 20) for i in range(n)]
+    return [_tab20()(i % 20) for i in range(n)]
+
+
+def _tab20():
+    import matplotlib
+
+    return matplotlib.colormaps["tab20"]
