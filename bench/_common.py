@@ -23,18 +23,35 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def debian_doc_shards(out: Path, packages: list[str], max_mb: float | None = None, shard_mb: float = 100) -> list[Path]:
-    """The WARC shards of the packages' HTML docs in ``out``, packed once with ``../shared/tools/debian_doc_warcs.py``
-    (``$CURATION_SHARED`` elsewhere) and reused while ``out`` holds them."""
-    shards = sorted(out.glob("*.warc.gz"))
-    if shards:
-        return shards
+def _packing_tool() -> Path:
+    """``../shared/tools/debian_doc_warcs.py`` (``$CURATION_SHARED`` elsewhere), which packs the Debian-doc shards."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from pipelines.shared_data import shared_dir
 
     tool = shared_dir() / "tools" / "debian_doc_warcs.py"
     if not tool.exists():
         raise SystemExit(f"{tool} not found: it packs the Debian-doc shards (../shared/tools)")
+    return tool
+
+
+def default_doc_packages() -> list[str]:
+    """The packing tool's default packages (read from the tool: a script, not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("debian_doc_warcs", _packing_tool())
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.DEFAULT_PACKAGES)
+
+
+def debian_doc_shards(out: Path, packages: list[str], max_mb: float | None = None, shard_mb: float = 100) -> list[Path]:
+    """The WARC shards of the packages' HTML docs in ``out``, packed once with the packing tool and reused while
+    ``out`` holds them."""
+    shards = sorted(out.glob("*.warc.gz"))
+    if shards:
+        return shards
+    tool = _packing_tool()
     cmd = [sys.executable, str(tool), "--out", str(out), "--shard-mb", f"{shard_mb:g}", "--packages", *packages]
     subprocess.run(cmd + (["--max-mb", f"{max_mb:g}"] if max_mb else []), check=True)
     return sorted(out.glob("*.warc.gz"))

@@ -4,11 +4,17 @@
     python bench/bench_climb.py --table-only RUN   # the table of a finished run (the demo's too)
     python bench/bench_climb.py --search-only RUN  # drop RUN's search and mixture outputs, run those two again
 
-The pool: ``../shared/tools/debian_doc_warcs.py`` packs statsmodels, Maxima, Octave and pandas (320 MB of
-HTML) plus SciPy (60 MB) into WARCs under ``bench/.cache/``; SymPy is left out of it. The target:
-python-sympy-doc's pages, packed the same way and extracted with the pipeline's own maths extractor into a
-jsonl file of one document per page. The run uses the default search settings (rounds of 32, 16 and 8 proxy
-runs) and 16 clusters.
+The pool: ``../shared/tools/debian_doc_warcs.py`` packs its default packages without SymPy, plus pandas and the
+Python 3.11 manual (``pool_packages()``: 23,564 pages, 653 MB of HTML; ruby3.1-doc has no HTML pages) into 100 MB
+WARC shards under ``bench/.cache/``. The target: python-sympy-doc's pages, packed the same way and extracted with
+the pipeline's own maths extractor into a jsonl file of one document per page. The run uses the default filters
+and search settings (rounds of 32, 16 and 8 proxy runs), 16 super-clusters and a mixture budget of 500K tokens.
+
+Why that budget: the default filters and dedup keep 2,430 of the 23,564 pages, 3.11M tokens (most API pages
+fail the Gopher alpha-ratio, top-n-gram repetition and language-score rules), and a mixture search is
+meaningful only when the pool holds several times the budget, as in CLIMB (400M documents for a 40B-token proxy
+budget): 500K is 1/6.2 of it. On the earlier 380 MB pool (711K tokens) a 1M budget held the whole pool,
+repeated, and the mixtures differed only in how often each cluster was repeated.
 
 The table: each mixture judged by the larger proxy on the held-out half of the target over the judge's seeds
 (mean ± standard deviation), each proxy's noise (mean deviation over draws of the same weights), the
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import time
@@ -27,23 +34,32 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))  # _common
-from _common import debian_doc_shards  # noqa: E402
+from _common import debian_doc_shards, default_doc_packages  # noqa: E402
+
+
+def pool_packages() -> list[str]:
+    """The shared tool's default packages without SymPy, plus ``EXTRA_PACKAGES``: maths, statistics, astronomy,
+    machine learning, databases, web frameworks, Python, a Debian handbook and a plotting tool, so that the
+    search has clusters both near and far from the target."""
+    return [*(p for p in default_doc_packages() if p != "python-sympy-doc"), *EXTRA_PACKAGES]
+
 
 CACHE = REPO / "bench" / ".cache"
-POOLS = {
-    "debdoc-climb-320mb": (
-        ["python-statsmodels-doc", "maxima-doc", "octave-doc", "python-pandas-doc", "gnuplot-doc"],
-        320,
-        40,
-    ),
-    "debdoc-climb-extra-60mb": (["python-scipy-doc", "gnuplot-doc"], 60, 30),
-}
+#: added to the shared tool's default packages (SymPy, the target, is taken out of them)
+EXTRA_PACKAGES = ("python-pandas-doc", "python3.11-doc")
+POOL = CACHE / "debdoc-climb-1gb"
+POOL_MB, SHARD_MB = 1000, 100  # a cap the packages do not reach: they hold 653 MB of HTML
 TARGET_WARC = CACHE / "debdoc-sympy-target"
 TARGET = CACHE / "sympy-target.jsonl"
-RUN = CACHE / "climb-debdoc-run"
+RUN = CACHE / "climb-debdoc-1gb-run"
+#: the mixture's tokens: the filters and dedup keep 3.11M tokens of the 653 MB (2,430 of 23,564 pages), and the
+#: pool should hold at least 5 times the budget or every mixture is nearly the same text; 500K leaves 6.2 times
+TOKEN_BUDGET = 500_000
 #: every third SymPy page (88 of 264, 1.6 MB of text): every proxy run scores the target, and on two busy
 #: cores the whole set made a cheap run cost a minute
 TARGET_EVERY = 3
+#: curate's closing lines, one per stage with its wall seconds: "  search   69.1 s"
+STAGE_TIME = re.compile(r"^\s+\w+\s+[\d.]+ s$")
 
 
 def write_target() -> None:
@@ -73,11 +89,11 @@ def write_config() -> Path:
 
     demo = yaml.safe_load((REPO / "pipelines/configs/demo.yaml").read_text())
     demo["run_dir"] = str(RUN)
-    demo["inputs"] = [str(CACHE / name / "*.warc.gz") for name in POOLS]
+    demo["inputs"] = [str(POOL / "*.warc.gz")]
     demo["filter"]["languages"] = ["en"]
     demo["climb"]["super_clusters"] = 16
     demo["climb"]["search"] = {"target": str(TARGET)}  # everything else: the defaults
-    demo["mixture"]["token_budget"] = 1_000_000  # the filters keep about 0.7M tokens of the 380 MB
+    demo["mixture"]["token_budget"] = TOKEN_BUDGET
     path = CACHE / "climb-debdoc.yaml"
     path.write_text(yaml.safe_dump(demo, sort_keys=False))
     return path
@@ -117,6 +133,7 @@ def search_again(run: Path, workers: int, config: Path | None = None) -> float:
     from curation.executor import Executor
     from curation.rundir import RunDir
     from pipelines.config import parse_config, parse_yaml
+    from pipelines.inputs import expand_inputs
     from pipelines.run import run_stages
     from pipelines.stages import build_stages
 
@@ -124,7 +141,7 @@ def search_again(run: Path, workers: int, config: Path | None = None) -> float:
         shutil.rmtree(run / stage, ignore_errors=True)
     path = config or run / "config.yaml"
     cfg = parse_config(parse_yaml(path.read_bytes(), str(path)), path.parent, source=str(path))
-    stages = {s.name: s for s in build_stages(cfg, cfg.inputs)}
+    stages = {s.name: s for s in build_stages(cfg, expand_inputs(cfg.inputs))}  # as `curate run` lists them
     rundir = RunDir(str(run))
     with Executor(workers=workers, progress=False) as ex:
         t0 = time.perf_counter()
@@ -149,8 +166,7 @@ def main() -> int:
         print(f"search stage: {seconds:.0f} s wall on {args.workers} workers\n")
         print(table(args.search_only))
         return 0
-    for name, (packages, max_mb, shard_mb) in POOLS.items():
-        debian_doc_shards(CACHE / name, packages, max_mb, shard_mb)
+    debian_doc_shards(POOL, pool_packages(), POOL_MB, SHARD_MB)
     write_target()
     config = write_config()
     t0 = time.perf_counter()
@@ -160,7 +176,7 @@ def main() -> int:
         print(proc.stderr[-3000:], file=sys.stderr)
         return proc.returncode
     print(f"curate run: {time.perf_counter() - t0:.0f} s wall")
-    print(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "")
+    print("\n".join(line for line in proc.stderr.splitlines() if STAGE_TIME.match(line)))  # wall s per stage
     print(proc.stdout)
     print(table(RUN))
     return 0

@@ -9,12 +9,14 @@ every decision, so that a change to the filter can be compared page by page with
 decisions unchanged, per set); ``--baseline REV`` measures the filter's throughput at a git revision beside the
 working tree's, on the same texts.
 
-    python bench/bench_filter.py [--sets math/mixed,maths,debian,wcxb,...] [--limit N] [--debian-warc W ...]
+    python bench/bench_filter.py [--sets math/mixed,maths,debian,wcxb,...] [--limit N]
+                                 [--debian-warc W ... | --debian-run RUN]
                                  [--texts texts.json] [--save decisions.json] [--compare decisions.json]
                                  [--baseline REV [--rounds N]]
 
 Sets: ``math/mixed``, ``maths`` (readability and Wikipedia maths pages), ``debian`` (the maths pages, those
-with at least one formula, of the bundled Debian-doc sample or of ``--debian-warc`` shards), ``wcxb``,
+with at least one formula, of the bundled Debian-doc sample, of ``--debian-warc`` shards or of the extract stage of
+the run directory ``--debian-run``), ``wcxb``,
 ``cleaneval``, ``daniel``, ``scrapinghub``, ``cc`` (the Common Crawl excerpts) and ``junk`` (``tests/data/junk``
 when it exists). All but ``debian`` and ``junk`` come from ``../shared/data``. The ``debian`` set gets a second
 row without its API stubs and index pages (the stub rule, :func:`stub_reason`), each left out listed below it.
@@ -71,6 +73,22 @@ def extract(pages: list[tuple[str, str]]) -> dict[str, dict]:
                 "n_formulas": result.n_formulas,
                 "math_formats": list(result.formats),
             }
+    return out
+
+
+def run_maths_pages(run: Path) -> dict[str, dict]:
+    """The pages with a formula of a finished run's extract stage, as :func:`extract` gives pages: the maths
+    pages of a large Debian-doc run (``bench/bench_gigabyte.py``) without extracting its shards again."""
+    import pyarrow.parquet as pq
+
+    columns = ["url", "text", "has_math", "n_formulas", "math_formats"]
+    out = {}
+    for part in sorted((run / "extract").glob("part-*.parquet")):
+        for row in pq.read_table(part, columns=columns).to_pylist():
+            if row["n_formulas"] and row["text"]:
+                out[row.pop("url")] = {**row, "math_formats": list(row["math_formats"] or [])}
+    if not out:
+        raise ValueError(f"{run}/extract: no page with a formula (is it a finished run directory?)")
     return out
 
 
@@ -216,6 +234,12 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=0, help="pages per set (0: all)")
     ap.add_argument("--data", default=str(shared_data_dir()), help="the shared data folder")
     ap.add_argument("--debian-warc", action="append", default=[], help="Debian-doc WARC shard (repeatable)")
+    ap.add_argument(
+        "--debian-run",
+        type=Path,
+        metavar="RUN",
+        help="the debian set from a finished run's extract stage (its pages with a formula), not from WARCs",
+    )
     ap.add_argument("--save", help="write every decision to this JSON file")
     ap.add_argument(
         "--texts",
@@ -253,7 +277,10 @@ def main() -> int:
     for name in args.sets.split(","):
         if name not in texts:
             try:
-                texts[name] = extract(pages_of(name, Path(args.data), args.limit, args.debian_warc))
+                if name == "debian" and args.debian_run:
+                    texts[name] = run_maths_pages(args.debian_run)
+                else:
+                    texts[name] = extract(pages_of(name, Path(args.data), args.limit, args.debian_warc))
             except (OSError, ValueError) as err:
                 print(f"| {name} | - | - | - | not measured: {err} |", flush=True)
                 continue

@@ -22,7 +22,6 @@ measurement. The table goes to stdout and to ``--out`` (markdown).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import re
 import resource
@@ -38,7 +37,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))  # _common
-from _common import debian_doc_shards, html_bytes  # noqa: E402
+from _common import debian_doc_shards, default_doc_packages, html_bytes  # noqa: E402
 
 EXTRA_PACKAGES = ("python-pandas-doc", "python3.11-doc", "rust-doc")
 # One Common Crawl snapshot, from Common Crawl's announcement of CC-MAIN-2024-22 (May 2024): 2.7 billion pages,
@@ -61,18 +60,9 @@ STAGE_LINE = re.compile(r"^\s+(\S+)\s+(?:([\d.]+) s|done)\s*$")
 
 def pack(gb: float, shard_mb: float) -> list[Path]:
     """The shards: the shared tool's default packages plus ``EXTRA_PACKAGES`` (packed once, cached in bench/.cache)."""
-    from pipelines.shared_data import shared_dir
-
     cache = REPO / "bench" / ".cache" / f"debdoc-gigabyte-{gb:g}gb-{shard_mb:g}mb"
     if not any(cache.glob("*.warc.gz")):  # the tool's own package list is only needed to pack
-        tool = shared_dir() / "tools" / "debian_doc_warcs.py"
-        if not tool.exists():
-            raise SystemExit(f"bench_gigabyte: {tool} not found: it packs the Debian-doc shards (../shared/tools)")
-        spec = importlib.util.spec_from_file_location("debian_doc_warcs", tool)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return debian_doc_shards(cache, [*module.DEFAULT_PACKAGES, *EXTRA_PACKAGES], gb * 1000, shard_mb)
+        return debian_doc_shards(cache, [*default_doc_packages(), *EXTRA_PACKAGES], gb * 1000, shard_mb)
     return sorted(cache.glob("*.warc.gz"))
 
 

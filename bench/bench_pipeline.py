@@ -91,17 +91,27 @@ def child(name: str, shard: Path) -> dict:
     Set-up is what a worker does once whatever the number of shards it is given: import the modules either side
     uses (with PYTHONDONTWRITEBYTECODE every import compiles its sources again) and, for the pipelines that count
     tokens, load the tokenizer (``load_counter`` is cached per process). Its CPU seconds are reported apart
-    (``setup_cpu``), not in the rates."""
+    (``setup_cpu``), not in the rates. The imports include those made lazily on first use, which would otherwise
+    land in the first shard's seconds: both extractors (trafilatura, imported in datatrove's sandbox process
+    unless its parent has it; the maths extractor's modules and ftfy) and pandas, which pyarrow imports when
+    either writer first builds a table from Python rows (over a CPU-second without byte-compiled files).
+    Every pipeline imports the same set."""
     setup = cpu_seconds()
     import datatrove.executor
     import datatrove.pipeline.extractors
     import datatrove.pipeline.readers
     import datatrove.pipeline.writers  # noqa: F401
+    import ftfy  # noqa: F401
+    import pandas  # noqa: F401
     import pyarrow.parquet  # noqa: F401
+    import trafilatura  # noqa: F401
 
     import curation.extract
     import curation.rundir
     import curation.tokens  # noqa: F401
+    import math_extract.boilerplate
+    import math_extract.prepass
+    import math_extract.render  # noqa: F401
     import pipelines.stages  # noqa: F401
     from curation.executor import quiet_logs
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from curation.rundir import RunDir
 
-from .proxy import NGramLM, draw_sample
+from .proxy import NGramLM, TargetGrams, draw_sample
 from .proxy_kn import KneserNeyLM, token_encoder
 from .target import read_target_texts, split_target
 
@@ -42,10 +42,18 @@ def target_ids(path: str, heldout_fraction: float, seed: int, heldout: bool, tok
     return token_encoder(tokenizer)([target_part(path, heldout_fraction, seed, heldout)])[0]
 
 
-def cheap_bpb(root: str, weights: list[float], tokens: int, order: int, draw: list[int], target: str) -> float:
+@functools.lru_cache(maxsize=4)
+def target_grams(path: str, heldout_fraction: float, seed: int, heldout: bool, order: int) -> TargetGrams:
+    """The target part's n-grams, indexed once per worker for every cheap run that scores it."""
+    text = target_part(path, heldout_fraction, seed, heldout).encode("utf-8", "surrogatepass")
+    return TargetGrams(text, order)
+
+
+def cheap_bpb(root: str, weights: list[float], spec: dict, draw: list[int], heldout: bool) -> float:
     clusters, n_tokens, texts, _ = load_pool(root)
-    sample = b"\n\n".join(texts[i] for i in draw_sample(clusters, n_tokens, weights, tokens, draw))
-    return NGramLM(order).fit(sample).bits_per_byte(target.encode("utf-8", "surrogatepass"))
+    sample = b"\n\n".join(texts[i] for i in draw_sample(clusters, n_tokens, weights, spec["proxy_tokens"], draw))
+    target = target_grams(spec["target"], spec["heldout_fraction"], spec["seed"], heldout, spec["proxy_order"])
+    return NGramLM(spec["proxy_order"]).fit(sample).bits_per_byte(target)
 
 
 def judge_bpb(root: str, weights: list[float], spec: dict, draw: list[int], heldout: bool) -> float:
@@ -64,8 +72,7 @@ def rounded(x: float) -> float:
 
 def search_run(rundir: RunDir, weights: list[float], spec: dict, round: int, run: int) -> dict:
     """One candidate of the search: the cheap proxy on the search part of the target, the search's draw."""
-    target = target_part(spec["target"], spec["heldout_fraction"], spec["seed"], False)
-    bpb = cheap_bpb(rundir.root, weights, spec["proxy_tokens"], spec["proxy_order"], [spec["seed"], 29], target)
+    bpb = cheap_bpb(rundir.root, weights, spec, [spec["seed"], 29], heldout=False)
     return {"in": 1, "out": 1, "round": round, "run": run, "weights": list(weights), "bpb": rounded(bpb)}
 
 
@@ -80,7 +87,6 @@ def judge_run(rundir: RunDir, weights: list[float], spec: dict, name: str, draw_
     """A final or baseline mixture on the held-out target, with draw ``draw_seed``: both proxies, so each
     proxy's noise over draws is measured on the same weights."""
     draw = [spec["seed"], 31, draw_seed]
-    held = target_part(spec["target"], spec["heldout_fraction"], spec["seed"], True)
-    cheap = cheap_bpb(rundir.root, weights, spec["proxy_tokens"], spec["proxy_order"], draw, held)
+    cheap = cheap_bpb(rundir.root, weights, spec, draw, heldout=True)
     judge = judge_bpb(rundir.root, weights, spec, draw, heldout=True)
     return {"in": 1, "out": 1, "name": name, "seed": draw_seed, "bpb": rounded(judge), "cheap_bpb": rounded(cheap)}

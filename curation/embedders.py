@@ -227,14 +227,27 @@ class StaticEncoder:
         self.words: dict[str, list[int]] = {}
 
     def token_ids(self, text: str) -> list[int]:
-        words = text.split()
-        unseen = [w for w in dict.fromkeys(words) if w not in self.words]
+        """The first ``max_tokens`` token ids of ``text``. Words are read ``max_tokens`` at a time (a word gives at
+        least one token unless BERT deletes all of it), so a long document costs no more than its head."""
+        ids: list[int] = []
+        rest = text
+        while rest and len(ids) < self.max_tokens:
+            words = rest.split(None, self.max_tokens)
+            rest = words.pop() if len(words) > self.max_tokens else ""
+            self._learn(words)
+            ids.extend(itertools.chain.from_iterable(self.words[w] for w in words))
+        return ids[: self.max_tokens]
+
+    def _learn(self, words: list[str]) -> None:
+        """Tokenize the words not yet remembered, in one batch."""
+        distinct = list(dict.fromkeys(words))
+        unseen = [w for w in distinct if w not in self.words]
         if unseen:
             if len(self.words) + len(unseen) > self.MAX_WORDS:
-                self.words.clear()
+                self.words.clear()  # and every word of these is learnt again, the known ones too
+                unseen = distinct
             for word, enc in zip(unseen, self.tokenizer.encode_batch_fast(unseen, add_special_tokens=False)):
                 self.words[word] = [i for i in enc.ids if i != self.unk]
-        return list(itertools.islice(itertools.chain.from_iterable(self.words[w] for w in words), self.max_tokens))
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.table.shape[1]), np.float32)

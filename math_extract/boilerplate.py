@@ -175,14 +175,16 @@ class _Stats:
     def __init__(self, root, tex_marks: bool = True) -> None:
         rows: dict = {}
         self.rows = rows
+        # the elements holding prose with their prose, in the order of ``rows`` (before any removal): what
+        # ``_repeated_prose`` groups, gathered here rather than by a second pass over every row
+        holders: list = []
+        self.prose_holders = holders
         breaks: dict = {}  # element -> its <br> children
         # the elements that are maths by their own markup, found by one query in C rather than by reading one or
         # two attributes of every element in Python
         mathy = set((_MATHY_OR_MARKED if tex_marks else _MATHY)(root))
-        for el in reversed(list(root.iter())):  # descendants come before their ancestors
+        for el in reversed(list(root.iter(etree.Element))):  # descendants come before their ancestors
             tag = el.tag
-            if tag.__class__ is not str:
-                continue
             if tag == "br":  # empty and inline: its row is known (and line-broken pages have many)
                 parent = el.getparent()
                 breaks[parent] = breaks.get(parent, 0) + 1
@@ -205,13 +207,14 @@ class _Stats:
                         commas += tail.count(",")
                     row = rows.get(child)
                     if row is not None:
-                        text += row[0]
-                        link += row[1]
-                        prose += row[3]
-                        commas += row[5]
-                        if row[2]:
+                        c_text, c_link, c_math, c_prose, c_block, c_commas = row
+                        text += c_text
+                        link += c_link
+                        prose += c_prose
+                        commas += c_commas
+                        if c_math:
                             math = True
-                        if row[4]:
+                        if c_block:
                             block = True
             if tag == "a":
                 link = text
@@ -222,6 +225,8 @@ class _Stats:
             elif own_math:
                 prose += 40
             rows[el] = [text, link, math, prose, block, commas]
+            if prose:
+                holders.append((el, prose))
 
     text, link, math, prose, block, commas = (_column(i) for i in range(6))
 
@@ -286,6 +291,9 @@ class _Stats:
 
 def _own_text(el, stats: _Stats) -> str:
     """Text of ``el`` outside its block children (its direct text, inline children and their tails)."""
+    if not len(el):  # a leaf, as most table cells are: its text
+        text = el.text
+        return " ".join(text.split()) if text else ""
     parts = [el.text or ""]
     rows, empty = stats.rows, stats._EMPTY
     for child in el:
@@ -402,8 +410,7 @@ def _repeated_prose(body, stats: _Stats) -> dict:
     over the elements that hold prose (the groups named, then their prose), so that every member of a group gets
     the same decision.
     """
-    # only elements holding prose matter: read them off the statistics (the page before any removal)
-    holders = [(el, row[3]) for el, row in stats.rows.items() if row[3]]
+    holders = stats.prose_holders  # only elements holding prose matter (the page before any removal)
     named = set()  # the shapes and runs with a widget-named member
     for el, _ in holders:
         keys = el.keys()
@@ -458,6 +465,11 @@ def _introduces_section(el, row) -> bool:
     return False
 
 
+# The attributes that can name an element a widget (``_attrs``) or hide it (``_is_hidden``; a ``<dialog>`` is dropped
+# by its tag): an element with a content tag and none of them (a link, a table cell) is kept without reading them.
+_DECIDING = frozenset((*_NAMING, "hidden", "aria-hidden", "style"))
+
+
 def _strip_boilerplate(body, stats: _Stats) -> None:
     """Drop widgets by tag, class/id/role and hidden-ness; never an element that holds much of the prose.
 
@@ -475,7 +487,7 @@ def _strip_boilerplate(body, stats: _Stats) -> None:
         keys = el.keys()
         drop = False
         by_tag = tag in _DROP_TAGS and not (tag == "header" and _introduces_section(el, rows.get(el, empty)))
-        if keys or by_tag:
+        if by_tag or (keys and not _DECIDING.isdisjoint(keys)):
             text, _, math, prose = rows.get(el, empty)[:4]
             holds_prose = prose >= 0.4 * prose_total if prose_total else text >= 0.5 * text_total
             kind = _widget_kind(_attrs(el, keys)) if keys else ""
@@ -530,7 +542,7 @@ def _score_candidates(body, stats: _Stats) -> dict:
                 continue
             if anc not in scores:
                 attrs = _attrs(anc)
-                bonus = (25 if _POSITIVE.search(attrs) else 0) - (25 if _widget_kind(attrs) else 0)
+                bonus = ((25 if _POSITIVE.search(attrs) else 0) - (25 if _widget_kind(attrs) else 0)) if attrs else 0
                 scores[anc] = bonus + (5 if anc.tag in ("article", "main") else 0)
             scores[anc] += score / (1 + level)
     return scores
@@ -601,11 +613,16 @@ def _clean_inside(root, stats: _Stats) -> None:
             if link_lists_are_boilerplate and _is_link_list(tag, row):
                 dropper.drop(el)
                 dropped.update(el.iter(*_LIST_TAGS))
-            elif length < 60 and _few_elements(el):
-                words = "".join(el.itertext()).split()
+            elif length < 60 and (not len(el) or _few_elements(el)):
+                words = _all_text(el).split()
                 if len(words) <= 6 and _BOILER_LINE.match(" ".join(words)):
                     dropper.drop(el)
                     dropped.update(el.iter(*_LIST_TAGS))
+
+
+def _all_text(el) -> str:
+    """``"".join(el.itertext())``, read directly from a leaf (no iterator): most short blocks are leaves."""
+    return (el.text or "") if not len(el) else "".join(el.itertext())
 
 
 def _few_elements(el, most: int = 100) -> bool:

@@ -63,6 +63,11 @@ _UNSHOWN_ATTRIBUTES = (
     "accesskey",
     "xml:lang",
 )
+# Links, once their targets are gone (``href`` above): lynx -dump -nolist prints an ``<a>``'s text as plain text,
+# but still keeps an anchor per ``<a>`` and walks the anchors of the document at every line it lays out, so a
+# batch of documentation pages (a link per function name) cost it time quadratic in the batch: half of lynx's
+# CPU in a batch of 1,024 such pages. Unwrapped, the text stays where it is and lynx prints the same.
+_UNSHOWN_TAGS = ("a",)
 
 
 @dataclass
@@ -116,8 +121,9 @@ class MathExtractor:
 
     ``timeout_s``: lynx deadline for one page (a batch gets twice that before falling back to single pages);
     ``batch_size``/``max_batch_bytes``: documents and serialised bytes per lynx process (starting lynx costs
-    about 17 ms of CPU, more than rendering a small page: at 128 pages a batch, lynx takes half the CPU it takes at
-    32 on a shard of small pages, with the same output); ``main_content``:
+    about 17 ms of CPU, more than rendering a small page: at 1024 pages a batch, lynx takes half the CPU it takes
+    at 128 on a shard of small pages, with the same output; a batch holding many tables is closed earlier,
+    ``render.BatchLoad``); ``main_content``:
     remove boilerplate (False renders the whole page); ``lynx``: the binary; ``width``: lynx's line width
     (wide by default so that paragraphs are not hard-wrapped); ``max_html_bytes``: longer pages (counted in
     characters) are refused as ``too_large``, which bounds the memory one page can take; ``page_budget_s`` +
@@ -129,7 +135,7 @@ class MathExtractor:
     name: ClassVar[str] = "math_extract"
 
     timeout_s: float = 10.0
-    batch_size: int = 128
+    batch_size: int = 1024
     main_content: bool = True
     lynx: str = "lynx"
     width: int = 1000
@@ -187,6 +193,7 @@ class MathExtractor:
         # nothing converted and no TeX in the text: no formulas to count (saves two XPaths over the page)
         counted = _count_kept(body) if converted or tex_text else (0, 0)
         etree.strip_attributes(body, *_UNSHOWN_ATTRIBUTES)
+        etree.strip_tags(body, *_UNSHOWN_TAGS)
         serialised = etree.tostring(body, encoding="utf-8", method="html")
         deadline.check("serialise")
         return _Prepared(serialised, info, n_formulas=counted, left_s=deadline.left())
@@ -220,14 +227,14 @@ class MathExtractor:
 
     def extract_many(self, pages: list[tuple[str, str | None]]) -> list[Extraction]:
         """Extract pages in batches, one lynx process per batch; order is kept, failures are named."""
-        from .render import render_batch
+        from .render import BatchLoad, render_batch
 
         results: list[Extraction | None] = [None] * len(pages)
         batch: list[tuple[int, _Prepared, bytes]] = []
-        batch_bytes = 0
+        load = BatchLoad()
 
         def flush() -> None:
-            nonlocal batch, batch_bytes
+            nonlocal batch, load
             if not batch:
                 return
             rendered = render_batch(
@@ -239,7 +246,7 @@ class MathExtractor:
             )
             for (i, prep, _), out in zip(batch, rendered):
                 results[i] = self._finish(prep, out.text, out.reason)
-            batch, batch_bytes = [], 0
+            batch, load = [], BatchLoad()
 
         for i, (html, _url) in enumerate(pages):
             try:
@@ -251,10 +258,10 @@ class MathExtractor:
             if prep.body is None:
                 results[i] = self._finish(prep, "", None)
                 continue
-            if batch and (len(batch) >= self.batch_size or batch_bytes + len(prep.body) > self.max_batch_bytes):
+            if load.full_with(prep.body, self.batch_size, self.max_batch_bytes):
                 flush()
             batch.append((i, prep, prep.body))
-            batch_bytes += len(prep.body)
+            load.add(prep.body)
         flush()
         done = [r for r in results if r is not None]
         assert len(done) == len(pages), "every page gets a result"

@@ -187,8 +187,8 @@ def is_prose_line(line: str) -> bool:
     stripped = line.strip()
     if len(stripped) < PROSE_MIN_CHARS or stripped.startswith(CODE_LINE_STARTS) or _looks_like_code(stripped):
         return False
-    visible = sum(not ch.isspace() for ch in stripped)
-    return sum(ch.isalpha() for ch in stripped) >= PROSE_LETTER_SHARE * visible
+    visible = len(stripped) - sum(map(str.isspace, stripped))
+    return sum(map(str.isalpha, stripped)) >= PROSE_LETTER_SHARE * visible
 
 
 _CALL = re.compile(r"[A-Za-z_][\w.$]*\(")  # name( : a call, in code; prose puts a space or a formula there

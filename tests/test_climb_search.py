@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from climb.predictor import fit_predictor, spearman
-from climb.proxy import draw_sample
+from climb.predictor import cv_trees, fit_predictor, spearman
+from climb.proxy import NGramLM, TargetGrams, draw_sample
 from climb.proxy_kn import KneserNeyLM
 from climb.search import SearchSettings, SearchStage
 from climb.target import read_target_texts, split_target
@@ -83,6 +83,47 @@ def test_a_sample_follows_the_weights_and_its_seed():
     assert len(small) == pytest.approx(500, abs=1)
 
 
+def _witten_bell_bits(train: bytes, target: bytes, order: int) -> float:
+    """The cheap proxy's model written out position by position with dictionaries: the reference."""
+    from collections import Counter
+
+    grams = [Counter(train[i : i + n] for i in range(len(train) - n + 1)) for n in range(order + 1)]
+    bits = 0.0
+    for i, byte in enumerate(target):
+        p = (grams[1][bytes([byte])] + 1.0) / (len(train) + 256.0)
+        for n in range(2, min(order, i + 1) + 1):
+            ctx = target[i - n + 1 : i]
+            followers = [g for g in grams[n] if g[:-1] == ctx]
+            total = sum(grams[n][g] for g in followers)
+            if total:
+                p = (grams[n][target[i - n + 1 : i + 1]] + len(followers) * p) / (total + len(followers))
+        bits -= np.log2(p)
+    return bits / len(target)
+
+
+def test_the_cheap_proxy_scores_a_target_indexed_once_as_the_position_by_position_model():
+    texts = [json.loads(line)["text"].encode() for line in SYMPY.read_text().splitlines()]
+    train, target = texts[1][:3000], texts[2][:400]
+    grams = TargetGrams(target, 4)
+    for order in (1, 2, 4):
+        lm = NGramLM(order).fit(train)
+        expected = _witten_bell_bits(train, target, order)
+        assert lm.bits_per_byte(grams) == pytest.approx(expected, rel=1e-12)
+        assert lm.bits_per_byte(target) == lm.bits_per_byte(grams)
+    with pytest.raises(ValueError, match="order 4, the model's to 5"):
+        NGramLM(5).fit(train).bits_per_byte(grams)
+
+
+def test_no_proxy_trains_on_more_text_than_the_mixture_holds():
+    """A proxy sample larger than the budget measures mixtures the mixture stage will never write (every
+    cluster whole, repeated); both proxies' samples are capped at the budget."""
+    settings = SearchSettings(target=str(SYMPY), proxy_tokens=200_000, judge_tokens=2_000_000)
+    spec = SearchStage("dedup", settings, budget=125_000, seed=1).spec()
+    assert (spec["proxy_tokens"], spec["judge_tokens"]) == (125_000, 125_000)
+    spec = SearchStage("dedup", settings, budget=10_000_000, seed=1).spec()
+    assert (spec["proxy_tokens"], spec["judge_tokens"]) == (200_000, 2_000_000)
+
+
 def test_the_predictor_ranks_fresh_mixtures_and_is_deterministic():
     rng = np.random.default_rng(2)
     effect = np.array([-0.3, 0.1, 0.2, -0.1, 0.05, 0.0])
@@ -91,7 +132,10 @@ def test_the_predictor_ranks_fresh_mixtures_and_is_deterministic():
     model = fit_predictor(weights[:56], scores[:56], [3, 17])
     again = fit_predictor(weights[:56], scores[:56], [3, 17])
     assert model.to_string() == again.to_string()
-    assert 1 <= model.trees < 2000  # early stopping on the held-out runs
+    assert 1 <= model.trees < 2000  # early stopping on the held-out folds
+    # the tree count is the folds' mean, and the model that predicts is refitted on every run with it
+    standard = (scores[:56] - scores[:56].mean()) / scores[:56].std()
+    assert model.model.n_estimators == cv_trees(weights[:56], standard, [3, 17]) >= model.trees
     rho = spearman(model.predict(weights[56:]), scores[56:])
     assert rho is not None and rho >= 0.8
 

@@ -67,6 +67,20 @@ def test_the_word_memory_gives_model2vecs_own_vectors(distilled, texts):
     assert cos.min() > 0.9999, cos.min()
 
 
+def test_a_long_document_is_read_up_to_its_first_tokens_and_a_full_word_memory_starts_again(distilled, texts):
+    """Reading words ``max_tokens`` at a time gives the head of the whole text's ids, whatever the limit, and
+    clearing the word memory in the middle of a document (a small ``MAX_WORDS``) changes no id."""
+    whole = embedders.StaticEncoder(distilled, max_tokens=10**6)
+    for limit in (1, 7, 64, 1024):
+        head = embedders.StaticEncoder(distilled, max_tokens=limit)
+        for text in texts:
+            assert head.token_ids(text) == whole.token_ids(text)[:limit]
+    forgetful = embedders.StaticEncoder(distilled, max_tokens=10**6)
+    forgetful.MAX_WORDS = 50
+    for text in texts:
+        assert forgetful.token_ids(text) == whole.token_ids(text)
+
+
 def test_the_distilled_table_is_canonical(distilled):
     from safetensors.numpy import load_file
 

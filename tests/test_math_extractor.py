@@ -198,3 +198,47 @@ def test_cli_extract_html_names_the_reason_for_binary(tmp_path):
     page.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(2000))
     out = subprocess.run([*CURATE, "extract-html", str(page)], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 1 and "binary_payload" in out.stderr
+
+
+# ---- lynx batches: links, tables, failures ----
+
+
+def test_links_are_plain_text_for_lynx():
+    # links reach lynx unwrapped (their targets are not shown): a link nested in a link (PostgreSQL's glossary
+    # terms) made lynx break the line after it, and every <a> costs lynx an anchor it walks at each line
+    page = (
+        "<html><body><p>The module also provides a data type <code>lo</code>, which is really just a "
+        '<a href="g.html#d"><em><a href="g.html#d" title="Domain">domain</a></em></a> over the '
+        "<code>oid</code> type. This is useful for differentiating database columns.</p></body></html>"
+    )
+    result = MathExtractor().extract(page)
+    assert "really just a domain over the oid type." in result.text
+
+
+def test_batch_with_tables_renders_each_page_as_alone():
+    # pages with tables are joined first (render.lynx_order); each page still gets its own text, in input order
+    table = "<table><tr><td>cell {i} a</td><td>cell {i} b</td></tr></table>"
+    pages = [(f"<p>page {i} says hello</p>" + (table.format(i=i) * (i % 3)), None) for i in range(9)]
+    batch = MathExtractor(batch_size=9).extract_many(pages)
+    alone = [MathExtractor().extract(html) for html, _ in pages]
+    assert [r.text for r in batch] == [r.text for r in alone]
+    assert all(f"page {i} says hello" in r.text for i, r in enumerate(batch))
+
+
+def test_crashing_page_costs_few_lynx_runs(tmp_path):
+    # the real lynx, except that any input holding POISON kills it: the batch is split in halves down to the
+    # poisoned page (about 2 log2(n) runs), not re-rendered a page at a time (n runs)
+    real = shutil.which("lynx")
+    assert real, "lynx is not on PATH (make setup installs it)"
+    runs = tmp_path / "runs"
+    lynx = _fake_lynx(
+        tmp_path,
+        f"echo run >> {shlex.quote(str(runs))}\ninput=$(cat)\n"
+        'case "$input" in *POISON*) kill -9 $$;; esac\n'
+        f'printf "%s" "$input" | exec {shlex.quote(real)} "$@"\n',
+    )
+    pages = [(f"<p>page {i} says {'POISON' if i == 11 else 'fine'}</p>", None) for i in range(32)]
+    results = MathExtractor(lynx=lynx, batch_size=32).extract_many(pages)
+    assert [r.reason for r in results] == [None] * 11 + ["lynx_crash"] + [None] * 20
+    assert [r.text for i, r in enumerate(results) if i != 11] == [f"page {i} says fine" for i in range(32) if i != 11]
+    assert len(runs.read_text().split()) <= 12

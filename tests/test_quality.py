@@ -11,7 +11,7 @@ import trafilatura
 from datatrove.data import Document
 from pydantic import ValidationError
 
-from curation.quality import QualityFilter, QualitySettings
+from curation.quality import GopherRepetitionSettings, QualityFilter, QualitySettings
 from curation.step import drops_of
 from math_extract import MathScorer
 from math_extract.score import mask_formulas, math_score
@@ -390,3 +390,31 @@ def test_the_stub_rule_of_bench_filter_names_stubs_and_index_pages():
     assert bench.stub_reason(stub).startswith("stub:")
     assert bench.stub_reason(index).startswith("index:")
     assert bench.stub_reason(article) is None
+
+
+def test_a_short_api_page_repeating_its_term_is_kept_and_stuffing_of_the_term_is_not():
+    """The prose of an API page is a few sentences around one term, so its most frequent 3-gram weighs more
+    than Gopher's limit for whole pages (0.18); the maths-aware limit is a quarter higher. A page that stuffs
+    the same term is still dropped by that rule."""
+    page = (
+        "scipy.special.gammainc(a, x)\n"
+        "Regularized lower incomplete gamma function.\n"
+        "It is defined as $P(a, x) = \\frac{1}{\\Gamma(a)} \\int_0^x t^{a-1} e^{-t} dt$ for $a > 0$ and $x \\geq 0$.\n"
+        "The argument a must be positive and the argument x must be nonnegative here.\n"
+        "Returns the values of the lower incomplete gamma function at the given points.\n"
+        "See also the regularized upper incomplete gamma function and the inverse of the lower one.\n"
+        "It is the CDF of the gamma distribution, so it starts at 0 and increases to 1 as x grows.\n"
+        "It equals one minus the upper incomplete gamma function, $P(a, x) = 1 - Q(a, x)$.\n"
+    )
+    stuffed = page + "Buy the incomplete gamma function. " * 12 + "\n"
+    default = quality()
+    overrides = QualitySettings().math_aware.overrides
+    plain_top = {**overrides["gopher_repetition"], "top_n_grams": GopherRepetitionSettings().top_n_grams}
+    plain = quality(QualitySettings(math_aware={"overrides": {**overrides, "gopher_repetition": plain_top}}))
+    docs = [
+        Document(text=t, id=i, metadata={"has_math": True, "n_formulas": 3})
+        for i, t in [("api", page), ("spam", stuffed)]
+    ]
+    assert _decisions(plain, docs[:1]) == {"api": "gopher_repetition:top_3_gram"}
+    decisions = _decisions(default, docs)
+    assert decisions["api"] == "kept" and decisions["spam"].startswith("gopher_repetition:top_"), decisions
