@@ -31,18 +31,19 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))  # _common
-from _common import debian_doc_shards, default_doc_packages, html_bytes  # noqa: E402
+from _common import debian_doc_shards, default_doc_packages, html_bytes, vm_hwm_mb  # noqa: E402
 
 EXTRA_PACKAGES = ("python-pandas-doc", "python3.11-doc", "rust-doc")
 # One Common Crawl snapshot, from Common Crawl's announcement of CC-MAIN-2024-22 (May 2024): 2.7 billion pages,
 # 424.7 TiB of uncompressed content, stored as about 90,000 gzipped WARC files of about 1 GB (~100 TB).
-SNAPSHOT = {"name": "CC-MAIN-2024-22", "pages": 2.7e9, "gb": 424.7 * 1.099511627776e3}
+SNAPSHOT: dict[str, Any] = {"name": "CC-MAIN-2024-22", "pages": 2.7e9, "gb": 424.7 * 1.099511627776e3}
 # how each stage's cost grows with the data (see SCALE.md); "fixed": independent of the data size
 GROWTH = {
     "extract": ("linear", "HTML bytes (one task per shard)"),
@@ -87,16 +88,6 @@ def write_config(base: Path, shards: list[Path], run_dir: Path, token_budget: in
     cfg["mixture"]["token_budget"] = token_budget
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
-
-
-def _hwm_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 @dataclass
@@ -148,7 +139,7 @@ class Monitor:
         for proc in self.tree():
             try:
                 name = self.label(proc)
-                hwm = _hwm_mb(proc.pid)
+                hwm = vm_hwm_mb(proc.pid) or 0.0
                 self.peak[proc.pid] = max(self.peak.get(proc.pid, 0.0), hwm)
                 if name.startswith("worker"):
                     self.stage_rss = max(self.stage_rss, proc.memory_info().rss / 2**20)
@@ -211,7 +202,7 @@ def measure(config: Path, workers: int, log: Path) -> tuple[list[dict], dict]:
     if code != 0:
         raise SystemExit(f"bench_gigabyte: curate run exited {code}; see {log}")
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    peaks = {}
+    peaks: dict[str, float] = {}
     for pid, mb in mon.peak.items():
         name = mon.labels.get(pid, "?")
         key = name if name in ("driver",) or name.startswith("worker") else f"{name} (largest)"

@@ -79,7 +79,7 @@ def report(
         "final": final,
         "noise": {
             "judge_std": round(float(np.mean([r["bits_per_byte_std"] for r in rows])), 6),
-            "cheap_std": round(float(np.mean([_std(list(r["cheap_per_seed"])) for r in rows])), 6),
+            "cheap_std": round(float(np.mean([_std(r["cheap_per_seed"]) for r in rows])), 6),
         },
     }
 

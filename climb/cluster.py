@@ -78,7 +78,7 @@ class ClusterStage(Stage):
 
 
 def fine_k(n_docs: int, settings: ClusterSettings) -> int:
-    return max(1, min(settings.k_init, n_docs // settings.min_cluster_docs, n_docs))
+    return max(1, min(settings.k_init, n_docs // settings.min_cluster_docs))
 
 
 def document_quality(columns: dict[str, np.ndarray]) -> tuple[np.ndarray, str]:
@@ -102,7 +102,7 @@ def ward_merge(centroids: np.ndarray, weights: np.ndarray, n_groups: int, thresh
     n = len(centroids)
     c = np.asarray(centroids, dtype=np.float64).copy()
     w = np.asarray(weights, dtype=np.float64).copy()
-    members: list[list[int] | None] = [[i] for i in range(n)]
+    members = [[i] for i in range(n)]  # a merged group's members, under its lower index
     alive = np.ones(n, bool)
 
     def costs_to(i: int) -> np.ndarray:
@@ -131,10 +131,8 @@ def ward_merge(centroids: np.ndarray, weights: np.ndarray, n_groups: int, thresh
         stale = alive & ((cost[:, i] == row_min) | (cost[:, j] == row_min))
         c[i] = (w[i] * c[i] + w[j] * c[j]) / (w[i] + w[j])
         w[i] += w[j]
-        merged_j = members[j]
-        assert merged_j is not None and members[i] is not None
-        members[i] = members[i] + merged_j  # type: ignore[operator]
-        members[j], alive[j] = None, False
+        members[i] += members[j]
+        alive[j] = False
         cost[j, :] = np.inf
         cost[:, j] = np.inf
         cost[i] = costs_to(i)
@@ -144,7 +142,7 @@ def ward_merge(centroids: np.ndarray, weights: np.ndarray, n_groups: int, thresh
         row_min[j] = np.inf
         groups -= 1
     labels = np.empty(n, np.int32)
-    for g, m in enumerate(sorted((sorted(m) for m in members if m is not None), key=lambda m: m[0])):
+    for g, m in enumerate(sorted((sorted(m) for m, a in zip(members, alive) if a), key=lambda m: m[0])):
         labels[m] = g
     return labels
 

@@ -10,7 +10,7 @@ is vectorised: n-grams are packed into int64 keys and counted with ``np.unique``
 A sample is drawn per cluster from a seeded permutation of that cluster's pool documents, walked (again from
 the start when exhausted) until the cluster's share of the sample's tokens is met. The search draws every
 candidate with one seed, so two candidates differ only by their weights (common random numbers); the noise of
-a proxy is measured by drawing the same weights with other seeds (``climb.judge``).
+a proxy is measured by drawing the same weights with other seeds (``climb.proxy_runs.judge_run``).
 """
 
 from __future__ import annotations
@@ -43,10 +43,9 @@ def draw_sample(
         if not len(idx) or w <= 0:
             continue
         order = idx[np.random.default_rng([*seed, c]).permutation(len(idx))]
-        want = w * budget
-        full, rest = divmod(want, float(np.maximum(tokens[order], 1).sum()))
-        picked.extend(order.tolist() * int(full))
         cum = np.cumsum(np.maximum(tokens[order], 1))
+        full, rest = divmod(w * budget, float(cum[-1]))
+        picked.extend(order.tolist() * int(full))
         picked.extend(order[: int(np.searchsorted(cum, rest, side="left")) + (1 if rest > 0 else 0)].tolist())
     return picked
 

@@ -104,7 +104,7 @@ class KneserNeyLM:
 @functools.lru_cache(maxsize=4)
 def token_encoder(name: str) -> Callable[[list[str]], list[np.ndarray]]:
     """``encode(texts) -> [uint16 id arrays]`` with the run's tokenizer (``tokens.tokenizer``: ``smollm2``, a
-    tokenizer.json or folder, or an offline Hugging Face name); no special tokens added."""
+    tokenizer.json or folder, a .gguf file or an offline Hugging Face name); no special tokens added."""
     from curation.tokens import tokenizer_json
 
     path = tokenizer_json(name)
@@ -115,20 +115,16 @@ def token_encoder(name: str) -> Callable[[list[str]], list[np.ndarray]]:
         size = tok.get_vocab_size()
 
         def encode(texts: list[str]) -> list[np.ndarray]:
-            return [np.array(e.ids, np.int64) for e in tok.encode_batch_fast(texts, add_special_tokens=False)]
+            return [np.array(e.ids, np.uint16) for e in tok.encode_batch_fast(texts, add_special_tokens=False)]
     else:
-        from transformers import AutoTokenizer
+        from curation.tokens import hf_tokenizer
 
-        hf = AutoTokenizer.from_pretrained(name)
+        hf = hf_tokenizer(name)
         size = len(hf)
 
         def encode(texts: list[str]) -> list[np.ndarray]:
-            return [np.array(hf.encode(t, add_special_tokens=False), np.int64) for t in texts]
+            return [np.array(hf.encode(t, add_special_tokens=False), np.uint16) for t in texts]
 
     if size > 1 << ID_BITS:
         raise ValueError(f"tokens.tokenizer: {name} has {size} tokens; the judge proxy packs ids in {ID_BITS} bits")
-
-    def checked(texts: list[str]) -> list[np.ndarray]:
-        return [a.astype(np.uint16) for a in encode(texts)]
-
-    return checked
+    return encode

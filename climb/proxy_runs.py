@@ -38,6 +38,11 @@ def target_part(path: str, heldout_fraction: float, seed: int, heldout: bool) ->
 
 
 @functools.lru_cache(maxsize=4)
+def target_bytes(path: str, heldout_fraction: float, seed: int, heldout: bool) -> bytes:
+    return target_part(path, heldout_fraction, seed, heldout).encode("utf-8", "surrogatepass")
+
+
+@functools.lru_cache(maxsize=4)
 def target_ids(path: str, heldout_fraction: float, seed: int, heldout: bool, tokenizer: str) -> np.ndarray:
     return token_encoder(tokenizer)([target_part(path, heldout_fraction, seed, heldout)])[0]
 
@@ -45,8 +50,7 @@ def target_ids(path: str, heldout_fraction: float, seed: int, heldout: bool, tok
 @functools.lru_cache(maxsize=4)
 def target_grams(path: str, heldout_fraction: float, seed: int, heldout: bool, order: int) -> TargetGrams:
     """The target part's n-grams, indexed once per worker for every cheap run that scores it."""
-    text = target_part(path, heldout_fraction, seed, heldout).encode("utf-8", "surrogatepass")
-    return TargetGrams(text, order)
+    return TargetGrams(target_bytes(path, heldout_fraction, seed, heldout), order)
 
 
 def cheap_bpb(root: str, weights: list[float], spec: dict, draw: list[int], heldout: bool) -> float:
@@ -62,7 +66,7 @@ def judge_bpb(root: str, weights: list[float], spec: dict, draw: list[int], held
     train = np.concatenate([ids[i] for i in picked]) if picked else np.zeros(0, np.uint16)
     key = (spec["target"], spec["heldout_fraction"], spec["seed"], heldout)
     target = target_ids(*key, spec["tokenizer"])
-    n_bytes = len(target_part(*key).encode("utf-8", "surrogatepass"))
+    n_bytes = len(target_bytes(*key))
     return KneserNeyLM(spec["judge_order"]).fit(train).bits(target) / n_bytes
 
 

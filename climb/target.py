@@ -2,7 +2,7 @@
 
 A path may be a glob, a file or a folder; every text is one example (one document). The documents are split
 once, by a seeded permutation, into the part the search sees and a held-out part on which the final mixtures
-are judged (``climb.judge``), so the winner is not chosen and reported on the same text.
+are judged (``climb.baselines``), so the winner is not chosen and reported on the same text.
 """
 
 from __future__ import annotations

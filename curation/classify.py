@@ -94,7 +94,7 @@ class EmbeddedDocReader(ParquetDocReader):
     name = "embedded-reader"
 
     def run(self, data=None, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
-        rows = self.rundir.read_table(self.stage, self.part, columns=["id"]).num_rows
+        rows = self.rundir.num_rows(self.stage, self.part)
         vectors = read_part_embeddings(self.rundir, self.part, rows)
         for row, doc in enumerate(super().run(data, rank, world_size)):
             doc.metadata[EMBEDDING_KEY] = vectors[row]
@@ -141,9 +141,7 @@ class ClassifyStage(ShardStage):
         """A seeded sample of (id, text) and its embeddings: rows are chosen from the row counts, and only their
         texts and vectors are read."""
         parts = self.inputs(rundir)
-        sizes = np.array(
-            [rundir.read_table(self.source_stage, p, columns=["id"]).num_rows for p in parts], dtype=np.int64
-        )
+        sizes = np.array([rundir.num_rows(self.source_stage, p) for p in parts], dtype=np.int64)
         rng = np.random.default_rng([self.seed, 13])
         chosen = np.sort(rng.permutation(int(sizes.sum()))[: self.settings.sample_size])
         starts = np.concatenate([[0], np.cumsum(sizes)])

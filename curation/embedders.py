@@ -163,9 +163,7 @@ def ensure_distilled() -> Path:
             return target
         if state != "missing":
             aside = target.with_name(f"{target.name}.broken-{uuid.uuid4().hex[:8]}")
-            print(
-                f"{SETTING}: cached model {target}: {state}; moved to {aside.name}, distilling again", file=sys.stderr
-            )
+            print(f"{SETTING}: cached model {target}: {state}; removed, distilling again", file=sys.stderr)
             target.rename(aside)
             shutil.rmtree(aside, ignore_errors=True)
         tmp = target.with_name(f".tmp-{target.name}-{uuid.uuid4().hex[:8]}")

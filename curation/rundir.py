@@ -125,6 +125,11 @@ class RunDir:
         with self.fs.open(self._fresh(self.path(*parts)), "rb") as f:
             return pq.read_table(f, columns=columns)
 
+    def num_rows(self, *parts: str) -> int:
+        """Rows of a parquet file, from its footer (no column is read)."""
+        with self.fs.open(self._fresh(self.path(*parts)), "rb") as f:
+            return pq.ParquetFile(f).metadata.num_rows
+
     def sweep_temporaries(self, stage: str) -> int:
         """Remove half-written outputs (``*.tmp-*``) a killed run left in a stage folder; returns how many."""
         self.fs.invalidate_cache()  # the whole cache: a glob lists every folder below the stage's

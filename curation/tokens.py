@@ -250,15 +250,19 @@ def _load_counter(name: str):
 
         tok = Tokenizer.from_file(str(path))
         return lambda texts: [len(e.ids) for e in tok.encode_batch_fast(texts, add_special_tokens=False)]
+    hf = hf_tokenizer(name)
+    return lambda texts: [len(ids) for ids in hf(texts, add_special_tokens=False)["input_ids"]]
+
+
+def hf_tokenizer(name: str):
+    """The transformers tokenizer for a name that is not a tokenizer.json: a ``.gguf`` file or an offline Hugging
+    Face name (the token counter and the CLIMB judge read the same tokens)."""
     from transformers import AutoTokenizer
 
     gguf = Path(name)
-    hf = (
-        AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        if gguf.suffix == ".gguf"
-        else AutoTokenizer.from_pretrained(name)
-    )
-    return lambda texts: [len(ids) for ids in hf(texts, add_special_tokens=False)["input_ids"]]
+    if gguf.suffix == ".gguf":
+        return AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    return AutoTokenizer.from_pretrained(name)
 
 
 def count_function(name: str = "smollm2") -> TokenCountFn:

@@ -16,7 +16,7 @@ passes one through), so the rules themselves run unchanged.
 
 from __future__ import annotations
 
-import functools
+import threading
 
 from datatrove.utils.word_tokenizers import SpaCyTokenizer, WordTokenizer, load_word_tokenizer, strip_strings
 
@@ -63,11 +63,16 @@ class KeptVocabularyTokenizer(SpaCyTokenizer):
         return [(sent.start_char, sent.end_char) for sent in self._parse(text, sentences=True).sents]
 
 
-@functools.lru_cache(maxsize=8)
+_PER_THREAD = threading.local()
+
+
 def word_tokenizer(language: str) -> str | WordTokenizer:
-    """What the quality filters of one process are given for ``language``: one shared
+    """What the quality filters of one thread are given for ``language``: one shared
     :class:`KeptVocabularyTokenizer` where datatrove would use spaCy (its Japanese splitter, which cuts long
-    texts into chunks, excepted), otherwise the language code, and datatrove's own tokenizer for it."""
-    if language != "ja" and type(load_word_tokenizer(language)) is SpaCyTokenizer:
-        return KeptVocabularyTokenizer(language)
-    return language
+    texts into chunks, excepted), otherwise the language code, and datatrove's own tokenizer for it. One per
+    thread: the tokenizer keeps state between calls, and a Dask worker may run tasks on several threads."""
+    made = _PER_THREAD.__dict__.setdefault("tokenizers", {})
+    if language not in made:
+        spacy = language != "ja" and type(load_word_tokenizer(language)) is SpaCyTokenizer
+        made[language] = KeptVocabularyTokenizer(language) if spacy else language
+    return made[language]

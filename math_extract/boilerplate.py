@@ -168,7 +168,7 @@ def _column(i: int):
 
 class _Stats:
     """Per-element text length, link-text length, maths presence, prose length, block-ness and commas, in one
-    bottom-up pass.  ``tex_marks=False`` says the pre-pass flagged no TeX text, which saves a lookup per element."""
+    bottom-up pass.  ``tex_marks=False`` says the pre-pass flagged no TeX text, so the maths query looks at classes alone."""
 
     _EMPTY = (0, 0, False, 0, True, 0)
 
@@ -228,7 +228,8 @@ class _Stats:
             if prose:
                 holders.append((el, prose))
 
-    text, link, math, prose, block, commas = (_column(i) for i in range(6))
+    # per-element reads for the later, less hot steps (the hot ones read ``rows`` directly)
+    text, link, math, prose = (_column(i) for i in range(4))
 
     def _lines(self, el, text: int, link: int) -> int:
         """The prose of a ``div`` holding no paragraph but lines (``<br>``; ``text`` and ``link`` are its

@@ -80,3 +80,14 @@ def test_filters_share_one_splitter() -> None:
     tokenizer = word_tokenizer("en")
     assert split_into_words(text, tokenizer) == SpaCyTokenizer("en").word_tokenize(text)
     assert split_into_sentences(text, tokenizer) == split_into_sentences(text, "en")
+
+
+def test_each_thread_has_its_own_splitter() -> None:
+    """The tokenizer keeps state between calls, so two threads of a worker never share one."""
+    import threading
+
+    other: list[object] = []
+    thread = threading.Thread(target=lambda: other.append(word_tokenizer("en")))
+    thread.start()
+    thread.join()
+    assert other[0] is not word_tokenizer("en") and word_tokenizer("en") is word_tokenizer("en")

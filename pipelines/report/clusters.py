@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from curation.embed import load_embeddings
+from curation.embed import read_part_embeddings
 
 from .rundata import RunData
 from .section import Note, Plot, Section, Table
@@ -37,10 +37,10 @@ def embedding_map(run: RunData, assignments: pd.DataFrame) -> tuple[np.ndarray, 
     names = run.rundir.parts(run.documents_stage)
     vectors = []
     for part, group in sample.groupby("part", sort=False):
-        npy = names[int(part)].replace(".parquet", ".npy") if int(part) < len(names) else None
-        if npy is None or not run.rundir.exists("embed", npy):
+        name = names[int(part)] if int(part) < len(names) else None
+        if name is None or not run.rundir.exists("embed", name.replace(".parquet", ".npy")):
             return None
-        X = load_embeddings(run.rundir, [names[int(part)]])
+        X = read_part_embeddings(run.rundir, name)
         if len(X) <= int(group["row"].max()):
             return None
         vectors.append((group.index, X[group["row"].to_numpy()]))

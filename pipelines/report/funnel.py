@@ -62,6 +62,16 @@ def _num(value: int | None) -> str:
     return "-" if value is None else str(value)
 
 
+def _largest_first(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """Reasons and their counts, the largest first, ties by name."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _by_count(counts: dict[str, int]) -> str:
+    """``"reason count, ..."``, the largest first."""
+    return ", ".join(f"{k} {v}" for k, v in _largest_first(counts))
+
+
 def format_totals(rows: list[dict], max_errors: int = 10) -> str:
     header = (
         f"{'stage':<17} {'tasks':>5} {'docs in':>8} {'docs out':>8} {'tokens in':>10} {'tokens out':>10} "
@@ -69,13 +79,9 @@ def format_totals(rows: list[dict], max_errors: int = 10) -> str:
     )
     lines = [header, "-" * 100]
     for r in rows:
-        reasons = ", ".join(f"{k} {v}" for k, v in sorted(r["dropped"].items(), key=lambda kv: (-kv[1], kv[0])))
+        reasons = _by_count(r["dropped"])
         if r["flagged"]:
-            reasons += (
-                ("; " if reasons else "")
-                + "flagged (kept): "
-                + ", ".join(f"{k} {v}" for k, v in sorted(r["flagged"].items(), key=lambda kv: (-kv[1], kv[0])))
-            )
+            reasons += ("; " if reasons else "") + "flagged (kept): " + _by_count(r["flagged"])
         lines.append(
             f"{r['stage']:<17} {r['tasks']:>5} {_num(r['in']):>8} {_num(r['out']):>8} "
             f"{_num(r['tokens_in']):>10} {_num(r['tokens_out']):>10} {sum(r['dropped'].values()):>7}  {reasons}"
@@ -116,7 +122,7 @@ def drop_table(rows: list[dict]) -> pd.DataFrame:
         {
             "stage": r["stage"],
             "dropped": sum(r["dropped"].values()),
-            "reasons": ", ".join(f"{k} {v}" for k, v in sorted(r["dropped"].items(), key=lambda kv: (-kv[1], kv[0]))),
+            "reasons": _by_count(r["dropped"]),
         }
         for r in rows
         if r["dropped"]
@@ -153,7 +159,7 @@ def _drops_figure(rows: list[dict]):
     totals: Counter = Counter()
     for r in dropping:
         totals.update(r["dropped"])
-    top = [reason for reason, _ in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_REASONS]]
+    top = [reason for reason, _ in _largest_first(totals)[:TOP_REASONS]]
     blocks = [*top, "other"] if len(totals) > len(top) else top
     fig, (ax,) = figure(0.9 + 0.45 * len(dropping))
     y = np.arange(len(dropping))[::-1]

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from curation.rundir import RunDir
 from curation.stage import Stage
@@ -59,8 +60,9 @@ FOLDER_ORDER = ("extract", "filter", "dedup", "cleanup", "classify", "embed", "c
 class RunData:
     """What the report sections read from one run directory; every reader gives ``None`` when its file is absent.
 
-    ``stage_names`` and the few settings the report shows (``seed``, ``inputs``, ``max_epochs``) come from the
-    recorded config. A config that no longer validates (a run made by an older version, with keys since
+    ``documents_stage`` is the last document stage: the documents that were clustered and sampled into the
+    mixture. ``stage_names`` and the few settings the report shows (``seed``, ``inputs``, ``max_epochs``) come
+    from the recorded config. A config that no longer validates (a run made by an older version, with keys since
     renamed) does not stop the report: the settings are read from the YAML as it is, the stages are the
     folders present, and ``config_note`` says so."""
 
@@ -77,17 +79,12 @@ class RunData:
             self.inputs = [str(i) for i in raw.get("inputs", [])]
             search = (raw.get("climb") or {}).get("search") or {}
             self.max_epochs = float(search.get("max_epochs", 15.0))
-            self._documents_stage = (self.manifest or {}).get("source_stage") or _before(self.stage_names, "embed")
+            self.documents_stage = (self.manifest or {}).get("source_stage") or _before(self.stage_names, "embed")
         else:
             stages = recorded_stages(cfg)
             self.stage_names = [s.name for s in stages]
             self.seed, self.inputs, self.max_epochs = cfg.seed, list(cfg.inputs), cfg.climb.search.max_epochs
-            self._documents_stage = next(s.source_stage for s in stages if s.name == "cluster")
-
-    @property
-    def documents_stage(self) -> str:
-        """The last document stage: the documents that were clustered and sampled into the mixture."""
-        return self._documents_stage
+            self.documents_stage = next(s.source_stage for s in stages if s.name == "cluster")
 
     def json(self, *parts: str) -> Any | None:
         return self.rundir.read_json(*parts) if self.rundir.exists(*parts) else None
@@ -104,8 +101,6 @@ class RunData:
         if not parts:
             return None
         frames = []
-        import pyarrow.parquet as pq
-
         for i, part in enumerate(parts):
             with self.rundir.fs.open(self.rundir.path(stage, part), "rb") as f:  # one open: schema, then columns
                 pf = pq.ParquetFile(f)

@@ -35,7 +35,7 @@ def _bpb(value) -> str:
 def round_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Per round: proxy runs, best and mean measured bits/byte, and the predictor's Spearman rho where it
     predicted (round 0 draws from the prior, unpredicted)."""
-    from scipy.stats import spearmanr
+    from climb.predictor import spearman
 
     measured = _column(runs, "measured", "bpb")
     predicted = _column(runs, "predicted", "predicted_bpb")
@@ -44,8 +44,7 @@ def round_table(runs: pd.DataFrame) -> pd.DataFrame:
         pairs = (
             group[[predicted, measured]].replace([np.inf, -np.inf], np.nan).dropna() if predicted else pd.DataFrame()
         )
-        varied = len(pairs) >= 3 and pairs[predicted].nunique() > 1 and pairs[measured].nunique() > 1
-        rho = spearmanr(pairs[predicted], pairs[measured]).statistic if varied else np.nan
+        rho = spearman(pairs[predicted], pairs[measured]) if predicted else None
         rows.append(
             {
                 "round": int(r),
@@ -53,7 +52,7 @@ def round_table(runs: pd.DataFrame) -> pd.DataFrame:
                 "best bits/byte": round(float(group[measured].min()), 4),
                 "mean bits/byte": round(float(group[measured].mean()), 4),
                 "predicted runs": len(pairs),
-                "Spearman (predicted, measured)": round(float(rho), 3) if np.isfinite(rho) else None,
+                "Spearman (predicted, measured)": None if rho is None else round(rho, 3),
             }
         )
     return pd.DataFrame(rows)
@@ -126,7 +125,6 @@ def search_section(run: RunData) -> Section:
     at = runs.index[(runs["round"] == best["round"]) & (runs["run"] == best["run"])]
     if len(at):
         bpb_ax.scatter(at, runs.loc[at, measured], marker="*", s=180, color="black", label="best run", zorder=3)
-    baselines = run.json("search", "baselines.json")
     bpb_ax.set_xlabel("proxy run (in order)")
     bpb_ax.set_ylabel("target bits/byte")
     bpb_ax.set_title("every proxy run, by round")
@@ -168,6 +166,7 @@ def search_section(run: RunData) -> Section:
         section.add(Plot("Chosen weights per cluster", fig))
         section.add(Table("Weights per cluster", weights))
 
+    baselines = run.json("search", "baselines.json")
     if baselines is None:
         section.add(Note("No search/baselines.json in this run (made before the search judged baselines).", "missing"))
     else:

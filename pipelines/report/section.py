@@ -53,9 +53,8 @@ class Section:
     title: str
     items: list[Item] = field(default_factory=list)
 
-    def add(self, item: Item) -> Item:
+    def add(self, item: Item) -> None:
         self.items.append(item)
-        return item
 
     def missing(self, what: str) -> Section:
         self.items.append(Note(what, kind="missing"))
