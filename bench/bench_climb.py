@@ -3,6 +3,7 @@
     python bench/bench_climb.py                 # build what is missing, run the pipeline, print the table
     python bench/bench_climb.py --table-only RUN   # the table of a finished run (the demo's too)
     python bench/bench_climb.py --search-only RUN  # drop RUN's search and mixture outputs, run those two again
+    python bench/bench_climb.py --search-only RUN --seed 1235  # the same in a copy RUN-seed1235, another seed
 
 The pool: ``../shared/tools/debian_doc_warcs.py`` packs its default packages without SymPy, plus pandas and the
 Python 3.11 manual (``pool_packages()``: 23,564 pages, 653 MB of HTML; ruby3.1-doc has no HTML pages) into 100 MB
@@ -18,7 +19,7 @@ repeated, and the mixtures differed only in how often each cluster was repeated.
 
 The table: each mixture judged by the larger proxy on the held-out half of the target over the judge's seeds
 (mean ± standard deviation), each proxy's noise (mean deviation over draws of the same weights), the
-cheap-vs-large Spearman over the round-0 runs, the predictor's Spearman per round, and the search stage's
+cheap-vs-large Spearman over the search's runs, the predictor's Spearman per round, and the search stage's
 wall time (from its task stats and the driver's clock).
 """
 
@@ -151,20 +152,41 @@ def search_again(run: Path, workers: int, config: Path | None = None) -> float:
     return seconds
 
 
+def seeded_copy(run: Path, seed: int, config: Path) -> tuple[Path, Path]:
+    """A copy of ``run`` without its search and mixture, and its config with ``seed``: another seed moves the
+    target's split, the proxies' pool and every draw, so a few of them show how much of a result is luck."""
+    import shutil
+
+    import yaml
+
+    dest = run.with_name(f"{run.name}-seed{seed}")
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(run, dest, ignore=shutil.ignore_patterns("search", "mixture"))
+    cfg = yaml.safe_load(config.read_text())
+    cfg["seed"], cfg["run_dir"] = seed, str(dest)
+    path = dest / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return dest, path
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--table-only", type=Path, metavar="RUN", help="print the table of a finished run")
     ap.add_argument("--search-only", type=Path, metavar="RUN", help="search a finished run's clusters again")
+    ap.add_argument("--seed", type=int, help="with --search-only: search a copy of RUN with this seed")
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     if args.table_only:
         print(table(args.table_only))
         return 0
     if args.search_only:
-        own = args.search_only.resolve() == RUN.resolve()
-        seconds = search_again(args.search_only, args.workers, write_config() if own else None)
+        run = args.search_only
+        config = write_config() if run.resolve() == RUN.resolve() else None
+        if args.seed is not None:
+            run, config = seeded_copy(run, args.seed, config or run / "config.yaml")
+        seconds = search_again(run, args.workers, config)
         print(f"search stage: {seconds:.0f} s wall on {args.workers} workers\n")
-        print(table(args.search_only))
+        print(table(run))
         return 0
     debian_doc_shards(POOL, pool_packages(), POOL_MB, SHARD_MB)
     write_target()

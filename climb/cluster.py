@@ -161,14 +161,16 @@ def top_terms(texts: list[str], n: int = TOP_TERMS) -> list[list[str]]:
         stop_words="english", token_pattern=r"(?u)\b[^\W\d_][\w-]{2,}\b", sublinear_tf=True, max_features=50_000
     )
     try:
-        weights = vectorizer.fit_transform(texts).toarray()
+        weights = vectorizer.fit_transform(texts).tocsr()
     except ValueError:  # nothing but stop words and digits
         return [[] for _ in texts]
     vocab = vectorizer.get_feature_names_out()
     out = []
-    for row in weights:
-        order = np.lexsort((vocab, -row))[:n]  # by weight, then alphabetically: ties cannot reorder
-        out.append([str(vocab[i]) for i in order if row[i] > 0])
+    # row by row over the sparse matrix: a dense one is clusters x 50,000 terms of float64 (100 MB at 256)
+    for start, end in zip(weights.indptr[:-1], weights.indptr[1:]):
+        terms, values = weights.indices[start:end], weights.data[start:end]
+        order = np.lexsort((vocab[terms], -values))[:n]  # by weight, then alphabetically: ties cannot reorder
+        out.append([str(vocab[terms[i]]) for i in order if values[i] > 0])
     return out
 
 

@@ -1,14 +1,15 @@
-"""The cheap proxy objective: bits per byte of a smoothed byte n-gram language model on the target set, and
-the draw of a proxy's training sample from the search's text pool (shared with the judge, ``climb.proxy_kn``).
+"""The byte proxy (``proxy_model: bytes``): bits per byte of a smoothed byte n-gram language model on the
+target set, and the draw of every proxy's training sample from the search's text pool.
 
 CLIMB scores a candidate mixture by training a small proxy model on data drawn by its weights and measuring
-it on a target validation set. Here the proxy is a byte-level n-gram model with Witten-Bell interpolation
+it on a target validation set. This proxy is a byte-level n-gram model with Witten-Bell interpolation
 (each order backs off to the one below in proportion to how many distinct bytes followed the context), so a
 run costs a second, not a GPU-hour, while still rewarding mixtures whose text predicts the target. Counting
 is vectorised: n-grams are packed into int64 keys and counted with ``np.unique``.
 
-A sample is drawn per cluster from a seeded permutation of that cluster's pool documents, walked (again from
-the start when exhausted) until the cluster's share of the sample's tokens is met. The search draws every
+A sample is drawn per cluster from a seeded permutation of that cluster's pieces in the pool
+(``climb.pool``), walked (again from the start when exhausted) until the cluster's share of the sample's
+tokens is met. The search draws every
 candidate with one seed, so two candidates differ only by their weights (common random numbers); the noise of
 a proxy is measured by drawing the same weights with other seeds (``climb.proxy_runs.judge_run``).
 """

@@ -1,8 +1,8 @@
 """Proxy runs as worker tasks: the cheap proxy that the search ranks mixtures with, and the larger one that
 calibrates it and judges the final mixtures on the held-out target.
 
-Each task reads the search's text pool (``search/pool.parquet``: cluster, tokens, text and token ids of a
-seeded subset of every cluster) and the target once per worker process, draws its sample
+Each task reads the search's text pool (``climb.pool``: cluster, tokens, text and token ids of pieces of a
+seeded subset of every cluster's documents) and the target once per worker process, draws its sample
 (``climb.proxy.draw_sample``) and returns its scores; the executor writes its completion marker, so a resumed
 search reruns only the missing runs. ``draw`` is the seed of the sample: the search draws every candidate with
 the run's seed; the judge draws each mixture with several.
@@ -14,6 +14,7 @@ import functools
 
 import numpy as np
 
+from curation.executor import released_after_stage
 from curation.rundir import RunDir
 
 from .proxy import NGramLM, TargetGrams, draw_sample
@@ -23,6 +24,7 @@ from .target import read_target_texts, split_target
 POOL = ("search", "pool.parquet")
 
 
+@released_after_stage
 @functools.lru_cache(maxsize=2)
 def load_pool(root: str) -> tuple:
     t = RunDir(root).read_table(*POOL)
@@ -31,22 +33,26 @@ def load_pool(root: str) -> tuple:
     return t.column("cluster").to_numpy(), t.column("n_tokens").to_numpy(), texts, ids
 
 
+@released_after_stage
 @functools.lru_cache(maxsize=4)
 def target_part(path: str, heldout_fraction: float, seed: int, heldout: bool) -> str:
     search, held = split_target(read_target_texts(path), heldout_fraction, seed)
     return "\n\n".join(held if heldout else search)
 
 
+@released_after_stage
 @functools.lru_cache(maxsize=4)
 def target_bytes(path: str, heldout_fraction: float, seed: int, heldout: bool) -> bytes:
     return target_part(path, heldout_fraction, seed, heldout).encode("utf-8", "surrogatepass")
 
 
+@released_after_stage
 @functools.lru_cache(maxsize=4)
 def target_ids(path: str, heldout_fraction: float, seed: int, heldout: bool, tokenizer: str) -> np.ndarray:
     return token_encoder(tokenizer)([target_part(path, heldout_fraction, seed, heldout)])[0]
 
 
+@released_after_stage
 @functools.lru_cache(maxsize=4)
 def target_grams(path: str, heldout_fraction: float, seed: int, heldout: bool, order: int) -> TargetGrams:
     """The target part's n-grams, indexed once per worker for every cheap run that scores it."""
@@ -54,6 +60,8 @@ def target_grams(path: str, heldout_fraction: float, seed: int, heldout: bool, o
 
 
 def cheap_bpb(root: str, weights: list[float], spec: dict, draw: list[int], heldout: bool) -> float:
+    if spec["proxy_model"] == "tokens":
+        return _token_bpb(root, weights, spec, draw, heldout, spec["proxy_tokens"], spec["proxy_order"])
     clusters, n_tokens, texts, _ = load_pool(root)
     sample = b"\n\n".join(texts[i] for i in draw_sample(clusters, n_tokens, weights, spec["proxy_tokens"], draw))
     target = target_grams(spec["target"], spec["heldout_fraction"], spec["seed"], heldout, spec["proxy_order"])
@@ -61,13 +69,18 @@ def cheap_bpb(root: str, weights: list[float], spec: dict, draw: list[int], held
 
 
 def judge_bpb(root: str, weights: list[float], spec: dict, draw: list[int], heldout: bool) -> float:
+    return _token_bpb(root, weights, spec, draw, heldout, spec["judge_tokens"], spec["judge_order"])
+
+
+def _token_bpb(root: str, weights: list[float], spec: dict, draw: list[int], heldout: bool, tokens: int, order: int):
+    """Bits per byte of the target part under a Kneser-Ney token model trained on ``tokens`` drawn by ``weights``."""
     clusters, n_tokens, _, ids = load_pool(root)
-    picked = draw_sample(clusters, n_tokens, weights, spec["judge_tokens"], draw)
+    picked = draw_sample(clusters, n_tokens, weights, tokens, draw)
     train = np.concatenate([ids[i] for i in picked]) if picked else np.zeros(0, np.uint16)
     key = (spec["target"], spec["heldout_fraction"], spec["seed"], heldout)
     target = target_ids(*key, spec["tokenizer"])
     n_bytes = len(target_bytes(*key))
-    return KneserNeyLM(spec["judge_order"]).fit(train).bits(target) / n_bytes
+    return KneserNeyLM(order).fit(train).bits(target) / n_bytes
 
 
 def rounded(x: float) -> float:

@@ -3,17 +3,20 @@
 The target set is split once by document (``climb.target.split_target``): the search sees one part, the final
 mixtures are judged on the other. Round 0 draws candidate weight vectors from a Dirichlet prior centred on
 each cluster's token share; every candidate is scored by a cheap proxy run (``climb.proxy_runs``: bits per byte
-on the search part of the target of a byte n-gram model trained on a sample drawn by the weights). A
+on the search part of the target of a small n-gram model trained on a sample drawn by the weights: by default
+a token 3-gram with modified Kneser-Ney on 200K tokens, the larger proxy's model on less text, as CLIMB's proxy
+is a small model of its target's kind; ``proxy_model: bytes`` gives a Witten-Bell byte n-gram). A
 regularised LightGBM predictor (``climb.predictor``) is refitted on all runs after each round, and the next
 round runs candidates drawn from the top it ranks in a large Dirichlet pool; its rank correlation with what those
 runs then measure is recorded per round. Rounds default to 32, 16 and 8 runs (CLIMB's 4:2:1). Candidates that
 would repeat a cluster more than ``max_epochs`` times within the mixture's token budget are rejected (CLIMB
 and RegMix cap at 15).
 
-A larger proxy (``climb.proxy_kn``: a token n-gram with modified Kneser-Ney on ten times the text) scores the
-first search runs too (round 0, at least 24), which calibrates the cheap proxy's ranking, and judges, on the held-out target and
-over several sample draws, the search's two answers (the predictor's choice and the best measured run) beside
-the baselines (``climb.baselines``). The final mixture is whichever of the two the judgement prefers.
+A larger proxy (``climb.proxy_kn``: the token n-gram on more text) scores every search run too, which
+calibrates the cheap proxy's ranking on the mixtures the search chose between, and judges, on the held-out
+target and over several sample draws, the search's two answers (the mean of the predictor's top choices and
+the best measured run) beside the baselines (``climb.baselines``). The final mixture is whichever of the two
+the judgement prefers.
 
 Proxy runs are independent Dask tasks with completion markers, and each round's candidates are a pure function
 of the seed and the earlier rounds' results, so a resumed search redraws the same candidates and reruns only
@@ -26,11 +29,11 @@ Outputs, in ``search/``: ``pool.parquet`` (the per-cluster text pool proxies sam
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Literal
 
 import numpy as np
 import pyarrow as pa
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from curation.executor import Executor
 from curation.rundir import RunDir
@@ -39,8 +42,9 @@ from curation.stage import Stage
 
 from . import baselines
 from .cluster import ClusterStage
+from .pool import build_pool
 from .predictor import fit_predictor, spearman
-from .proxy_kn import MAX_ORDER, token_encoder
+from .proxy_kn import MAX_ORDER
 from .proxy_runs import POOL, calibration_run, judge_run, rounded, search_run
 from .target import read_target_texts, split_target
 
@@ -59,8 +63,6 @@ MAX_JUDGE_SEEDS = 20
 #: a tree ensemble ties many candidates at its best value, and picking the first n of a tie would make them
 #: near copies of one another
 TOP_FRACTION = 0.05
-#: the larger proxy re-scores the first search runs, at least this many, to calibrate the cheap one
-MIN_CALIBRATION_RUNS = 24
 
 
 class SearchSettings(Settings):
@@ -75,14 +77,30 @@ class SearchSettings(Settings):
     candidate_pool: int = Field(10_000, ge=10, le=MAX_CANDIDATE_POOL)
     dirichlet_scale: float = Field(1.0, ge=1e-3, le=1e6, description="concentration of the prior; small: spiky")
     max_epochs: float = Field(15.0, gt=0, le=1e6)
-    # order 4 rather than 5: it ranked 56 Debian-doc mixtures closer to the larger proxy's mean over three draws
-    # (Spearman 0.86 against 0.79) and the demo's 28 as close (0.91 against 0.89), at two thirds of the cost
-    proxy_order: int = Field(4, ge=1, le=7, description="byte n-gram order of the cheap proxy")
+    proxy_model: Literal["tokens", "bytes"] = Field(
+        "tokens", description="the cheap proxy: 'tokens' (Kneser-Ney token n-gram) or 'bytes' (Witten-Bell byte n-gram)"
+    )
+    proxy_order: int = Field(3, ge=1, le=7, description="n-gram order of the cheap proxy (at most 4 for 'tokens')")
     proxy_tokens: int = Field(200_000, ge=1000, le=MAX_PROXY_TOKENS)
+    piece_tokens: int = Field(
+        512,
+        ge=16,
+        le=MAX_PROXY_TOKENS,
+        description="the proxies draw their samples in pieces of about this many tokens",
+    )
     heldout_fraction: float = Field(0.5, gt=0, lt=1, description="share of the target's documents held out")
     judge_tokens: int = Field(2_000_000, ge=1000, le=MAX_JUDGE_TOKENS, description="the larger proxy's sample")
     judge_order: int = Field(3, ge=1, le=MAX_ORDER)
     judge_seeds: int = Field(3, ge=1, le=MAX_JUDGE_SEEDS, description="sample draws per judged mixture")
+
+    @model_validator(mode="after")
+    def _token_order(self) -> SearchSettings:
+        if self.proxy_model == "tokens" and self.proxy_order > MAX_ORDER:
+            raise ValueError(
+                f"climb.search.proxy_order: {self.proxy_order} is above {MAX_ORDER}, the highest order of the "
+                "token proxy (up to 7 with proxy_model: bytes)"
+            )
+        return self
 
 
 def dirichlet_prior(token_share: np.ndarray, scale: float) -> np.ndarray:
@@ -122,39 +140,6 @@ def draw_candidates(
 
 
 # -- the search (driver side) -------------------------------------------------------------------------------
-def build_pool(rundir: RunDir, source: str, pool_tokens: int, seed: int, tokenizer: str) -> None:
-    """Per cluster, a seeded shuffle of its documents up to ``pool_tokens`` tokens (no proxy needs more), with
-    their text and token ids (for the larger proxy), tokenized once here rather than in every run."""
-    import pandas as pd
-
-    a = rundir.read_table(ClusterStage.name, "assignments.parquet").to_pandas()
-    rng = np.random.default_rng([seed, 7])
-    picked = []
-    for _cluster, group in a.groupby("cluster", sort=True):
-        order = group.iloc[rng.permutation(len(group))]
-        cum = order["n_tokens"].cumsum().to_numpy()
-        picked.append(order.iloc[: int(np.searchsorted(cum, pool_tokens)) + 1])
-    pool = pd.concat(picked)
-    names = rundir.parts(source)  # an assignment's part is an index into this list (climb.cluster)
-    texts: dict[Any, str] = {}
-    for part, rows in pool.groupby("part", sort=True):
-        column = rundir.read_table(source, names[int(part)], columns=["text"]).column("text")
-        texts.update(zip(rows.index, column.take(pa.array(rows["row"].to_numpy(), pa.int64())).to_pylist()))
-    ordered = [texts[i] for i in pool.index]
-    ids = token_encoder(tokenizer)(ordered)
-    rundir.write_table(
-        pa.table(
-            {
-                "cluster": pool["cluster"].to_numpy(np.int32),
-                "n_tokens": pool["n_tokens"].to_numpy(np.int64),
-                "text": ordered,
-                "ids": pa.array(ids, pa.list_(pa.uint16())),
-            }
-        ),
-        *POOL,
-    )
-
-
 class SearchStage(Stage):
     """Rounds of proxy runs (Dask tasks) driven from here; the source's documents feed the proxies' pool."""
 
@@ -195,6 +180,7 @@ class SearchStage(Stage):
             "heldout_fraction": s.heldout_fraction,
             "seed": self.seed,
             "proxy_tokens": min(s.proxy_tokens, self.budget),
+            "proxy_model": s.proxy_model,
             "proxy_order": s.proxy_order,
             "judge_tokens": min(s.judge_tokens, self.budget),
             "judge_order": s.judge_order,
@@ -209,7 +195,8 @@ class SearchStage(Stage):
         cluster_tokens = np.array([c["tokens"] for c in clusters["clusters"]], dtype=np.float64)
         share = np.array([c["token_share"] for c in clusters["clusters"]])
         if not rundir.exists(*POOL):
-            build_pool(rundir, self.source_stage, max(spec["proxy_tokens"], spec["judge_tokens"]), seed, self.tokenizer)
+            pool_tokens = max(spec["proxy_tokens"], spec["judge_tokens"])
+            build_pool(rundir, self.source_stage, pool_tokens, settings.piece_tokens, seed, self.tokenizer)
         alpha = dirichlet_prior(share, settings.dirichlet_scale)
 
         def draw(stream: list[int], n: int) -> np.ndarray:
@@ -274,10 +261,7 @@ class SearchStage(Stage):
             rundir,
             f"{self.name}/calibrate",
             calibration_run,
-            {
-                f"run-{j:03d}": {"weights": x["weights"], "spec": spec, "run": j}
-                for j, x in enumerate(runs[: max(n0, MIN_CALIBRATION_RUNS)])
-            },
+            {f"run-{j:03d}": {"weights": x["weights"], "spec": spec, "run": j} for j, x in enumerate(runs)},
             desc="climb calibrate",
         )
         stats.extend(calibration)
@@ -292,7 +276,7 @@ class SearchStage(Stage):
             "token_share": baselines.token_share(share),
             "random_best": min(random_runs, key=lambda x: x["bpb"])["weights"],
             "regmix": baselines.regmix(random_runs, draw([47], settings.candidate_pool), [seed, 43]),
-            "climb_predicted": [float(x) for x in final_pool[int(np.argmin(model.predict(final_pool)))]],
+            "climb_predicted": baselines.predicted_top(model, final_pool),
             "climb_best_run": best_run["weights"],
         }
         judged = executor.run(

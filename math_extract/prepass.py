@@ -12,6 +12,7 @@ exactly as displayed, indentation included, and far fewer elements are left for 
 
 from __future__ import annotations
 
+import functools
 import html.entities
 import re
 from collections import Counter, deque
@@ -571,10 +572,12 @@ def _drop_removed(parent) -> None:
 
 
 _UNWRAPPED = frozenset((*_UNWRAP, "span"))  # what the pre-pass unwraps once the maths is converted
+# ... and on a page without TeX in its text, where code is only text to lynx and to main-content selection
+_UNWRAPPED_NO_TEX = _UNWRAPPED | {"code", "kbd", "samp"}
 
 
-def _unwrap_joined(parent) -> None:
-    """What ``etree.strip_tags(parent, *_UNWRAPPED)`` does to ``parent``'s children with those tags (and the ones
+def _unwrap_joined(parent, unwrapped: frozenset = _UNWRAPPED) -> None:
+    """What ``etree.strip_tags(parent, *unwrapped)`` does to ``parent``'s children with those tags (and the ones
     met inside them), with each run of text between the elements that stay joined in Python,
     in linear time, into one text node: the text is the same, and reading it later costs no more than on any
     other page.
@@ -583,7 +586,7 @@ def _unwrap_joined(parent) -> None:
     one ``<code>``). Keeping such spans as elements would also be correct, but every later pass (main-content
     statistics, serialising, lynx) would then walk every one of them, at about ten times the cost per MB of
     other pages."""
-    if all(el.tag in _UNWRAPPED for el in parent.iterdescendants()):  # the usual case: nothing stays, one join in C
+    if all(el.tag in unwrapped for el in parent.iterdescendants()):  # the usual case: nothing stays, one join in C
         text = "".join(parent.itertext())
         parent[:] = []
         parent.text = text or None
@@ -600,7 +603,7 @@ def _unwrap_joined(parent) -> None:
             if closing is not None:
                 pieces.append(closing.tail or "")
             continue
-        if child.tag in _UNWRAPPED:
+        if child.tag in unwrapped:
             pieces.append(child.text or "")
             stack.append((iter(child), child))
         else:
@@ -666,9 +669,11 @@ def prepass(doc, formats: tuple[str, ...] = (), deadline: Deadline = UNBOUNDED) 
             if el.getparent() is not None and el not in holding:
                 dropper.drop(el)
     deadline.check("prepass")
+    # verbatim code is kept apart where TeX may be written in the text (it is not TeX there), else unwrapped too
+    unwrapped = _UNWRAPPED if has & TEX_TEXT_FORMATS else _UNWRAPPED_NO_TEX
     if crowded:
-        _spare_crowded_text(doc, tuple(_UNWRAPPED), _unwrap_joined)
-    etree.strip_tags(doc, *_UNWRAPPED)
+        _spare_crowded_text(doc, tuple(unwrapped), functools.partial(_unwrap_joined, unwrapped=unwrapped))
+    etree.strip_tags(doc, *unwrapped)
     if has & TEX_TEXT_FORMATS:
         _mark_tex_text(doc)
     return n

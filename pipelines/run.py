@@ -70,6 +70,7 @@ def run_stages(stages: list[Stage], rundir: RunDir, executor: Executor, echo: Ca
                 f"stage {stage.name}: no space left writing {where}; free space and rerun the same command "
                 "(finished tasks are kept, half-written files are swept)",
             ) from None
+        executor.release_memory()  # the next stage's tasks run in the same worker processes
         echo(f"  {stage.name:<18} {time.perf_counter() - start:7.1f} s")
 
 

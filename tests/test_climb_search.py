@@ -124,6 +124,12 @@ def test_no_proxy_trains_on_more_text_than_the_mixture_holds():
     assert (spec["proxy_tokens"], spec["judge_tokens"]) == (200_000, 2_000_000)
 
 
+def test_the_token_proxy_is_bounded_by_the_orders_its_keys_hold():
+    assert SearchSettings(target=str(SYMPY), proxy_model="bytes", proxy_order=6).proxy_order == 6
+    with pytest.raises(ValueError, match="climb.search.proxy_order: 6 is above 4"):
+        SearchSettings(target=str(SYMPY), proxy_model="tokens", proxy_order=6)
+
+
 def test_the_predictor_ranks_fresh_mixtures_and_is_deterministic():
     rng = np.random.default_rng(2)
     effect = np.array([-0.3, 0.1, 0.2, -0.1, 0.05, 0.0])
@@ -216,7 +222,7 @@ def test_the_search_judges_its_answers_and_the_baselines_on_the_held_out_target(
 
         runs = pq.read_table(tmp_path / "a/run/search/runs.parquet").to_pandas()
         assert list(runs["round"]) == [0] * 8 + [1] * 4 + [2] * 2
-        # the larger proxy re-scores at least 24 search runs: here all 14
+        # the larger proxy re-scores every search run
         assert runs["judge_bpb"].notna().all() and report["calibration"]["mixtures"] == 14
         rounds = json.loads(outputs[0]["rounds.json"])["rounds"]
         assert [r["runs"] for r in rounds] == [8, 4, 2] and rounds[0]["predictor_spearman"] is None

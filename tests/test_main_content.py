@@ -345,3 +345,16 @@ def test_section_headers_are_content_and_the_page_banner_is_not() -> None:
     text = _text(html)
     assert all(f"Feature {n} records your screen" in text for n in range(5)), text
     assert "Banner line" not in text and "Teaser title" not in text
+
+
+def test_a_cell_whose_own_text_is_long_only_with_its_spaces_still_scores() -> None:
+    from lxml import etree
+
+    from math_extract.boilerplate import _score_candidates, _Stats
+
+    # nine words of two characters, each split over two text nodes inside one span: 18 characters counted, 26
+    # once joined with their spaces, so the cell's own text reaches the 25 characters that score its row
+    words = " ".join(f"{c}<sup>{i}</sup>" for i, c in enumerate("xyzwvutsr", 1))
+    page = f"<html><body><table><tr><td><span>{words}</span></td></tr></table></body></html>"
+    body = etree.fromstring(page, etree.HTMLParser()).find("body")
+    assert body.find(".//tr") in _score_candidates(body, _Stats(body))

@@ -10,6 +10,7 @@ from lxml import etree
 from math_extract import MathExtractor
 from math_extract.asciimath import asciimath_to_tex
 from math_extract.mathml import mathml_to_latex
+from math_extract.prepass import TEX_MARK, prepass
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +133,26 @@ def test_code_keeps_indentation_and_highlighting_is_flattened(render):
         ' x  <span class="c"># $not maths$</span></pre>'
     )
     assert "def f(x):\n    return x  # $not maths$" in out
+
+
+def _prepassed(body: str, formats: tuple[str, ...] = ()):
+    doc = etree.fromstring(f"<html><body>{body}</body></html>", etree.HTMLParser())
+    prepass(doc, formats)
+    return doc.find("body")
+
+
+def test_code_is_unwrapped_unless_tex_may_be_in_the_text():
+    body = _prepassed('<p>Call <code class="fn">f</code> twice; <kbd>q</kbd> quits, <samp>ok</samp>.</p>')
+    assert body.find(".//code") is None and body.find(".//kbd") is None and body.find(".//samp") is None
+    assert body.find("p").text == "Call f twice; q quits, ok."
+    # where TeX may be written in the text, code stays apart: its dollars are not a formula
+    body = _prepassed("<p>Set <code>$HOME$</code> so that $x+y$ holds.</p>", ("tex",))
+    assert body.find(".//code").text == "$HOME$" and body.find("p").get(TEX_MARK) == "1"
+
+
+def test_a_paragraph_of_ten_thousand_code_elements_becomes_one_text():
+    body = _prepassed("<p>" + "<code>x</code> " * 10_001 + "</p>")  # crowded: joined in Python, not in C
+    assert len(body.find("p")) == 0 and body.find("p").text == "x " * 10_001
 
 
 def test_tables_are_kept_as_rows(render):

@@ -149,3 +149,22 @@ def test_the_extract_step_opens_its_extractor_once_per_shard_and_counts_every_re
     assert kept[0].metadata["extractor"] == "recording" and kept[-1].metadata["extractor"] == "wet"
     assert "n_formulas" not in kept[-1].metadata  # text records are not extracted
     assert drops_of([step]) == {"binary_payload": 1, "empty": 1}
+
+
+def test_the_extract_step_keeps_the_heap_out_of_the_collector_only_while_it_runs():
+    import gc
+
+    class FreezeWatcher(RecordingExtractor):
+        def extract_many(self, pages):
+            self.frozen = gc.get_freeze_count()
+            return super().extract_many(pages)
+
+    before = gc.get_freeze_count()
+    extractor = FreezeWatcher()
+    step = ExtractText(extractor, label="recording")
+    docs = [
+        Document(text="", id="r0", metadata={"url": "https://x.test/", "payload": b"<p>a page</p>", "kind": "html"})
+    ]
+    assert [d.text for d in step.run(docs)] == ["a page"]
+    assert extractor.frozen > before  # what was alive at the start is left out of collections during the shard
+    assert gc.get_freeze_count() == before  # and given back to the collector at its end
