@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from curation.executor import released_after_stage
+from curation.memory import released_after_stage
 
 #: token ids are packed 16 bits each into a uint64 key
 ID_BITS = 16
@@ -67,7 +67,7 @@ def _as_ids(ids: np.ndarray) -> np.ndarray:
     if ids.dtype == np.uint16:
         return ids
     if len(ids) and (ids.min() < 0 or ids.max() >= 1 << ID_BITS):
-        raise ValueError(f"token ids must be below 2^{ID_BITS} for the judge proxy's keys")
+        raise ValueError(f"token ids must be below 2^{ID_BITS} for the token proxies' keys")
     return ids.astype(np.uint16)
 
 
@@ -171,5 +171,5 @@ def token_encoder(name: str) -> Callable[[list[str]], list[np.ndarray]]:
             return [np.array(hf.encode(t, add_special_tokens=False), np.uint16) for t in texts]
 
     if size > 1 << ID_BITS:
-        raise ValueError(f"tokens.tokenizer: {name} has {size} tokens; the judge proxy packs ids in {ID_BITS} bits")
+        raise ValueError(f"tokens.tokenizer: {name} has {size} tokens; the token proxies pack ids in {ID_BITS} bits")
     return encode

@@ -14,7 +14,7 @@ import functools
 
 import numpy as np
 
-from curation.executor import released_after_stage
+from curation.memory import released_after_stage
 from curation.rundir import RunDir
 
 from .proxy import NGramLM, TargetGrams, draw_sample
@@ -72,7 +72,9 @@ def judge_bpb(root: str, weights: list[float], spec: dict, draw: list[int], held
     return _token_bpb(root, weights, spec, draw, heldout, spec["judge_tokens"], spec["judge_order"])
 
 
-def _token_bpb(root: str, weights: list[float], spec: dict, draw: list[int], heldout: bool, tokens: int, order: int):
+def _token_bpb(
+    root: str, weights: list[float], spec: dict, draw: list[int], heldout: bool, tokens: int, order: int
+) -> float:
     """Bits per byte of the target part under a Kneser-Ney token model trained on ``tokens`` drawn by ``weights``."""
     clusters, n_tokens, _, ids = load_pool(root)
     picked = draw_sample(clusters, n_tokens, weights, tokens, draw)

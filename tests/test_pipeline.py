@@ -135,17 +135,24 @@ def test_kill_minus_9_then_rerun_resumes_without_redoing_work(local_run, corpus,
         start_new_session=True,
     )
     deadline = time.time() + 600
-    while time.time() < deadline and not list((target / "filter" / "_done").glob("*")):
+    while time.time() < deadline and not _completed(target / "filter"):
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    done_before = {p: p.stat().st_mtime_ns for p in target.glob("**/_done/*")}
+    done_before = {p: p.stat().st_mtime_ns for p in _completed(target)}
     assert done_before, "the run was killed before finishing any task"
     assert not (target / "mixture" / "manifest.json").exists()
     curate("run", str(cfg), "--workers", "2", "--quiet")
     for marker, mtime in done_before.items():
         assert marker.stat().st_mtime_ns == mtime, f"{marker} was redone"
+    assert not list(target.glob("**/*.tmp-*")), "a half-written file was left"
     assert outputs(target) == outputs(run_dir)
+
+
+def _completed(folder: Path) -> list[Path]:
+    """The completion markers under ``folder``: a marker being written when the run was killed is a temporary
+    (``*.tmp-*``, swept by the rerun), not a finished task."""
+    return [p for p in folder.glob("**/_done/*") if ".tmp-" not in p.name]
 
 
 def _free_port() -> int:

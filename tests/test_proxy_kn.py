@@ -1,4 +1,4 @@
-"""The judge proxy's fit: the same model as counting with ``np.unique`` (bit for bit), in about half the memory."""
+"""The token proxies' fit: the same model as counting with ``np.unique`` (bit for bit), in about half the memory."""
 
 from __future__ import annotations
 

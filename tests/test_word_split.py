@@ -13,7 +13,7 @@ import trafilatura
 from datatrove.utils.text import split_into_sentences, split_into_words
 from datatrove.utils.word_tokenizers import SpaCyTokenizer, load_word_tokenizer
 
-from curation.executor import release_memory
+from curation.memory import release_memory
 from curation.quality import QualityFilter, QualitySettings
 from curation.word_split import KeptVocabularyTokenizer, word_tokenizer
 from math_extract import MathScorer

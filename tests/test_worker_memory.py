@@ -9,8 +9,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-from curation.executor import Executor, release_memory, released_after_stage
+from curation.executor import Executor
 from curation.langid import load_lid_model
+from curation.memory import release_memory, released_after_stage
 from curation.rundir import RunDir
 from curation.stage import Stage
 from pipelines.run import run_stages
