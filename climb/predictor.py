@@ -21,6 +21,13 @@ EARLY_STOP = 100
 #: fifth is 6 runs, whose noise decided the tree count alone (on the Debian-doc bench round 0 stopped at one
 #: tree, a constant predictor, and round 1 was drawn at random from its ties)
 FOLDS = 5
+#: runs a leaf holds at least: eight, or a quarter of the runs when there are fewer than 32. With the demo's 16
+#: runs, eight per leaf left no split once a fold was held out, and every round's predictor was a constant
+MIN_LEAF_RUNS = 8
+
+
+def min_leaf(runs: int) -> int:
+    return min(MIN_LEAF_RUNS, max(2, runs // 4))
 
 
 class Predictor:
@@ -41,7 +48,7 @@ class Predictor:
         return self.model.booster_.model_to_string()
 
 
-def _regressor(trees: int, seed: int):
+def _regressor(trees: int, seed: int, leaf: int):
     import lightgbm as lgb
 
     return lgb.LGBMRegressor(
@@ -51,7 +58,7 @@ def _regressor(trees: int, seed: int):
         num_leaves=2**DEPTH,
         reg_alpha=1.0,
         reg_lambda=1.0,
-        min_child_samples=8,
+        min_child_samples=leaf,
         min_child_weight=0.0,
         subsample=1.0,
         colsample_bytree=1.0,
@@ -72,7 +79,7 @@ def cv_trees(weights: np.ndarray, scores: np.ndarray, seed: list[int]) -> int:
     best = []
     for valid in folds:
         train = np.setdiff1d(np.arange(n), valid)
-        model = _regressor(MAX_TREES, int(seed[0])).fit(
+        model = _regressor(MAX_TREES, int(seed[0]), min_leaf(n)).fit(
             weights[train],
             scores[train],
             eval_X=(weights[valid],),
@@ -88,7 +95,7 @@ def fit_predictor(weights: np.ndarray, scores: np.ndarray, seed: list[int]) -> P
     mean, scale = float(scores.mean()), float(scores.std()) or 1.0
     scores = (scores - mean) / scale
     trees = cv_trees(weights, scores, seed) if len(scores) >= 6 else 200
-    return Predictor(_regressor(trees, int(seed[0])).fit(weights, scores), mean, scale)
+    return Predictor(_regressor(trees, int(seed[0]), min_leaf(len(scores))).fit(weights, scores), mean, scale)
 
 
 def spearman(a, b) -> float | None:

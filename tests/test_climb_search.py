@@ -14,7 +14,7 @@ import pytest
 from climb.predictor import cv_trees, fit_predictor, spearman
 from climb.proxy import NGramLM, TargetGrams, draw_sample
 from climb.proxy_kn import KneserNeyLM
-from climb.search import SearchSettings, SearchStage
+from climb.search import SearchSettings, SearchStage, dirichlet_prior, draw_candidates, narrowed
 from climb.target import read_target_texts, split_target
 from curation.executor import Executor
 from curation.rundir import RunDir
@@ -146,6 +146,33 @@ def test_the_predictor_ranks_fresh_mixtures_and_is_deterministic():
     assert rho is not None and rho >= 0.8
 
 
+def test_the_predictor_splits_on_a_first_round_as_small_as_the_demos():
+    rng = np.random.default_rng(4)
+    effect = np.array([-0.3, 0.1, 0.2, -0.1, 0.05, 0.0, 0.02, 0.03])
+    weights = rng.dirichlet(np.ones(8), size=66)
+    scores = 3.0 + weights @ effect + rng.normal(0, 0.005, len(weights))
+    model = fit_predictor(weights[:16], scores[:16], [5, 17])
+    fresh = model.predict(weights[16:])
+    assert np.ptp(fresh) > 0  # eight runs per leaf left no split: a constant, which ranks nothing
+    rho = spearman(fresh, scores[16:])
+    assert rho is not None and rho >= 0.5
+
+
+def test_a_later_round_draws_its_candidates_around_the_predictors_answer():
+    answer = [0.62, 0.3, 0.08, 0.0, 0.0]
+    alpha = narrowed(answer, 30.0)
+    assert alpha.sum() == pytest.approx(30.0) and alpha.min() > 0  # no cluster unreachable
+    roomy = np.full(5, 1e9)  # no epoch cap binds
+    near = draw_candidates(np.random.default_rng(1), alpha, 4000, roomy, 1000, 15.0)
+    prior = draw_candidates(np.random.default_rng(1), dirichlet_prior(np.full(5, 0.2), 1.0), 4000, roomy, 1000, 15.0)
+    assert np.abs(near.mean(axis=0) - answer).max() < 0.01
+    distance = {name: np.abs(w - answer).sum(axis=1).mean() for name, w in (("near", near), ("prior", prior))}
+    assert distance["near"] < distance["prior"] / 3
+    # a higher concentration draws closer still
+    closer = draw_candidates(np.random.default_rng(1), narrowed(answer, 300.0), 4000, roomy, 1000, 15.0)
+    assert np.abs(closer - answer).sum(axis=1).mean() < distance["near"] / 2
+
+
 def _real_run(root: Path) -> tuple[RunDir, Path]:
     """A run directory as the cluster stage leaves it: three clusters of real text (SymPy documentation
     paragraphs, and two halves of real news articles), and half of SymPy's pages as the target."""
@@ -226,7 +253,14 @@ def test_the_search_judges_its_answers_and_the_baselines_on_the_held_out_target(
         assert runs["judge_bpb"].notna().all() and report["calibration"]["mixtures"] == 14
         rounds = json.loads(outputs[0]["rounds.json"])["rounds"]
         assert [r["runs"] for r in rounds] == [8, 4, 2] and rounds[0]["predictor_spearman"] is None
+        # each round's predictor is also ranked on the random search's 6 fresh runs, which none was fitted on
+        fresh = [r["predictor_spearman_fresh"] for r in rounds]
+        assert all(f is None or -1 <= f <= 1 for f in fresh) and any(f is not None for f in fresh)
         assert len(list((tmp_path / "a/run/search/random/_done").iterdir())) == 6  # as many random runs as CLIMB's
+        # later rounds search around the predictor's answer: their candidates lie closer together than round 0's
+        w = runs[[f"w_{c}" for c in range(3)]].to_numpy()
+        spread = [np.abs(w[runs["round"] == r] - w[runs["round"] == r].mean(axis=0)).sum(axis=1).mean() for r in (0, 1)]
+        assert spread[1] < spread[0] / 2
 
         # resumed: the judgement half done, the rounds kept; the same bytes come out
         rundir = RunDir(str(tmp_path / "a/run"))
