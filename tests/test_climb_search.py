@@ -244,6 +244,13 @@ def test_the_search_judges_its_answers_and_the_baselines_on_the_held_out_target(
         )
         # the target is SymPy's documentation: the search's answer beats the even split of maths and news
         assert final["bits_per_byte_mean"] < by_name["uniform"]["bits_per_byte_mean"]
+        # the final mixture against each baseline, draw by draw (each draw gives every mixture the same pieces)
+        versus = {v["name"]: v for v in report["final_versus"]}
+        assert list(versus) == ["uniform", "token_share", "random_best", "regmix"]
+        for name, v in versus.items():
+            diff = np.array(final["per_seed"]) - np.array(by_name[name]["per_seed"])
+            assert v["mean_difference"] == pytest.approx(diff.mean(), abs=1e-6)
+            assert v["draws_ahead"] == int((diff < 0).sum())
         best = json.loads(outputs[0]["best.json"])
         assert best["best"]["weights"] == final["weights"]
 

@@ -209,3 +209,17 @@ def test_baselines_table_when_the_search_wrote_one(sample_run, tmp_path):
     table = next(t.frame for t in section.tables if t.title.startswith("Baselines"))
     assert list(table["mixture"]) == ["climb (final)", "uniform"]
     assert list(table["std over seeds"]) == [0.02, 0.05] and table["per seed"][1] == "3.8500, 3.9000, 3.9500"
+    assert not [t for t in section.tables if t.title.startswith("The final mixture against")]  # older runs: none
+
+    baselines["final_versus"] = [{"name": "uniform", "mean_difference": -0.3, "difference_std": 0.03, "draws_ahead": 3}]
+    (run / "search" / "baselines.json").write_text(json.dumps(baselines))
+    section = search_section(RunData(str(run)))
+    versus = next(t.frame for t in section.tables if t.title.startswith("The final mixture against"))
+    assert versus.to_dict("records") == [
+        {
+            "baseline": "uniform",
+            "final minus baseline, mean": -0.3,
+            "std over draws": 0.03,
+            "draws where the final is better": 3,
+        }
+    ]

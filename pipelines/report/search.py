@@ -193,4 +193,14 @@ def search_section(run: RunData) -> Section:
         section.add(
             Table("Baselines (bits/byte on held-out target documents, lower is better)", baselines_table(baselines))
         )
+        if baselines.get("final_versus"):
+            versus = pd.DataFrame(baselines["final_versus"]).rename(
+                columns={
+                    "name": "baseline",
+                    "mean_difference": "final minus baseline, mean",
+                    "difference_std": "std over draws",
+                    "draws_ahead": "draws where the final is better",
+                }
+            )
+            section.add(Table("The final mixture against each baseline, draw by draw (negative: final better)", versus))
     return section
