@@ -147,6 +147,7 @@ def climb(**search) -> str:
         (climb(runs_per_round=[1] * 1000), "climb.search.runs_per_round: got [1, 1,"),
         (climb(dirichlet_scale=".inf"), "climb.search.dirichlet_scale: got inf: Input should be a finite number"),
         (climb(max_epochs=".nan"), "climb.search.max_epochs: got nan: Input should be a finite number"),
+        (climb(narrowing=0), "climb.search.narrowing: got 0: Input should be greater than or equal to 0.001"),
         (
             "climb: {super_clusters: 100000, search: {target: t.jsonl}}\n",
             "climb.super_clusters: got 100000: Input should be",
