@@ -10,8 +10,8 @@ The pool: ``../shared/tools/debian_doc_warcs.py`` packs its default packages wit
 Python 3.11 manual (``pool_packages()``: 23,564 pages, 653 MB of HTML; ruby3.1-doc has no HTML pages) into 100 MB
 WARC shards under ``bench/.cache/``. The target: python-sympy-doc's pages, packed the same way, extracted with
 the pipeline's own maths extractor and kept where the run's own filters keep them (66 of 264 pages, 1.27 MB of
-text; the search and the judge see 33 each), into a jsonl file of one document per page. The run uses the default filters
-and search settings (rounds of 32, 16 and 8 proxy runs), 16 super-clusters and a mixture budget of 500K tokens.
+text; the search and the judge see 33 each), into a jsonl file of one document per page. The run uses the
+default filters and search settings (rounds of 32, 16 and 8 proxy runs), 16 super-clusters and a mixture budget of 500K tokens.
 
 Why that budget: the default filters and dedup keep 2,430 of the 23,564 pages, 3.11M tokens (most API pages
 fail the Gopher alpha-ratio, top-n-gram repetition and language-score rules), and a mixture search is
@@ -24,7 +24,7 @@ The table: each mixture judged by the larger proxy on the held-out half of the t
 cheap-vs-large Spearman over the search's runs, the predictor's Spearman per round (on the round's runs, and on
 the random search's fresh runs), and the search stage's wall time (from its task stats and the driver's clock).
 ``--seeds-table`` puts several seeds' judgements side by side with the final mixture's margin over the best
-baseline, in units of the larger of the two spreads.
+baseline, in units of the larger of the two spreads, and the same margin draw by draw (``final_versus``).
 """
 
 from __future__ import annotations
@@ -143,7 +143,8 @@ def table(run: Path) -> str:
 
 def seeds_table(runs: list[Path]) -> str:
     """One markdown table over several finished runs (seeds): each mixture's held-out score per run, and the
-    final mixture's margin over the best baseline in units of the larger of the two spreads (negative: ahead)."""
+    final mixture's margin over the best baseline in units of the larger of the two spreads (negative: ahead), and
+    draw by draw as the search reported it (mean ± std of the differences, draws ahead)."""
     from climb.baselines import SEARCH_ANSWERS
 
     reports = [json.loads((run / "search/baselines.json").read_text()) for run in runs]
@@ -157,7 +158,7 @@ def seeds_table(runs: list[Path]) -> str:
             mark = " (final)" if report["final"] == name else ""
             cells.append(f"{m['bits_per_byte_mean']:.4f} ± {m['bits_per_byte_std']:.4f}{mark}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    margins = []
+    margins, paired = [], []
     for report in reports:
         by_name = {m["name"]: m for m in report["mixtures"]}
         final = by_name[report["final"]]
@@ -166,7 +167,13 @@ def seeds_table(runs: list[Path]) -> str:
         gap = final["bits_per_byte_mean"] - best["bits_per_byte_mean"]
         spread = max(final["bits_per_byte_std"], best["bits_per_byte_std"])
         margins.append(f"{gap:+.4f} vs {best['name']} ({gap / spread:+.1f} spreads)" if spread else f"{gap:+.4f}")
+        v = next((v for v in report.get("final_versus", []) if v["name"] == best["name"]), None)
+        draws = len(report["seeds"])
+        paired.append(
+            f"{v['mean_difference']:+.4f} ± {v['difference_std']:.4f} ({v['draws_ahead']}/{draws})" if v else "-"
+        )
     lines.append("| final - best baseline | " + " | ".join(margins) + " |")
+    lines.append("| the same, draw by draw (draws ahead) | " + " | ".join(paired) + " |")
     return "\n".join(lines)
 
 

@@ -27,10 +27,19 @@ POOL = ("search", "pool.parquet")
 @released_after_stage
 @functools.lru_cache(maxsize=2)
 def load_pool(root: str) -> tuple:
-    t = RunDir(root).read_table(*POOL)
-    texts = [s.encode("utf-8", "surrogatepass") for s in t.column("text").to_pylist()]
+    """Each piece's cluster, token count and token ids: what every proxy draws from and the token proxies train
+    on. The pieces' text, which only the byte proxy reads, is loaded apart (``pool_texts``)."""
+    t = RunDir(root).read_table(*POOL, columns=["cluster", "n_tokens", "ids"])
     ids = [np.asarray(a, np.uint16) for a in t.column("ids").to_numpy(zero_copy_only=False)]
-    return t.column("cluster").to_numpy(), t.column("n_tokens").to_numpy(), texts, ids
+    return t.column("cluster").to_numpy(), t.column("n_tokens").to_numpy(), ids
+
+
+@released_after_stage
+@functools.lru_cache(maxsize=2)
+def pool_texts(root: str) -> list[bytes]:
+    """Each piece's text as UTF-8, for the byte proxy."""
+    column = RunDir(root).read_table(*POOL, columns=["text"]).column("text")
+    return [s.encode("utf-8", "surrogatepass") for s in column.to_pylist()]
 
 
 @released_after_stage
@@ -62,7 +71,8 @@ def target_grams(path: str, heldout_fraction: float, seed: int, heldout: bool, o
 def cheap_bpb(root: str, weights: list[float], spec: dict, draw: list[int], heldout: bool) -> float:
     if spec["proxy_model"] == "tokens":
         return _token_bpb(root, weights, spec, draw, heldout, spec["proxy_tokens"], spec["proxy_order"])
-    clusters, n_tokens, texts, _ = load_pool(root)
+    clusters, n_tokens, _ = load_pool(root)
+    texts = pool_texts(root)
     sample = b"\n\n".join(texts[i] for i in draw_sample(clusters, n_tokens, weights, spec["proxy_tokens"], draw))
     target = target_grams(spec["target"], spec["heldout_fraction"], spec["seed"], heldout, spec["proxy_order"])
     return NGramLM(spec["proxy_order"]).fit(sample).bits_per_byte(target)
@@ -76,7 +86,7 @@ def _token_bpb(
     root: str, weights: list[float], spec: dict, draw: list[int], heldout: bool, tokens: int, order: int
 ) -> float:
     """Bits per byte of the target part under a Kneser-Ney token model trained on ``tokens`` drawn by ``weights``."""
-    clusters, n_tokens, _, ids = load_pool(root)
+    clusters, n_tokens, ids = load_pool(root)
     picked = draw_sample(clusters, n_tokens, weights, tokens, draw)
     train = np.concatenate([ids[i] for i in picked]) if picked else np.zeros(0, np.uint16)
     key = (spec["target"], spec["heldout_fraction"], spec["seed"], heldout)

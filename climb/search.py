@@ -48,7 +48,7 @@ from curation.stage import Stage
 from . import baselines
 from .cluster import ClusterStage
 from .pool import build_pool
-from .predictor import fit_predictor, spearman
+from .predictor import Predictor, fit_predictor, spearman
 from .proxy_kn import MAX_ORDER
 from .proxy_runs import POOL, calibration_run, judge_run, rounded, search_run
 from .target import read_target_texts, split_target
@@ -221,7 +221,7 @@ class SearchStage(Stage):
             rng = np.random.default_rng([seed, *stream])
             return draw_candidates(rng, around, n, cluster_tokens, budget, settings.max_epochs)
 
-        def local_pool(stream: list[int], model, tried: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        def local_pool(stream: list[int], model: Predictor, tried: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             """A prior pool, and candidates around the predictor's answer over it and the runs ``tried``."""
             prior = np.concatenate([draw(stream, settings.candidate_pool), tried])
             answer = baselines.predicted_top(model, prior)
@@ -242,15 +242,14 @@ class SearchStage(Stage):
         runs: list[dict] = []
         rounds: list[dict] = []
         stats: list[dict] = []
-        model = None
-        models = []
+        models: list[Predictor] = []  # the predictor after each round
         predicted: list[float | None]
         for r, n_runs in enumerate(settings.runs_per_round):
-            if model is None:
+            if not models:
                 candidates, predicted = draw([r], n_runs), [None] * n_runs
             else:
-                _, pool = local_pool([r], model, np.array([x["weights"] for x in runs]))
-                pred = model.predict(pool)
+                _, pool = local_pool([r], models[-1], np.array([x["weights"] for x in runs]))
+                pred = models[-1].predict(pool)
                 top = np.argsort(pred, kind="stable")[: max(n_runs, int(TOP_FRACTION * len(pool)))]
                 top = np.sort(
                     np.random.default_rng([seed, 19, r]).choice(top, size=min(n_runs, len(top)), replace=False)
@@ -303,7 +302,7 @@ class SearchStage(Stage):
         for x, c in zip(runs, calibration):
             x["judge_bpb"] = c["judge_bpb"]
 
-        assert model is not None, "runs_per_round has at least one round"
+        model = models[-1]  # runs_per_round has at least one round
         final_pool = np.concatenate(local_pool([53], model, np.array([x["weights"] for x in runs])))
         best_run = min(runs, key=lambda x: (x["bpb"], x["round"], x["run"]))
         mixtures = {

@@ -49,7 +49,7 @@ def test_the_cheap_proxy_is_the_model_its_setting_names(tmp_path):
     pieces the sample draws; the judge is the token model on its own sample size."""
     from climb.proxy import NGramLM, TargetGrams, draw_sample
     from climb.proxy_kn import KneserNeyLM
-    from climb.proxy_runs import POOL, cheap_bpb, judge_bpb
+    from climb.proxy_runs import POOL, cheap_bpb, judge_bpb, pool_texts
     from climb.target import read_target_texts, split_target
     from curation.rundir import RunDir
 
@@ -83,6 +83,8 @@ def test_the_cheap_proxy_is_the_model_its_setting_names(tmp_path):
     sample = b"\n\n".join(pieces[i].encode() for i in draw_sample(clusters, n_tokens, weights, 3000, draw))
     as_bytes = NGramLM(3).fit(sample).bits_per_byte(TargetGrams(search_part.encode(), 3))
     root = rundir.root
+    pool_texts.cache_clear()
     assert cheap_bpb(root, weights, {**spec, "proxy_model": "tokens"}, draw, heldout=False) == token_bpb(3000)
-    assert cheap_bpb(root, weights, {**spec, "proxy_model": "bytes"}, draw, heldout=False) == as_bytes
     assert judge_bpb(root, weights, spec, draw, heldout=False) == token_bpb(6000) != token_bpb(3000)
+    assert pool_texts.cache_info().currsize == 0  # the token models never read the pieces' text
+    assert cheap_bpb(root, weights, {**spec, "proxy_model": "bytes"}, draw, heldout=False) == as_bytes
