@@ -144,7 +144,8 @@ def table(run: Path) -> str:
 def seeds_table(runs: list[Path]) -> str:
     """One markdown table over several finished runs (seeds): each mixture's held-out score per run, and the
     final mixture's margin over the best baseline in units of the larger of the two spreads (negative: ahead), and
-    draw by draw as the search reported it (mean ± std of the differences, draws ahead)."""
+    draw by draw as the search reported it (mean ± std of the differences, draws ahead), and on resamples of the
+    held-out documents (std, share of resamples with the final ahead)."""
     from climb.baselines import SEARCH_ANSWERS
 
     reports = [json.loads((run / "search/baselines.json").read_text()) for run in runs]
@@ -158,7 +159,7 @@ def seeds_table(runs: list[Path]) -> str:
             mark = " (final)" if report["final"] == name else ""
             cells.append(f"{m['bits_per_byte_mean']:.4f} ± {m['bits_per_byte_std']:.4f}{mark}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    margins, paired = [], []
+    margins, paired, resampled = [], [], []
     for report in reports:
         by_name = {m["name"]: m for m in report["mixtures"]}
         final = by_name[report["final"]]
@@ -172,8 +173,14 @@ def seeds_table(runs: list[Path]) -> str:
         paired.append(
             f"{v['mean_difference']:+.4f} ± {v['difference_std']:.4f} ({v['draws_ahead']}/{draws})" if v else "-"
         )
+        resampled.append(
+            f"± {v['document_resample_std']:.4f} ({v['document_resamples_ahead']:.0%})"
+            if v and "document_resample_std" in v
+            else "-"
+        )
     lines.append("| final - best baseline | " + " | ".join(margins) + " |")
     lines.append("| the same, draw by draw (draws ahead) | " + " | ".join(paired) + " |")
+    lines.append("| the same, held-out documents resampled (std, share ahead) | " + " | ".join(resampled) + " |")
     return "\n".join(lines)
 
 

@@ -13,7 +13,9 @@
 Every mixture is judged by the larger proxy on the held-out target over several sample draws; the mean and the
 standard deviation over draws are reported, and each proxy's noise is the mean of those deviations. The final
 mixture is also compared with each baseline draw by draw (``final_versus``): the draws are shared, so the
-differences are less noisy than either spread.
+differences are less noisy than either spread. The draws do not show the other noise of a held-out check, which
+documents were held out: the comparison is also made on resamples of the held-out documents (with replacement,
+the judge's bits on each document), whose spread is how far the lead would move on another target of the kind.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from .predictor import Predictor, fit_predictor
 #: the held-out target than the predictor's single best, whose edge on the searched half did not carry over
 TOP_K = 10
 SEARCH_ANSWERS = ("climb_predicted", "climb_best_run")
+#: resamples of the held-out documents, and their seed (fixed: the same judgement gives the same report)
+RESAMPLES = 2000
+RESAMPLE_SEED = 59
 
 
 def uniform(k: int) -> list[float]:
@@ -55,17 +60,31 @@ def _std(values: list[float]) -> float:
     return round(float(np.std(values, ddof=1)), 6) if len(values) > 1 else 0.0
 
 
-def versus(final: dict, other: dict) -> dict:
+def versus(final: dict, other: dict, doc_diff: np.ndarray | None = None, doc_bytes: np.ndarray | None = None) -> dict:
     """The final mixture against another, draw by draw. Every mixture is judged with the same draw seeds, so a
     draw gives both the same pieces of each cluster to choose from (the weights decide how many): the difference
-    within a draw is free of much of the noise that the spread over draws carries."""
+    within a draw is free of much of the noise that the spread over draws carries. Given the difference on each
+    held-out document (bits, mean over the draws) and the documents' sizes, also the difference on resamples of
+    the held-out documents: its spread, and how often the final is ahead."""
     diff = np.array(final["per_seed"]) - np.array(other["per_seed"])
-    return {
+    out = {
         "name": other["name"],
         "mean_difference": round(float(diff.mean()), 6),
         "difference_std": _std(diff.tolist()),
         "draws_ahead": int((diff < 0).sum()),
     }
+    if doc_diff is not None and doc_bytes is not None:
+        resampled = document_resamples(doc_diff, doc_bytes)
+        out["document_resample_std"] = round(float(resampled.std(ddof=1)), 6)
+        out["document_resamples_ahead"] = round(float((resampled < 0).mean()), 4)
+    return out
+
+
+def document_resamples(diff_bits: np.ndarray, doc_bytes: np.ndarray) -> np.ndarray:
+    """Bits per byte of a difference (per held-out document, in bits) on ``RESAMPLES`` resamples of the documents
+    with replacement: another target of the same kind would hold other documents, in other proportions."""
+    idx = np.random.default_rng(RESAMPLE_SEED).integers(0, len(diff_bits), (RESAMPLES, len(diff_bits)))
+    return diff_bits[idx].sum(axis=1) / np.asarray(doc_bytes, np.float64)[idx].sum(axis=1)
 
 
 def report(
@@ -75,11 +94,16 @@ def report(
     seeds: list[int],
     target: dict,
     feasible: Callable[[list[float]], bool],
+    doc_bytes: np.ndarray | None = None,
 ) -> dict:
-    """The ``baselines.json`` document: per mixture its weights, per-seed scores, mean and spread."""
+    """The ``baselines.json`` document: per mixture its weights, per-seed scores, mean and spread; with the
+    held-out documents' sizes (``doc_bytes``), the final's lead on resamples of them (``versus``)."""
     rows: list[dict] = []
+    doc_bits: dict[str, np.ndarray] = {}  # per mixture, its bits on each held-out document, mean over draws
     for name, weights in mixtures.items():
         mine = sorted((x for x in judged if x["name"] == name), key=lambda x: x["seed"])
+        if all("doc_bits" in x for x in mine):
+            doc_bits[name] = np.mean([x["doc_bits"] for x in mine], axis=0)
         bpb, cheap = [x["bpb"] for x in mine], [x["cheap_bpb"] for x in mine]
         rows.append(
             {
@@ -101,12 +125,20 @@ def report(
         "target": target,
         "mixtures": rows,
         "final": final["name"],
-        "final_versus": [versus(final, r) for r in rows if r["name"] not in SEARCH_ANSWERS],
+        "final_versus": [
+            versus(final, r, _doc_diff(doc_bits, final["name"], r["name"]), doc_bytes)
+            for r in rows
+            if r["name"] not in SEARCH_ANSWERS
+        ],
         "noise": {
             "judge_std": round(float(np.mean([r["bits_per_byte_std"] for r in rows])), 6),
             "cheap_std": round(float(np.mean([_std(r["cheap_per_seed"]) for r in rows])), 6),
         },
     }
+
+
+def _doc_diff(doc_bits: dict[str, np.ndarray], final: str, other: str) -> np.ndarray | None:
+    return doc_bits[final] - doc_bits[other] if final in doc_bits and other in doc_bits else None
 
 
 def format_judgement(report: dict) -> str:
@@ -133,6 +165,15 @@ def format_judgement(report: dict) -> str:
                 for v in report["final_versus"]
             )
         )
+        resampled = [v for v in report["final_versus"] if "document_resample_std" in v]
+        if resampled:
+            lines.append(
+                f"  the same on {RESAMPLES:,} resamples of the held-out documents (std, share with the final ahead): "
+                + "; ".join(
+                    f"{v['name']} ± {v['document_resample_std']:.4f} ({v['document_resamples_ahead']:.0%})"
+                    for v in resampled
+                )
+            )
     noise, cal = report.get("noise", {}), report.get("calibration", {})
     if noise:
         lines.append(f"  proxy noise over draws: judge {noise['judge_std']:.4f}, cheap {noise['cheap_std']:.4f}")

@@ -126,9 +126,13 @@ class KneserNeyLM:
     def bits(self, ids: np.ndarray) -> float:
         """Total bits of the sequence (every token after the first ``order - 1`` scored with a full history,
         the first ones with what history they have)."""
+        return float(self.token_bits(ids).sum())
+
+    def token_bits(self, ids: np.ndarray) -> np.ndarray:
+        """Bits of each token of the sequence, so that a text's documents can be scored apart."""
         ids = _as_ids(ids)
         if not len(ids):
-            return 0.0
+            return np.zeros(0)
         p = np.full(len(ids), 1.0 / self.vocab)
         for m, (grams, adj, ctx, total, gamma) in enumerate(self.levels, start=1):
             if len(ids) < m:
@@ -142,7 +146,7 @@ class KneserNeyLM:
             seen = tot > 0
             mixed = np.where(seen, (a + g * lower) / np.maximum(tot, 1.0), lower)
             p = np.concatenate([p[: m - 1], mixed])
-        return float(-np.log2(p).sum())
+        return -np.log2(p)
 
 
 @released_after_stage

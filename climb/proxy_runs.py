@@ -42,11 +42,19 @@ def pool_texts(root: str) -> list[bytes]:
     return [s.encode("utf-8", "surrogatepass") for s in column.to_pylist()]
 
 
+#: every document of a target part but the last is followed by this, in its text and in its token ids
+SEPARATOR = "\n\n"
+
+
 @released_after_stage
 @functools.lru_cache(maxsize=4)
-def target_part(path: str, heldout_fraction: float, seed: int, heldout: bool) -> str:
+def target_docs(path: str, heldout_fraction: float, seed: int, heldout: bool) -> tuple[str, ...]:
     search, held = split_target(read_target_texts(path), heldout_fraction, seed)
-    return "\n\n".join(held if heldout else search)
+    return tuple(held if heldout else search)
+
+
+def target_part(path: str, heldout_fraction: float, seed: int, heldout: bool) -> str:
+    return SEPARATOR.join(target_docs(path, heldout_fraction, seed, heldout))
 
 
 @released_after_stage
@@ -55,10 +63,28 @@ def target_bytes(path: str, heldout_fraction: float, seed: int, heldout: bool) -
     return target_part(path, heldout_fraction, seed, heldout).encode("utf-8", "surrogatepass")
 
 
+def target_doc_bytes(path: str, heldout_fraction: float, seed: int, heldout: bool) -> np.ndarray:
+    """Each document's bytes with the separator after it (but the last's): they add up to ``target_bytes``."""
+    sizes = np.array(
+        [len(d.encode("utf-8", "surrogatepass")) for d in target_docs(path, heldout_fraction, seed, heldout)]
+    )
+    sizes[:-1] += len(SEPARATOR.encode())
+    return sizes
+
+
 @released_after_stage
 @functools.lru_cache(maxsize=4)
-def target_ids(path: str, heldout_fraction: float, seed: int, heldout: bool, tokenizer: str) -> np.ndarray:
-    return token_encoder(tokenizer)([target_part(path, heldout_fraction, seed, heldout)])[0]
+def target_ids(
+    path: str, heldout_fraction: float, seed: int, heldout: bool, tokenizer: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The target part's token ids, and the document each one belongs to: every document is encoded alone and
+    followed by the separator's ids (but the last), so that the judge can score each held-out document."""
+    encode = token_encoder(tokenizer)
+    docs = encode(list(target_docs(path, heldout_fraction, seed, heldout)))
+    sep = encode([SEPARATOR])[0]
+    pieces = [np.concatenate([d, sep]) for d in docs[:-1]] + docs[-1:]
+    owner = np.repeat(np.arange(len(pieces)), [len(x) for x in pieces])
+    return np.concatenate(pieces), owner
 
 
 @released_after_stage
@@ -82,17 +108,30 @@ def judge_bpb(root: str, weights: list[float], spec: dict, draw: list[int], held
     return _token_bpb(root, weights, spec, draw, heldout, spec["judge_tokens"], spec["judge_order"])
 
 
+def judge_doc_bits(root: str, weights: list[float], spec: dict, draw: list[int]) -> tuple[float, np.ndarray]:
+    """The judge's bits per byte of the held-out part, and its bits on each held-out document (the same model,
+    the same tokens): a bootstrap over those documents shows how much of a lead depends on which were held out."""
+    key = (spec["target"], spec["heldout_fraction"], spec["seed"], True)
+    ids, owner = target_ids(*key, spec["tokenizer"])
+    bits = _token_model(root, weights, draw, spec["judge_tokens"], spec["judge_order"]).token_bits(ids)
+    return float(bits.sum()) / len(target_bytes(*key)), np.bincount(owner, weights=bits)
+
+
+def _token_model(root: str, weights: list[float], draw: list[int], tokens: int, order: int) -> KneserNeyLM:
+    """A Kneser-Ney token model trained on ``tokens`` drawn by ``weights``."""
+    clusters, n_tokens, ids = load_pool(root)
+    picked = draw_sample(clusters, n_tokens, weights, tokens, draw)
+    train = np.concatenate([ids[i] for i in picked]) if picked else np.zeros(0, np.uint16)
+    return KneserNeyLM(order).fit(train)
+
+
 def _token_bpb(
     root: str, weights: list[float], spec: dict, draw: list[int], heldout: bool, tokens: int, order: int
 ) -> float:
     """Bits per byte of the target part under a Kneser-Ney token model trained on ``tokens`` drawn by ``weights``."""
-    clusters, n_tokens, ids = load_pool(root)
-    picked = draw_sample(clusters, n_tokens, weights, tokens, draw)
-    train = np.concatenate([ids[i] for i in picked]) if picked else np.zeros(0, np.uint16)
     key = (spec["target"], spec["heldout_fraction"], spec["seed"], heldout)
-    target = target_ids(*key, spec["tokenizer"])
-    n_bytes = len(target_bytes(*key))
-    return KneserNeyLM(order).fit(train).bits(target) / n_bytes
+    ids, _ = target_ids(*key, spec["tokenizer"])
+    return _token_model(root, weights, draw, tokens, order).bits(ids) / len(target_bytes(*key))
 
 
 def rounded(x: float) -> float:
@@ -117,5 +156,13 @@ def judge_run(rundir: RunDir, weights: list[float], spec: dict, name: str, draw_
     proxy's noise over draws is measured on the same weights."""
     draw = [spec["seed"], 31, draw_seed]
     cheap = cheap_bpb(rundir.root, weights, spec, draw, heldout=True)
-    judge = judge_bpb(rundir.root, weights, spec, draw, heldout=True)
-    return {"in": 1, "out": 1, "name": name, "seed": draw_seed, "bpb": rounded(judge), "cheap_bpb": rounded(cheap)}
+    judge, doc_bits = judge_doc_bits(rundir.root, weights, spec, draw)
+    return {
+        "in": 1,
+        "out": 1,
+        "name": name,
+        "seed": draw_seed,
+        "bpb": rounded(judge),
+        "cheap_bpb": rounded(cheap),
+        "doc_bits": [round(float(b), 4) for b in doc_bits],
+    }

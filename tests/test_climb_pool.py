@@ -49,7 +49,7 @@ def test_the_cheap_proxy_is_the_model_its_setting_names(tmp_path):
     pieces the sample draws; the judge is the token model on its own sample size."""
     from climb.proxy import NGramLM, TargetGrams, draw_sample
     from climb.proxy_kn import KneserNeyLM
-    from climb.proxy_runs import POOL, cheap_bpb, judge_bpb, pool_texts
+    from climb.proxy_runs import POOL, SEPARATOR, cheap_bpb, judge_bpb, judge_doc_bits, pool_texts
     from climb.target import read_target_texts, split_target
     from curation.rundir import RunDir
 
@@ -73,8 +73,11 @@ def test_the_cheap_proxy_is_the_model_its_setting_names(tmp_path):
     spec = dict(target=str(SAMPLE), heldout_fraction=0.5, seed=3, proxy_tokens=3000, judge_tokens=6000)
     spec |= dict(proxy_order=3, judge_order=3, tokenizer="smollm2")
     weights, draw = [0.3, 0.7], [3, 29]
-    search_part = "\n\n".join(split_target(read_target_texts(str(SAMPLE)), 0.5, 3)[0])
-    target_ids = encode([search_part])[0]
+    search_docs, held_docs = split_target(read_target_texts(str(SAMPLE)), 0.5, 3)
+    search_part = SEPARATOR.join(search_docs)
+    # each document encoded alone, the separator's tokens after it: every token has one document
+    target_ids = np.concatenate([x for d in encode(search_docs[:-1]) for x in (d, encode([SEPARATOR])[0])])
+    target_ids = np.concatenate([target_ids, encode(search_docs[-1:])[0]])
 
     def token_bpb(tokens: int) -> float:
         picked = draw_sample(clusters, n_tokens, weights, tokens, draw)
@@ -87,4 +90,9 @@ def test_the_cheap_proxy_is_the_model_its_setting_names(tmp_path):
     assert cheap_bpb(root, weights, {**spec, "proxy_model": "tokens"}, draw, heldout=False) == token_bpb(3000)
     assert judge_bpb(root, weights, spec, draw, heldout=False) == token_bpb(6000) != token_bpb(3000)
     assert pool_texts.cache_info().currsize == 0  # the token models never read the pieces' text
+    # the judge's bits on each held-out document add up to its bits per byte of the held-out part
+    bpb, per_doc = judge_doc_bits(root, weights, spec, draw)
+    assert bpb == judge_bpb(root, weights, spec, draw, heldout=True)
+    assert len(per_doc) == len(held_docs) and np.all(per_doc > 0)
+    assert per_doc.sum() / len(SEPARATOR.join(held_docs).encode()) == pytest.approx(bpb, rel=1e-12)
     assert cheap_bpb(root, weights, {**spec, "proxy_model": "bytes"}, draw, heldout=False) == as_bytes

@@ -68,6 +68,40 @@ def test_the_target_split_is_by_document_seeded_disjoint_and_complete(tmp_path):
         split_target(texts[:1], 0.5, seed=7)
 
 
+def test_every_target_token_belongs_to_one_document_and_the_sizes_add_up():
+    from climb.proxy_kn import token_encoder
+    from climb.proxy_runs import SEPARATOR, target_bytes, target_doc_bytes, target_docs, target_ids
+
+    key = (str(SYMPY), 0.5, 7, True)
+    docs = target_docs(*key)
+    ids, owner = target_ids(*key, "smollm2")
+    encode = token_encoder("smollm2")
+    assert len(ids) == len(owner) and np.all(np.diff(owner) >= 0)  # the documents in order, each one whole
+    for i, doc in enumerate(docs):  # a document's tokens, then the separator's (but after the last)
+        tail = [encode([SEPARATOR])[0]] if i < len(docs) - 1 else []
+        assert np.array_equal(ids[owner == i], np.concatenate([encode([doc])[0], *tail]))
+    sizes = target_doc_bytes(*key)
+    assert len(sizes) == len(docs) and sizes.sum() == len(target_bytes(*key))
+
+
+def test_the_lead_on_resampled_documents_is_as_broad_as_the_documents_it_comes_from():
+    from climb import baselines
+
+    final = {"name": "final", "per_seed": [2.0, 2.1, 2.0]}
+    other = {"name": "other", "per_seed": [2.1, 2.2, 2.1]}
+    sizes = np.full(10, 1000.0)
+    everywhere = baselines.versus(final, other, np.full(10, -100.0), sizes)
+    assert everywhere["document_resamples_ahead"] == 1.0 and everywhere["document_resample_std"] == 0.0
+    # the same total lead, all of it on one document of ten: a resample leaves that document out about a third
+    # of the time (0.9 ** 10), and then the final is behind
+    one = baselines.versus(final, other, np.array([-1090.0] + [10.0] * 9), sizes)
+    assert 0.55 < one["document_resamples_ahead"] < 0.75 and one["document_resample_std"] > 0.05
+    assert one == baselines.versus(final, other, np.array([-1090.0] + [10.0] * 9), sizes)  # seeded
+    resampled = baselines.document_resamples(np.array([-1090.0] + [10.0] * 9), sizes)
+    assert resampled.mean() == pytest.approx(-0.1, abs=0.01)  # centred on the lead over all documents
+    assert "document_resample_std" not in baselines.versus(final, other)  # a judgement without document scores
+
+
 def test_a_sample_follows_the_weights_and_its_seed():
     rng = np.random.default_rng(1)
     clusters = np.repeat(np.arange(3), 200)
@@ -251,6 +285,14 @@ def test_the_search_judges_its_answers_and_the_baselines_on_the_held_out_target(
             diff = np.array(final["per_seed"]) - np.array(by_name[name]["per_seed"])
             assert v["mean_difference"] == pytest.approx(diff.mean(), abs=1e-6)
             assert v["draws_ahead"] == int((diff < 0).sum())
+            # and on resamples of the 4 held-out documents, from the judge's bits on each of them
+            assert v["document_resample_std"] > 0 and 0 <= v["document_resamples_ahead"] <= 1
+        judged = [json.loads(rundir.fs.cat(f)) for f in rundir.fs.glob(rundir.path("search", "judge", "_stats", "*"))]
+        assert len(judged) == 18 and all(len(x["doc_bits"]) == 4 for x in judged)
+        held_bytes = sum(len(t.encode()) + 2 for t in split_target(read_target_texts(str(target)), 0.5, 11)[1]) - 2
+        for x in judged:
+            assert sum(x["doc_bits"]) / held_bytes == pytest.approx(x["bpb"], abs=1e-6)
+        assert "doc_bits" not in outputs[0]["baselines.json"].decode()  # they stay in the task records
         best = json.loads(outputs[0]["best.json"])
         assert best["best"]["weights"] == final["weights"]
 

@@ -211,7 +211,16 @@ def test_baselines_table_when_the_search_wrote_one(sample_run, tmp_path):
     assert list(table["std over seeds"]) == [0.02, 0.05] and table["per seed"][1] == "3.8500, 3.9000, 3.9500"
     assert not [t for t in section.tables if t.title.startswith("The final mixture against")]  # older runs: none
 
-    baselines["final_versus"] = [{"name": "uniform", "mean_difference": -0.3, "difference_std": 0.03, "draws_ahead": 3}]
+    baselines["final_versus"] = [
+        {
+            "name": "uniform",
+            "mean_difference": -0.3,
+            "difference_std": 0.03,
+            "draws_ahead": 3,
+            "document_resample_std": 0.04,
+            "document_resamples_ahead": 0.98,
+        }
+    ]
     (run / "search" / "baselines.json").write_text(json.dumps(baselines))
     section = search_section(RunData(str(run)))
     versus = next(t.frame for t in section.tables if t.title.startswith("The final mixture against"))
@@ -221,5 +230,7 @@ def test_baselines_table_when_the_search_wrote_one(sample_run, tmp_path):
             "final minus baseline, mean": -0.3,
             "std over draws": 0.03,
             "draws where the final is better": 3,
+            "std over resampled held-out documents": 0.04,
+            "share of resamples where the final is better": 0.98,
         }
     ]

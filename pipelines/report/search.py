@@ -200,6 +200,8 @@ def search_section(run: RunData) -> Section:
                     "mean_difference": "final minus baseline, mean",
                     "difference_std": "std over draws",
                     "draws_ahead": "draws where the final is better",
+                    "document_resample_std": "std over resampled held-out documents",
+                    "document_resamples_ahead": "share of resamples where the final is better",
                 }
             )
             section.add(Table("The final mixture against each baseline, draw by draw (negative: final better)", versus))
