@@ -6,7 +6,7 @@ each cluster's token share; every candidate is scored by a cheap proxy run (``cl
 on the search part of the target of a small n-gram model trained on a sample drawn by the weights: by default
 a token 3-gram with modified Kneser-Ney on 200K tokens, the larger proxy's model on less text, as CLIMB's proxy
 is a small model of its target's kind; ``proxy_model: bytes`` gives a Witten-Bell byte n-gram). A
-regularised LightGBM predictor (``climb.predictor``) is refitted on all runs after each round, and the next
+predictor (``climb.predictor``: the mean of regularised LightGBM regressors) is refitted after each round, and the next
 round runs candidates drawn from the top it ranks in a large pool; its rank correlation with what those runs then
 measure is recorded per round. That pool narrows the search as CLIMB's iterations do: it is drawn from a
 Dirichlet centred on the predictor's answer so far (the mean of its top choices among prior draws and the runs,
@@ -29,7 +29,7 @@ the missing runs.
 
 Outputs, in ``search/``: ``pool.parquet`` (the per-cluster text pool proxies sample from), ``round-N/``,
 ``random/``, ``calibrate/``, ``judge/`` (one task per proxy run), ``runs.parquet``, ``rounds.json``,
-``predictor.txt`` (the last LightGBM model), ``baselines.json`` and, last, ``best.json``.
+``predictor.txt`` (the last predictor's LightGBM models), ``baselines.json`` and, last, ``best.json``.
 """
 
 from __future__ import annotations
