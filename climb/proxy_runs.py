@@ -53,14 +53,10 @@ def target_docs(path: str, heldout_fraction: float, seed: int, heldout: bool) ->
     return tuple(held if heldout else search)
 
 
-def target_part(path: str, heldout_fraction: float, seed: int, heldout: bool) -> str:
-    return SEPARATOR.join(target_docs(path, heldout_fraction, seed, heldout))
-
-
 @released_after_stage
 @functools.lru_cache(maxsize=4)
 def target_bytes(path: str, heldout_fraction: float, seed: int, heldout: bool) -> bytes:
-    return target_part(path, heldout_fraction, seed, heldout).encode("utf-8", "surrogatepass")
+    return SEPARATOR.join(target_docs(path, heldout_fraction, seed, heldout)).encode("utf-8", "surrogatepass")
 
 
 def target_doc_bytes(path: str, heldout_fraction: float, seed: int, heldout: bool) -> np.ndarray:

@@ -50,7 +50,7 @@ from .cluster import ClusterStage
 from .pool import build_pool
 from .predictor import Predictor, fit_predictor, spearman
 from .proxy_kn import MAX_ORDER
-from .proxy_runs import POOL, calibration_run, judge_run, rounded, search_run, target_doc_bytes
+from .proxy_runs import POOL, calibration_run, judge_run, rounded, search_run, target_doc_bytes, target_docs
 from .target import read_target_texts, split_target
 
 #: proxy runs in one round, and rounds: each run is a task, and its weights and results are kept to the end
@@ -335,12 +335,10 @@ class SearchStage(Stage):
                 "target": "held-out part",
             },
             seeds=list(range(settings.judge_seeds)),
-            target=dict(
-                zip(
-                    ("search_docs", "heldout_docs"),
-                    map(len, split_target(read_target_texts(settings.target), settings.heldout_fraction, seed)),
-                )
-            ),
+            target={
+                "search_docs": len(target_docs(settings.target, settings.heldout_fraction, seed, heldout=False)),
+                "heldout_docs": len(target_docs(settings.target, settings.heldout_fraction, seed, heldout=True)),
+            },
             feasible=lambda w: bool(feasible(np.array([w]), cluster_tokens, budget, settings.max_epochs)[0]),
             doc_bytes=target_doc_bytes(settings.target, settings.heldout_fraction, seed, heldout=True),
         )
